@@ -1,0 +1,115 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+// globals are the flags every command shares.
+type globals struct {
+	TemporalAddress string
+	Namespace       string
+	StateDir        string
+	LogLevel        string
+	LogFormat       string
+	Output          string
+
+	log *slog.Logger
+}
+
+// commands registers constructors of top-level commands; each command file
+// adds its own in init so files stay independent.
+var commands []func(g *globals) *cobra.Command
+
+func register(f func(g *globals) *cobra.Command) { commands = append(commands, f) }
+
+func envOr(keys []string, def string) string {
+	for _, k := range keys {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+	}
+	return def
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "ferry",
+		Short: "Move applications from VMware datacenters to Google Cloud, one durable workflow per app",
+		Long: `ferry moves applications out of VMware datacenters onto Google Cloud.
+
+It builds an app directory from vCenter, maps dependencies into move groups
+and waves, renders each app's GCP infrastructure as Terraform, and runs every
+app's migration as a durable Temporal workflow with approval gates,
+progressive traffic cutover and a rollback that takes seconds.
+
+Start with 'ferry dev' (the whole local stack) or read README.md.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			switch g.Output {
+			case "table", "json":
+			default:
+				return fmt.Errorf("--output %q: use table or json", g.Output)
+			}
+			l, err := newLogger(cmd.ErrOrStderr(), g.LogLevel, g.LogFormat)
+			if err != nil {
+				return err
+			}
+			g.log = l
+			slog.SetDefault(l)
+			return nil
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.TemporalAddress, "temporal-address", envOr([]string{"FERRY_TEMPORAL_ADDRESS", "TEMPORAL_ADDRESS"}, "127.0.0.1:7233"),
+		"Temporal frontend host:port (env FERRY_TEMPORAL_ADDRESS or TEMPORAL_ADDRESS)")
+	pf.StringVar(&g.Namespace, "namespace", envOr([]string{"FERRY_NAMESPACE", "TEMPORAL_NAMESPACE"}, "default"),
+		"Temporal namespace (env FERRY_NAMESPACE or TEMPORAL_NAMESPACE)")
+	pf.StringVar(&g.StateDir, "state-dir", envOr([]string{"FERRY_STATE_DIR"}, ".ferry"),
+		"directory for local state: dev server db, terraform working dirs (env FERRY_STATE_DIR)")
+	pf.StringVar(&g.LogLevel, "log-level", envOr([]string{"FERRY_LOG_LEVEL"}, "info"), "log level: debug, info, warn, error (env FERRY_LOG_LEVEL)")
+	pf.StringVar(&g.LogFormat, "log-format", envOr([]string{"FERRY_LOG_FORMAT"}, "text"), "log format: text or json (env FERRY_LOG_FORMAT)")
+	pf.StringVarP(&g.Output, "output", "o", "table", "output format: table or json")
+
+	for _, f := range commands {
+		root.AddCommand(f(g))
+	}
+	return root
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", format)
+}
+
+// print writes v as indented JSON with -o json, or calls table with a
+// tabwriter otherwise.
+func (g *globals) print(w io.Writer, v any, table func(tw *tabwriter.Writer)) error {
+	if g.Output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	table(tw)
+	return tw.Flush()
+}

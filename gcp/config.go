@@ -1,0 +1,59 @@
+// Package gcp holds how ferry reaches Google Cloud: the project, the region
+// and, for gcpfake or a private endpoint, the API endpoints. Credentials are
+// never part of it: real runs use Application Default Credentials from the
+// worker's environment.
+package gcp
+
+import (
+	"net/http"
+	"strings"
+
+	"google.golang.org/api/option"
+)
+
+// Config is serialisable and safe to log: it holds no secret.
+type Config struct {
+	Project string `json:"project"`
+	Region  string `json:"region"`
+	Zone    string `json:"zone,omitempty"`
+
+	// Endpoints override the Google API base URLs (gcpfake, private service
+	// connect). Each ends with "/", e.g. http://127.0.0.1:PORT/compute/v1/.
+	ComputeEndpoint string `json:"computeEndpoint,omitempty"`
+	DNSEndpoint     string `json:"dnsEndpoint,omitempty"`
+	StorageEndpoint string `json:"storageEndpoint,omitempty"`
+}
+
+// Fake reports whether the endpoints point at a local fake that takes no
+// credentials.
+func (c Config) Fake() bool {
+	return strings.HasPrefix(c.ComputeEndpoint, "http://127.0.0.1") ||
+		strings.HasPrefix(c.ComputeEndpoint, "http://localhost")
+}
+
+// FakeAccessToken is what terraform's google provider is given when it talks
+// to gcpfake; it is not a secret.
+const FakeAccessToken = "gcpfake-token"
+
+// ComputeOptions returns client options for cloud.google.com/go/compute REST
+// clients.
+func (c Config) ComputeOptions() []option.ClientOption {
+	return c.options(c.ComputeEndpoint)
+}
+
+// DNSOptions returns client options for google.golang.org/api/dns/v1.
+func (c Config) DNSOptions() []option.ClientOption { return c.options(c.DNSEndpoint) }
+
+// StorageOptions returns client options for storage clients.
+func (c Config) StorageOptions() []option.ClientOption { return c.options(c.StorageEndpoint) }
+
+func (c Config) options(endpoint string) []option.ClientOption {
+	if endpoint == "" {
+		return nil // Application Default Credentials, Google endpoints
+	}
+	opts := []option.ClientOption{option.WithEndpoint(endpoint)}
+	if c.Fake() {
+		opts = append(opts, option.WithoutAuthentication(), option.WithHTTPClient(http.DefaultClient))
+	}
+	return opts
+}
