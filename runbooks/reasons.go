@@ -1,0 +1,46 @@
+// Package runbooks holds a markdown runbook for every failure reason and
+// every gate ferry can park on, embedded in the binary, and the typed
+// reasons that map to them.
+package runbooks
+
+// Reason is a typed failure or wait reason. Activities return errors whose
+// Temporal application error type is the Reason string, so the workflow can
+// park with the right runbook.
+type Reason string
+
+// Failure reasons.
+const (
+	ReasonVCenterUnreachable  Reason = "vcenter-unreachable"
+	ReasonVCenterAuth         Reason = "vcenter-auth"
+	ReasonVCenterPermission   Reason = "vcenter-permission"
+	ReasonVCenterFault        Reason = "vcenter-fault"
+	ReasonInventoryDrift      Reason = "inventory-drift"
+	ReasonVMIdentityMismatch  Reason = "vm-identity-mismatch"
+	ReasonDependencyLeft      Reason = "dependency-left-behind"
+	ReasonPlanInvalid         Reason = "plan-invalid"
+	ReasonTerraformPlan       Reason = "terraform-plan-failed"
+	ReasonTerraformApply      Reason = "terraform-apply-failed"
+	ReasonTerraformDestroy    Reason = "terraform-destroy-failed"
+	ReasonTerraformLocked     Reason = "terraform-state-locked"
+	ReasonTerraformPlanDrift  Reason = "terraform-plan-changed"
+	ReasonGCPAPI              Reason = "gcp-api-error"
+	ReasonHookFailed          Reason = "hook-failed"
+	ReasonHookTimeout         Reason = "hook-timeout"
+	ReasonHealthCheck         Reason = "health-check-failed"
+	ReasonTrafficShift        Reason = "traffic-shift-failed"
+	ReasonSLOGate             Reason = "slo-gate-failed"
+	ReasonDecommission        Reason = "decommission-failed"
+	ReasonRollbackFailed      Reason = "rollback-failed"
+	ReasonUnauthorizedApprove Reason = "unauthorized-approver"
+)
+
+// Gate and wait reasons: the workflow is healthy and waits for people or
+// for time.
+const (
+	ReasonGateApprovePlan         Reason = "gate-approve-plan"
+	ReasonGateApproveCutover      Reason = "gate-approve-cutover"
+	ReasonGateApproveDecommission Reason = "gate-approve-decommission"
+	ReasonGateAckDependencies     Reason = "gate-ack-dependencies"
+	ReasonChangeWindow            Reason = "waiting-change-window"
+	ReasonRetention               Reason = "decommission-retention"
+)
