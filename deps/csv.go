@@ -3,8 +3,8 @@ package deps
 import (
 	"bytes"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"strings"
 )
 
