@@ -13,6 +13,10 @@ type Plan struct {
 	Target time.Time   `json:"target"` // when the last app must be done
 	Waves  []Wave      `json:"waves"`
 	Apps   []AppSpec   `json:"apps"` // resolved: defaults applied
+
+	// Config is the file as written (for diagnostics); nil once decoded
+	// from JSON.
+	Config *Config `json:"-"`
 }
 
 // GCPDefaults are the plan-wide Google Cloud settings.
@@ -93,6 +97,7 @@ type VMSpec struct {
 	Zone        string   `json:"zone"`
 	Ports       []int    `json:"ports,omitempty"` // observed inbound ports (firewall)
 	MonthlyUSD  float64  `json:"monthlyUSD,omitempty"`
+	DiskType    string   `json:"diskType,omitempty"` // pd-balanced unless the plan says otherwise
 }
 
 // CutoverSpec says how traffic moves from the datacenter to GCP.
