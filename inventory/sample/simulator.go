@@ -1,0 +1,379 @@
+package sample
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/simulator"
+	_ "github.com/vmware/govmomi/vapi/simulator" // serves the tagging REST API
+	"github.com/vmware/govmomi/vapi/tags"
+	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/ferrymigrate/ferry/inventory"
+)
+
+// Tag categories and custom attributes the simulator sets, matching
+// inventory.DefaultOptions.
+const (
+	CategoryApp      = "app"
+	CategoryOwner    = "owner"
+	CategorySquad    = "squad"
+	CategoryTier     = "tier"
+	AttributeRunbook = "runbook"
+	AttributeDeps    = "depends-on"
+	simUser          = "ferry"
+)
+
+// Simulator is an in-process vCenter (govmomi's vcsim, VPX model, HTTPS on
+// 127.0.0.1, tagging REST API) holding a portfolio.
+type Simulator struct {
+	model  *simulator.Model
+	server *simulator.Server
+	cfg    inventory.Config
+	refs   map[string]string // "datacenter/name" -> ref
+}
+
+// Start builds the portfolio in a fresh simulator. App VMs carry tags
+// app, owner, squad and tier, custom attributes runbook and depends-on; VMs
+// of an app with an empty name get neither. Powered-on VMs get their guest
+// IP, host name and quickStats through the simulator's SET.* ExtraConfig
+// keys; a powered-on VM without an IP reports no VMware Tools.
+func Start(ctx context.Context, p *Portfolio) (*Simulator, error) {
+	var dcs []string
+	for _, a := range p.Apps {
+		for _, v := range a.VMs {
+			if !slices.Contains(dcs, v.Datacenter) {
+				dcs = append(dcs, v.Datacenter)
+			}
+		}
+	}
+	slices.Sort(dcs)
+	if len(dcs) == 0 {
+		dcs = DatacenterNames(1)
+	}
+
+	m := simulator.VPX()
+	m.Datacenter = len(dcs)
+	m.Cluster = 1
+	m.ClusterHost = 2
+	m.Host = 0
+	m.Machine = 0
+	m.Autostart = false
+	if err := m.Create(); err != nil {
+		return nil, fmt.Errorf("simulator: %w", err)
+	}
+	m.Service.TLS = new(tls.Config)
+	m.Service.RegisterEndpoints = true
+	m.Service.Listen = &url.URL{Host: "127.0.0.1:0", User: url.UserPassword(simUser, randomSecret())}
+	srv := m.Service.NewServer()
+	pass, _ := srv.URL.User.Password()
+	u := *srv.URL
+	u.User = nil
+	s := &Simulator{model: m, server: srv, refs: map[string]string{},
+		cfg: inventory.Config{URL: u.String(), Username: simUser, Password: pass, Insecure: true}}
+
+	c, err := inventory.Connect(ctx, s.cfg)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	defer func() { _ = c.Close(context.WithoutCancel(ctx)) }()
+	if err := s.populate(ctx, c, p, dcs); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("simulator: build sample portfolio: %w", err)
+	}
+	return s, nil
+}
+
+// Config is how to reach the simulator: URL without credentials, plus
+// Username, Password and Insecure (its certificate is self-signed).
+func (s *Simulator) Config() inventory.Config { return s.cfg }
+
+// Service is the simulator's SOAP service, for fault injection in tests.
+func (s *Simulator) Service() *simulator.Service { return s.model.Service }
+
+// VMRef returns the managed object reference of a portfolio VM.
+func (s *Simulator) VMRef(datacenter, name string) string { return s.refs[datacenter+"/"+name] }
+
+// Close stops the server and removes the simulator's temporary files.
+func (s *Simulator) Close() {
+	if s.server != nil {
+		s.server.Close()
+	}
+	s.model.Remove()
+}
+
+func randomSecret() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// dcEnv is where one datacenter's VMs go.
+type dcEnv struct {
+	folders *object.DatacenterFolders
+	pool    *object.ResourcePool
+	backing types.BaseVirtualDeviceBackingInfo
+	ds      string
+	sub     map[string]*object.Folder
+}
+
+func (s *Simulator) populate(ctx context.Context, c *inventory.Client, p *Portfolio, dcs []string) error {
+	vim := c.Vim()
+	finder := find.NewFinder(vim)
+	envs := map[string]*dcEnv{}
+	for i, name := range dcs {
+		dc, err := finder.Datacenter(ctx, fmt.Sprintf("DC%d", i))
+		if err != nil {
+			return err
+		}
+		if err := wait(ctx)(dc.Rename(ctx, name)); err != nil {
+			return fmt.Errorf("rename datacenter to %q: %w", name, err)
+		}
+		finder.SetDatacenter(dc)
+		env := &dcEnv{sub: map[string]*object.Folder{}}
+		if env.folders, err = dc.Folders(ctx); err != nil {
+			return err
+		}
+		cl, err := finder.ClusterComputeResource(ctx, "*")
+		if err != nil {
+			return err
+		}
+		if err := wait(ctx)(cl.Rename(ctx, name+"-cluster-1")); err != nil {
+			return err
+		}
+		if env.pool, err = cl.ResourcePool(ctx); err != nil {
+			return err
+		}
+		ds, err := finder.Datastore(ctx, "*")
+		if err != nil {
+			return err
+		}
+		env.ds = ds.Name()
+		pg, err := appPortgroup(ctx, finder)
+		if err != nil {
+			return err
+		}
+		if env.backing, err = pg.EthernetCardBackingInfo(ctx); err != nil {
+			return err
+		}
+		envs[name] = env
+	}
+
+	cfm := object.NewCustomFieldsManager(vim)
+	runbookKey, err := field(ctx, cfm, AttributeRunbook)
+	if err != nil {
+		return err
+	}
+	depsKey, err := field(ctx, cfm, AttributeDeps)
+	if err != nil {
+		return err
+	}
+	tg := newTagger(c.Tags())
+
+	n := 0
+	for _, a := range p.Apps {
+		for _, v := range a.VMs {
+			n++
+			env := envs[v.Datacenter]
+			ref, err := s.createVM(ctx, vim, env, a, v, n)
+			if err != nil {
+				return fmt.Errorf("VM %q: %w", v.Name, err)
+			}
+			s.refs[v.Datacenter+"/"+v.Name] = ref.Value
+			if a.Name == "" {
+				continue
+			}
+			if a.Runbook != "" {
+				if err := cfm.Set(ctx, ref, runbookKey, a.Runbook); err != nil {
+					return err
+				}
+			}
+			if len(a.DependsOn) > 0 {
+				if err := cfm.Set(ctx, ref, depsKey, strings.Join(a.DependsOn, ",")); err != nil {
+					return err
+				}
+			}
+			for cat, val := range map[string]string{CategoryApp: a.Name, CategoryOwner: a.Owner, CategorySquad: a.Squad, CategoryTier: a.Tier} {
+				if val != "" {
+					tg.add(cat, val, ref)
+				}
+			}
+		}
+	}
+	return tg.flush(ctx)
+}
+
+func (s *Simulator) createVM(ctx context.Context, vim *vim25.Client, env *dcEnv, a App, v VM, n int) (types.ManagedObjectReference, error) {
+	folder := env.folders.VmFolder
+	if a.Squad != "" {
+		f, ok := env.sub[a.Squad]
+		if !ok {
+			var err error
+			if f, err = folder.CreateFolder(ctx, a.Squad); err != nil {
+				return types.ManagedObjectReference{}, err
+			}
+			env.sub[a.Squad] = f
+		}
+		folder = f
+	}
+	guest := v.GuestID
+	if guest == "" {
+		guest = string(types.VirtualMachineGuestOsIdentifierOtherLinux64Guest)
+	}
+	// The VM's directory avoids its (possibly odd) display name.
+	dir := fmt.Sprintf("[%s] ferry-vm-%d", env.ds, n)
+	spec := types.VirtualMachineConfigSpec{
+		Name: v.Name, GuestId: guest, NumCPUs: max(v.CPU, 1), MemoryMB: max(v.MemoryMB, 512),
+		Annotation: "sample portfolio VM",
+		Files:      &types.VirtualMachineFileInfo{VmPathName: dir},
+	}
+	var devices object.VirtualDeviceList
+	scsi, err := devices.CreateSCSIController("pvscsi")
+	if err != nil {
+		return types.ManagedObjectReference{}, err
+	}
+	devices = append(devices, scsi)
+	disk := devices.CreateDisk(scsi.(types.BaseVirtualController), types.ManagedObjectReference{}, dir+"/disk1.vmdk")
+	disk.CapacityInKB = max(v.DiskGB, 1) << 20
+	disk.Backing.(*types.VirtualDiskFlatVer2BackingInfo).ThinProvisioned = types.NewBool(v.DiskGB >= 100)
+	nic, err := devices.CreateEthernetCard("vmxnet3", env.backing)
+	if err != nil {
+		return types.ManagedObjectReference{}, err
+	}
+	devices = append(devices, disk, nic)
+	if spec.DeviceChange, err = devices.ConfigSpec(types.VirtualDeviceConfigSpecOperationAdd); err != nil {
+		return types.ManagedObjectReference{}, err
+	}
+	task, err := folder.CreateVM(ctx, spec, env.pool, nil)
+	if err != nil {
+		return types.ManagedObjectReference{}, err
+	}
+	info, err := task.WaitForResult(ctx)
+	if err != nil {
+		return types.ManagedObjectReference{}, err
+	}
+	ref := info.Result.(types.ManagedObjectReference)
+	vm := object.NewVirtualMachine(vim, ref)
+	if !v.PoweredOn {
+		return ref, nil
+	}
+	if err := wait(ctx)(vm.PowerOn(ctx)); err != nil {
+		return ref, err
+	}
+	return ref, wait(ctx)(vm.Reconfigure(ctx, types.VirtualMachineConfigSpec{ExtraConfig: guestState(v, n)}))
+}
+
+// guestState is what VMware Tools and vCenter's stats would report, set
+// through the simulator's SET.* ExtraConfig keys.
+func guestState(v VM, n int) []types.BaseOptionValue {
+	set := func(k string, val any) types.BaseOptionValue { return &types.OptionValue{Key: "SET." + k, Value: val} }
+	if v.IP == "" {
+		return []types.BaseOptionValue{set("guest.toolsStatus", string(types.VirtualMachineToolsStatusToolsNotInstalled))}
+	}
+	host := strings.ToLower(strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return '-'
+	}, v.Name))
+	// Usage between 15 % and 75 % of the allocation, varying by VM.
+	pct := int64(15 + (n*37)%60)
+	return []types.BaseOptionValue{
+		set("guest.toolsStatus", string(types.VirtualMachineToolsStatusToolsOk)),
+		set("guest.ipAddress", v.IP),
+		set("guest.hostName", host+".corp.example.com"),
+		set("summary.quickStats.overallCpuUsage", int32(int64(max(v.CPU, 1))*2400*pct/100)),
+		set("summary.quickStats.guestMemoryUsage", int32(v.MemoryMB*pct/100)),
+		set("summary.quickStats.uptimeSeconds", int32(86400*(1+n%90))),
+	}
+}
+
+// appPortgroup is the datacenter's first distributed portgroup that is not
+// the switch's uplink group.
+func appPortgroup(ctx context.Context, f *find.Finder) (object.NetworkReference, error) {
+	nets, err := f.NetworkList(ctx, "*")
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range nets {
+		if pg, ok := n.(*object.DistributedVirtualPortgroup); ok && !strings.Contains(pg.Name(), "Uplinks") {
+			return pg, nil
+		}
+	}
+	return nil, fmt.Errorf("no distributed portgroup in the simulator model")
+}
+
+func field(ctx context.Context, m *object.CustomFieldsManager, name string) (int32, error) {
+	def, err := m.Add(ctx, name, "VirtualMachine", nil, nil)
+	if err != nil {
+		return 0, fmt.Errorf("custom attribute %q: %w", name, err)
+	}
+	return def.Key, nil
+}
+
+func wait(ctx context.Context) func(*object.Task, error) error {
+	return func(t *object.Task, err error) error {
+		if err != nil {
+			return err
+		}
+		return t.Wait(ctx)
+	}
+}
+
+// tagger collects attachments and makes one call per tag.
+type tagger struct {
+	m     *tags.Manager
+	order []string // "category\x00tag", in first-use order
+	refs  map[string][]types.ManagedObjectReference
+}
+
+func newTagger(m *tags.Manager) *tagger {
+	return &tagger{m: m, refs: map[string][]types.ManagedObjectReference{}}
+}
+
+func (t *tagger) add(cat, tag string, ref types.ManagedObjectReference) {
+	k := cat + "\x00" + tag
+	if _, ok := t.refs[k]; !ok {
+		t.order = append(t.order, k)
+	}
+	t.refs[k] = append(t.refs[k], ref)
+}
+
+func (t *tagger) flush(ctx context.Context) error {
+	cats := map[string]string{}
+	for _, k := range t.order {
+		cat, name, _ := strings.Cut(k, "\x00")
+		cid, ok := cats[cat]
+		if !ok {
+			var err error
+			cid, err = t.m.CreateCategory(ctx, &tags.Category{Name: cat, Cardinality: "SINGLE", AssociableTypes: []string{"VirtualMachine"}})
+			if err != nil {
+				return fmt.Errorf("tag category %q: %w", cat, err)
+			}
+			cats[cat] = cid
+		}
+		id, err := t.m.CreateTag(ctx, &tags.Tag{Name: name, CategoryID: cid})
+		if err != nil {
+			return fmt.Errorf("tag %s/%s: %w", cat, name, err)
+		}
+		objs := make([]mo.Reference, 0, len(t.refs[k]))
+		for _, r := range t.refs[k] {
+			objs = append(objs, r)
+		}
+		if err := t.m.AttachTagToMultipleObjects(ctx, id, objs); err != nil {
+			return fmt.Errorf("attach tag %s/%s: %w", cat, name, err)
+		}
+	}
+	return nil
+}
