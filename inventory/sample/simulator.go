@@ -377,3 +377,19 @@ func (t *tagger) flush(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Discover starts a simulator holding p, discovers it with opts and stops
+// it: the inventory a newcomer gets from `ferry discover --sample`.
+func Discover(ctx context.Context, p *Portfolio, opts inventory.Options) (*inventory.Inventory, error) {
+	s, err := Start(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	c, err := inventory.Connect(ctx, s.Config())
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = c.Close(context.WithoutCancel(ctx)) }()
+	return inventory.Discover(ctx, c, opts)
+}
