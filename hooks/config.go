@@ -3,7 +3,21 @@
 // capturing truncated output with secrets redacted.
 package hooks
 
+import "time"
+
 // Config holds the hook runner's settings.
 type Config struct {
 	MaxOutputBytes int `json:"maxOutputBytes,omitempty"`
+	// DefaultTimeout applies to hooks whose plan gives none.
+	DefaultTimeout time.Duration `json:"defaultTimeout,omitempty"`
+	// BaseDir resolves relative working directories (usually the directory
+	// of the plan file on the worker).
+	BaseDir string `json:"baseDir,omitempty"`
 }
+
+// Defaults.
+const (
+	DefaultMaxOutputBytes = 64 << 10
+	DefaultTimeout        = 10 * time.Minute
+	DefaultKillGrace      = 5 * time.Second
+)

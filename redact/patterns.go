@@ -12,6 +12,8 @@ type rule struct {
 var rules = []rule{
 	// PEM private keys, also when output truncation cut off the END line.
 	{regexp.MustCompile(`-----BEGIN[A-Z ]*PRIVATE KEY-----(?s:.*?)(?:-----END[A-Z ]*PRIVATE KEY-----|$)`), Marker},
+	// The END of a key whose BEGIN was cut off by truncation.
+	{regexp.MustCompile(`\A(?s:.*?)-----END[A-Z ]*PRIVATE KEY-----`), Marker},
 	// Authorization headers and bearer tokens.
 	{regexp.MustCompile(`(?i)\b(bearer\s+)[A-Za-z0-9\-._~+/]{8,}=*`), "${1}" + Marker},
 	{regexp.MustCompile(`(?i)(authorization"?\s*[:=]\s*"?(?:basic|bearer|token|digest)?\s*)[^\s"',;]+`), "${1}" + Marker},
