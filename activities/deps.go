@@ -1,0 +1,121 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/ferrymigrate/ferry/deps"
+	"github.com/ferrymigrate/ferry/inventory"
+	"github.com/ferrymigrate/ferry/runbooks"
+)
+
+// ReasonFlowsInvalid is the error type of a flow file that cannot be read
+// or has a malformed line; the message names file:line. Retrying does not
+// help: the file must be fixed.
+const ReasonFlowsInvalid = runbooks.Reason("flows-invalid")
+
+// CheckDependencies places the app in the dependency graph: it discovers
+// the whole inventory from vCenter (every app's IPs are needed to name the
+// peers), reads the configured flow files and returns who the app depends
+// on, who depends on it, its blast radius and the dependencies that would
+// stay behind in the datacenter.
+func (a *Activities) CheckDependencies(ctx context.Context, in CheckDependenciesInput) (CheckDependenciesResult, error) {
+	log := activity.GetLogger(ctx)
+	c, err := inventory.Connect(ctx, a.VCenter)
+	if err != nil {
+		return CheckDependenciesResult{}, depsVCenterError(err)
+	}
+	defer func() { _ = c.Close(context.WithoutCancel(ctx)) }()
+	inv, err := inventory.Discover(ctx, c, inventory.DefaultOptions())
+	if err != nil {
+		return CheckDependenciesResult{}, depsVCenterError(err)
+	}
+	if !slices.ContainsFunc(inv.Apps, func(x inventory.App) bool { return x.Name == in.App }) {
+		return CheckDependenciesResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("app %q is not in the inventory of %s: check its app tag in vCenter or the plan's app name", in.App, inv.Source),
+			string(runbooks.ReasonInventoryDrift), nil)
+	}
+
+	agg := deps.NewAggregator()
+	for _, path := range a.Flows {
+		activity.RecordHeartbeat(ctx, path)
+		if err := agg.ReadFlowsFile(path, deps.ParseOptions{}); err != nil {
+			return CheckDependenciesResult{}, temporal.NewNonRetryableApplicationError(
+				"flow file: "+err.Error()+"; fix or remove the file from the worker's flow files", string(ReasonFlowsInvalid), err)
+		}
+	}
+	r, err := agg.Analyze(inv, deps.Options{Migrated: in.Migrated})
+	if err != nil {
+		return CheckDependenciesResult{}, temporal.NewNonRetryableApplicationError("dependency analysis: "+err.Error(), string(ReasonFlowsInvalid), err)
+	}
+	out := dependencyResult(r, in)
+	if len(a.Flows) == 0 {
+		out.Warnings = append(out.Warnings, "no flow files are configured on the worker: only declared dependencies were checked")
+	}
+	log.Info("dependencies checked", "app", in.App, "dependsOn", len(out.DependsOn), "dependants", len(out.Dependants), "leftBehind", len(out.LeftBehind))
+	return out, nil
+}
+
+// dependencyResult is the app's view of the analysis.
+func dependencyResult(r *deps.Result, in CheckDependenciesInput) CheckDependenciesResult {
+	out := CheckDependenciesResult{
+		DependsOn:   r.DependsOn(in.App),
+		Dependants:  r.Dependants(in.App),
+		BlastRadius: r.BlastRadius[in.App],
+	}
+	for _, d := range out.DependsOn {
+		n, _ := r.Node(d)
+		switch {
+		case d == in.App || n.Migrated:
+		case n.Kind == deps.KindApp:
+			out.LeftBehind = append(out.LeftBehind, d)
+		case n.Kind == deps.KindUnassigned:
+			out.LeftBehind = append(out.LeftBehind, d)
+			out.Warnings = append(out.Warnings, fmt.Sprintf("%s depends on VM %s, which belongs to no app: tag it with its app so it gets a wave", in.App, n.Name))
+		case n.Kind == deps.KindExternal:
+			out.Warnings = append(out.Warnings, fmt.Sprintf("%s depends on %s (%s), outside the inventory: check it is reachable from GCP", in.App, n.Name, strings.Join(n.IPs, ", ")))
+		}
+	}
+	if self, ok := r.Node(in.App); ok {
+		for _, g := range r.MoveGroups {
+			if g.ID != self.MoveGroup || len(g.Apps) < 2 {
+				continue
+			}
+			var pending []string
+			for _, m := range g.Apps {
+				if n, _ := r.Node(m); m != in.App && !n.Migrated {
+					pending = append(pending, m)
+				}
+			}
+			if len(pending) > 0 {
+				out.Warnings = append(out.Warnings, fmt.Sprintf("%s is in move group %s (%s) with %s: they should move in the same wave", in.App, g.ID, g.Reason, strings.Join(pending, ", ")))
+			}
+		}
+	}
+	if r.Stats.ParseErrors > 0 {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("%d malformed flow lines were skipped", r.Stats.ParseErrors))
+	}
+	return out
+}
+
+// depsVCenterError keeps the inventory's reason as the error type, so the
+// workflow parks with the right runbook, and retries only transient faults.
+func depsVCenterError(err error) error {
+	var ie *inventory.Error
+	if errors.As(err, &ie) {
+		if ie.Retryable() {
+			return temporal.NewApplicationError(ie.Error(), string(ie.Reason), err)
+		}
+		return temporal.NewNonRetryableApplicationError(ie.Error(), string(ie.Reason), err)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return temporal.NewApplicationError("read vCenter: "+err.Error(), string(runbooks.ReasonVCenterFault), err)
+}
