@@ -124,7 +124,7 @@ func (c *Client) load(kind string, page []types.ObjectContent, dst any) error {
 // faultError lets a property's fault be matched like a call's fault.
 type faultError struct{ f types.BaseMethodFault }
 
-func (e faultError) Error() string               { return fmt.Sprintf("%T", e.f) }
+func (e faultError) Error() string                { return fmt.Sprintf("%T", e.f) }
 func (e faultError) Fault() types.BaseMethodFault { return e.f }
 
 // names resolves references to names (and parents) for one object type.
