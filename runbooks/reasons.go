@@ -44,3 +44,24 @@ const (
 	ReasonChangeWindow            Reason = "waiting-change-window"
 	ReasonRetention               Reason = "decommission-retention"
 )
+
+// ReasonUnknown is an error that carries no ferry reason (a bug, or a
+// failure ferry did not foresee).
+const ReasonUnknown Reason = "unknown"
+
+// failures and gates list every reason in declaration order; All returns
+// them and the coverage test checks each has a runbook.
+var (
+	failures = []Reason{
+		ReasonVCenterUnreachable, ReasonVCenterAuth, ReasonVCenterPermission, ReasonVCenterFault,
+		ReasonInventoryDrift, ReasonVMIdentityMismatch, ReasonDependencyLeft, ReasonPlanInvalid,
+		ReasonTerraformPlan, ReasonTerraformApply, ReasonTerraformDestroy, ReasonTerraformLocked,
+		ReasonTerraformPlanDrift, ReasonGCPAPI, ReasonHookFailed, ReasonHookTimeout,
+		ReasonHealthCheck, ReasonTrafficShift, ReasonSLOGate, ReasonDecommission,
+		ReasonRollbackFailed, ReasonUnauthorizedApprove, ReasonUnknown,
+	}
+	gates = []Reason{
+		ReasonGateApprovePlan, ReasonGateApproveCutover, ReasonGateApproveDecommission,
+		ReasonGateAckDependencies, ReasonChangeWindow, ReasonRetention,
+	}
+)
