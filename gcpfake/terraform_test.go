@@ -1,0 +1,157 @@
+package gcpfake
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/ferrymigrate/ferry/internal/testenv"
+)
+
+// tfRun is one terraform working directory against a fake.
+type tfRun struct {
+	t   *testing.T
+	bin string
+	env []string
+	dir string
+}
+
+// newTFRun copies testdata/<module> into a temp dir and points it at s.
+func newTFRun(t *testing.T, s *Server, module, project string) *tfRun {
+	t.Helper()
+	bin, cliConfig := testenv.Terraform(t)
+	dir := t.TempDir()
+	src := filepath.Join("testdata", module)
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vars, _ := json.Marshal(map[string]string{
+		"compute_endpoint": s.ComputeEndpoint(),
+		"dns_endpoint":     s.DNSEndpoint(),
+		"project":          project,
+	})
+	if err := os.WriteFile(filepath.Join(dir, "terraform.tfvars.json"), vars, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := os.Environ()
+	for k, v := range testenv.TerraformEnv(cliConfig) {
+		env = append(env, k+"="+v)
+	}
+	env = append(env, "CHECKPOINT_DISABLE=1")
+	if p := os.Getenv("GCPFAKE_TF_LOG_DIR"); p != "" {
+		env = append(env, "TF_LOG=DEBUG", "TF_LOG_PATH="+filepath.Join(p, t.Name()+".log"))
+		_ = os.MkdirAll(filepath.Dir(filepath.Join(p, t.Name()+".log")), 0o755)
+	}
+	return &tfRun{t: t, bin: bin, env: env, dir: dir}
+}
+
+// run runs terraform and returns its exit code; stdout+stderr go to the
+// test log on failure.
+func (r *tfRun) run(args ...string) (int, string) {
+	r.t.Helper()
+	cmd := exec.Command(r.bin, args...)
+	cmd.Dir = r.dir
+	cmd.Env = r.env
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, out.String()
+	case errors.As(err, &ee):
+		return ee.ExitCode(), out.String()
+	}
+	r.t.Fatalf("terraform %v: %v", args, err)
+	return -1, ""
+}
+
+func (r *tfRun) must(args ...string) string {
+	r.t.Helper()
+	code, out := r.run(args...)
+	if code != 0 {
+		r.t.Fatalf("terraform %v exited %d:\n%s", args, code, out)
+	}
+	return out
+}
+
+// applyNoDiffDestroy is the whole life of a module: apply, a plan that
+// must show no changes, destroy.
+func (r *tfRun) apply() {
+	r.t.Helper()
+	r.must("apply", "-input=false", "-auto-approve", "-no-color")
+}
+
+func (r *tfRun) planNoDiff() {
+	r.t.Helper()
+	code, out := r.run("plan", "-input=false", "-detailed-exitcode", "-no-color")
+	if code != 0 {
+		r.t.Fatalf("plan after apply: exit %d (2 means a diff):\n%s", code, out)
+	}
+}
+
+func (r *tfRun) destroy() {
+	r.t.Helper()
+	r.must("destroy", "-input=false", "-auto-approve", "-no-color")
+}
+
+// userResources counts the resources of a project beyond the default
+// network a new project has.
+func userResources(s *Server, project string) []Resource {
+	var out []Resource
+	for _, r := range s.Resources(project, "") {
+		if r.Name == "default" && (r.Kind == "networks" || r.Kind == "subnetworks") {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func TestTerraformCore(t *testing.T) {
+	s, err := Start(Options{OperationPolls: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const project = "ferry-core"
+	tf := newTFRun(t, s, "core", project)
+	tf.must("init", "-input=false", "-no-color")
+	tf.apply()
+
+	counts := map[string]int{}
+	for _, r := range userResources(s, project) {
+		counts[r.Kind]++
+	}
+	want := map[string]int{"instances": 2, "disks": 3, "firewalls": 1, "instanceGroups": 1, "healthChecks": 1, "backendServices": 1}
+	for k, n := range want {
+		if counts[k] != n {
+			t.Errorf("after apply: %d %s, want %d (all: %v)", counts[k], k, n, counts)
+		}
+	}
+	ig := s.Resources(project, "instanceGroups")[0]
+	if len(ig.Members) != 2 {
+		t.Errorf("instance group members = %v, want 2", ig.Members)
+	}
+
+	tf.planNoDiff()
+	tf.destroy()
+	if left := userResources(s, project); len(left) != 0 {
+		t.Fatalf("after destroy, left behind: %+v", left)
+	}
+}
