@@ -1,7 +1,9 @@
 package plan
 
 import (
+	"fmt"
 	"io"
+	"sort"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -9,9 +11,32 @@ import (
 
 // WriteDiagnostics prints diagnostics as file:line:col with a source
 // snippet, the way terraform does.
+// Diagnostics are sorted by position; each starts with file:line:col.
 func WriteDiagnostics(w io.Writer, filename string, src []byte, diags hcl.Diagnostics) error {
 	files := map[string]*hcl.File{filename: {Bytes: src}}
-	return hcl.NewDiagnosticTextWriter(w, files, 100, false).WriteDiagnostics(diags)
+	tw := hcl.NewDiagnosticTextWriter(w, files, 100, false)
+	sorted := append(hcl.Diagnostics{}, diags...)
+	sort.SliceStable(sorted, func(i, j int) bool {
+		a, b := sorted[i].Subject, sorted[j].Subject
+		switch {
+		case a == nil || b == nil:
+			return a == nil && b != nil
+		case a.Start.Line != b.Start.Line:
+			return a.Start.Line < b.Start.Line
+		}
+		return a.Start.Column < b.Start.Column
+	})
+	for _, d := range sorted {
+		if d.Subject != nil {
+			if _, err := fmt.Fprintf(w, "%s:%d:%d: ", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column); err != nil {
+				return err
+			}
+		}
+		if err := tw.WriteDiagnostic(d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func blocksOf(body *hclsyntax.Body, typ string) []*hclsyntax.Block {

@@ -1,0 +1,4 @@
+gcp {
+  project = "p"
+  region = "europe-west1"
+wave "w1" {

@@ -1,0 +1,216 @@
+package terraform
+
+import (
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/ferrymigrate/ferry/terraform/gcename"
+	"github.com/ferrymigrate/ferry/traffic"
+)
+
+// Initial weights of the URL map: everything to the datacenter. ferry's
+// traffic shifts change them through the API afterwards; terraform ignores
+// the route so it never fights a cutover in progress.
+const (
+	InitialDCWeight  = 100
+	InitialGCPWeight = 0
+)
+
+// lb renders the instance groups, health check and GCP backend service
+// (always), and for the lb strategy the hybrid NEG of DC endpoints, its
+// backend service, the weighted URL map, proxy and forwarding rule.
+func (r renderer) lb(b *hclwrite.Body) {
+	hc := r.spec.Cutover.HealthCheck
+	app := r.spec.Name
+	zones := r.zones()
+	for _, z := range sortedKeys(zones) {
+		name := r.name("-" + z)
+		ig := b.AppendNewBlock("resource", []string{"google_compute_instance_group", igLocal(z)}).Body()
+		ig.SetAttributeValue("name", str(name))
+		ig.SetAttributeValue("zone", str(z))
+		ig.SetAttributeValue("description", str("Instances of "+app+" in "+z+" (managed by ferry)"))
+		var members []hclwrite.Tokens
+		for _, vm := range zones[z] {
+			members = append(members, ref("google_compute_instance", vm, "self_link"))
+		}
+		ig.SetAttributeRaw("instances", hclwrite.TokensForTuple(members))
+		np := ig.AppendNewBlock("named_port", nil).Body()
+		np.SetAttributeValue("name", str("http"))
+		np.SetAttributeValue("port", cty.NumberIntVal(int64(hc.Port)))
+		b.AppendNewline()
+	}
+
+	h := b.AppendNewBlock("resource", []string{"google_compute_health_check", "app"}).Body()
+	h.SetAttributeValue("name", str(r.name("-hc")))
+	h.SetAttributeValue("check_interval_sec", cty.NumberIntVal(5))
+	h.SetAttributeValue("timeout_sec", cty.NumberIntVal(5))
+	if hc.Protocol == "tcp" {
+		h.AppendNewBlock("tcp_health_check", nil).Body().SetAttributeValue("port", cty.NumberIntVal(int64(hc.Port)))
+	} else {
+		hb := h.AppendNewBlock("http_health_check", nil).Body()
+		hb.SetAttributeValue("port", cty.NumberIntVal(int64(hc.Port)))
+		hb.SetAttributeValue("request_path", str(orStr(hc.Path, "/")))
+	}
+	b.AppendNewline()
+
+	g := b.AppendNewBlock("resource", []string{"google_compute_backend_service", "gcp"}).Body()
+	g.SetAttributeValue("name", str(traffic.GCPBackendName(app)))
+	g.SetAttributeValue("protocol", str("HTTP"))
+	g.SetAttributeValue("port_name", str("http"))
+	g.SetAttributeValue("load_balancing_scheme", str("EXTERNAL_MANAGED"))
+	g.SetAttributeValue("timeout_sec", cty.NumberIntVal(30))
+	g.SetAttributeRaw("health_checks", hclwrite.TokensForTuple([]hclwrite.Tokens{ref("google_compute_health_check", "app", "id")}))
+	for _, z := range sortedKeys(zones) {
+		be := g.AppendNewBlock("backend", nil).Body()
+		be.SetAttributeRaw("group", ref("google_compute_instance_group", igLocal(z), "id"))
+		be.SetAttributeValue("balancing_mode", str("UTILIZATION"))
+		be.SetAttributeValue("capacity_scaler", cty.NumberFloatVal(1))
+	}
+	if r.spec.Cutover.Strategy != "lb" {
+		return // dns: the record set is swapped through the API, not terraform
+	}
+	b.AppendNewline()
+
+	negZone := r.spec.Zone
+	if negZone == "" {
+		negZone = r.spec.VMs[0].Zone
+	}
+	neg := b.AppendNewBlock("resource", []string{"google_compute_network_endpoint_group", "dc"}).Body()
+	neg.SetAttributeValue("name", str(traffic.DCNEGName(app)))
+	neg.SetAttributeValue("network", str(r.spec.Network))
+	neg.SetAttributeValue("zone", str(negZone))
+	neg.SetAttributeValue("network_endpoint_type", str("NON_GCP_PRIVATE_IP_PORT"))
+	neg.SetAttributeValue("default_port", cty.NumberIntVal(int64(hc.Port)))
+	neg.SetAttributeValue("description", str("Endpoints of "+app+" in the datacenter, reached over hybrid connectivity"))
+	for i, ep := range r.spec.Cutover.DCEndpoints {
+		host, port, err := net.SplitHostPort(ep)
+		pn, perr := strconv.Atoi(port)
+		if err != nil || perr != nil {
+			continue // Validate rejects these before rendering
+		}
+		b.AppendNewline()
+		e := b.AppendNewBlock("resource", []string{"google_compute_network_endpoint", "dc-" + strconv.Itoa(i+1)}).Body()
+		e.SetAttributeRaw("network_endpoint_group", ref("google_compute_network_endpoint_group", "dc", "name"))
+		e.SetAttributeValue("zone", str(negZone))
+		e.SetAttributeValue("ip_address", str(host))
+		e.SetAttributeValue("port", cty.NumberIntVal(int64(pn)))
+	}
+	b.AppendNewline()
+
+	dc := b.AppendNewBlock("resource", []string{"google_compute_backend_service", "dc"}).Body()
+	dc.SetAttributeValue("name", str(traffic.DCBackendName(app)))
+	dc.SetAttributeValue("protocol", str("HTTP"))
+	dc.SetAttributeValue("load_balancing_scheme", str("EXTERNAL_MANAGED"))
+	dc.SetAttributeValue("timeout_sec", cty.NumberIntVal(30))
+	dcb := dc.AppendNewBlock("backend", nil).Body()
+	dcb.SetAttributeRaw("group", ref("google_compute_network_endpoint_group", "dc", "id"))
+	dcb.SetAttributeValue("balancing_mode", str("RATE"))
+	dcb.SetAttributeValue("max_rate_per_endpoint", cty.NumberIntVal(1000))
+	dcb.SetAttributeValue("capacity_scaler", cty.NumberFloatVal(1))
+	b.AppendNewline()
+
+	um := b.AppendNewBlock("resource", []string{"google_compute_url_map", "app"}).Body()
+	um.SetAttributeValue("name", str(traffic.URLMapName(app)))
+	um.SetAttributeValue("description", str("Traffic split of "+app+" between the datacenter and GCP; ferry shifts the weights"))
+	ra := um.AppendNewBlock("default_route_action", nil).Body()
+	for _, w := range []struct {
+		local  string
+		weight int64
+	}{{"dc", InitialDCWeight}, {"gcp", InitialGCPWeight}} {
+		wb := ra.AppendNewBlock("weighted_backend_services", nil).Body()
+		wb.SetAttributeRaw("backend_service", ref("google_compute_backend_service", w.local, "id"))
+		wb.SetAttributeValue("weight", cty.NumberIntVal(w.weight))
+	}
+	lc := um.AppendNewBlock("lifecycle", nil).Body()
+	lc.SetAttributeRaw("ignore_changes", hclwrite.TokensForTuple([]hclwrite.Tokens{
+		hclwrite.TokensForTraversal(hcl.Traversal{hcl.TraverseRoot{Name: "default_route_action"}}),
+	}))
+	b.AppendNewline()
+
+	px := b.AppendNewBlock("resource", []string{"google_compute_target_http_proxy", "app"}).Body()
+	px.SetAttributeValue("name", str(r.name("-proxy")))
+	px.SetAttributeRaw("url_map", ref("google_compute_url_map", "app", "id"))
+	b.AppendNewline()
+
+	fr := b.AppendNewBlock("resource", []string{"google_compute_global_forwarding_rule", "app"}).Body()
+	fr.SetAttributeValue("name", str(r.name("-fr")))
+	fr.SetAttributeRaw("target", ref("google_compute_target_http_proxy", "app", "id"))
+	fr.SetAttributeValue("port_range", str("80"))
+	fr.SetAttributeValue("load_balancing_scheme", str("EXTERNAL_MANAGED"))
+	fr.SetAttributeValue("labels", strMap(r.labels(nil)))
+}
+
+func igLocal(zone string) string { return "ig-" + gcename.Name(zone, nil) }
+
+func orStr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func (r renderer) outputs(b *hclwrite.Body) {
+	var ips []hclwrite.ObjectAttrTokens
+	for _, v := range r.spec.VMs {
+		ips = append(ips, hclwrite.ObjectAttrTokens{
+			Name: hclwrite.TokensForValue(str(v.GCEName)),
+			Value: hclwrite.TokensForTraversal(hcl.Traversal{
+				hcl.TraverseRoot{Name: "google_compute_instance"}, hcl.TraverseAttr{Name: v.GCEName},
+				hcl.TraverseAttr{Name: "network_interface"}, hcl.TraverseIndex{Key: cty.NumberIntVal(0)},
+				hcl.TraverseAttr{Name: "network_ip"},
+			}),
+		})
+	}
+	o := b.AppendNewBlock("output", []string{"instance_ips"}).Body()
+	o.SetAttributeValue("description", str("Internal IP of each instance, by GCE name"))
+	o.SetAttributeRaw("value", hclwrite.TokensForObject(ips))
+	b.AppendNewline()
+	o = b.AppendNewBlock("output", []string{"gcp_backend_service"}).Body()
+	o.SetAttributeRaw("value", ref("google_compute_backend_service", "gcp", "name"))
+	if r.spec.Cutover.Strategy == "lb" {
+		b.AppendNewline()
+		o = b.AppendNewBlock("output", []string{"url_map"}).Body()
+		o.SetAttributeRaw("value", ref("google_compute_url_map", "app", "name"))
+		b.AppendNewline()
+		o = b.AppendNewBlock("output", []string{"lb_ip"}).Body()
+		o.SetAttributeRaw("value", ref("google_compute_global_forwarding_rule", "app", "ip_address"))
+	}
+}
+
+// LabelKey sanitises a GCE label key: lowercase letters, digits, _ and -,
+// starting with a letter, at most 63 characters.
+func LabelKey(k string) string {
+	s := labelChars(k)
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		s = "k" + s
+	}
+	return trim63(s)
+}
+
+// LabelValue sanitises a GCE label value (may be empty).
+func LabelValue(v string) string { return trim63(labelChars(v)) }
+
+func labelChars(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == '-':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+func trim63(s string) string {
+	if len(s) > 63 {
+		return s[:63]
+	}
+	return s
+}

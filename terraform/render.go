@@ -1,0 +1,339 @@
+package terraform
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/ferrymigrate/ferry/gcp"
+	"github.com/ferrymigrate/ferry/plan"
+	"github.com/ferrymigrate/ferry/terraform/gcename"
+)
+
+// RenderOptions say where the generated module's provider and backend
+// point. They hold no secret: against a real project the provider uses
+// Application Default Credentials from the worker's environment.
+type RenderOptions struct {
+	GCP gcp.Config
+	// ProviderConstraint is the google provider version constraint.
+	ProviderConstraint string
+}
+
+// DefaultProviderConstraint accepts the pinned provider (it reports 7.0.0
+// from the local mirror) and current releases.
+const DefaultProviderConstraint = ">= 5.0"
+
+// Files of a rendered module.
+const (
+	FileVersions  = "versions.tf"
+	FileInstances = "instances.tf"
+	FileNetwork   = "network.tf"
+	FileLB        = "lb.tf"
+	FileOutputs   = "outputs.tf"
+)
+
+// GCEName turns a vCenter name into a valid, unique and stable GCE name
+// (see package gcename); the result is added to taken.
+func GCEName(vcenterName string, taken map[string]bool) string { return gcename.Name(vcenterName, taken) }
+
+// Render builds the app's Terraform root module with hclwrite and cty. It
+// is pure: the same spec and options give the same bytes.
+func Render(spec plan.AppSpec, opts RenderOptions) (map[string][]byte, error) {
+	if err := checkSpec(spec); err != nil {
+		return nil, err
+	}
+	r := renderer{spec: spec, opts: opts}
+	files := map[string]*hclwrite.File{}
+	for _, f := range []struct {
+		name string
+		fn   func(*hclwrite.Body)
+	}{
+		{FileVersions, r.versions},
+		{FileInstances, r.instances},
+		{FileNetwork, r.network},
+		{FileLB, r.lb},
+		{FileOutputs, r.outputs},
+	} {
+		hf := hclwrite.NewEmptyFile()
+		f.fn(hf.Body())
+		files[f.name] = hf
+	}
+	out := make(map[string][]byte, len(files))
+	for n, f := range files {
+		out[n] = f.Bytes()
+	}
+	return out, nil
+}
+
+func checkSpec(s plan.AppSpec) error {
+	var missing []string
+	if s.Name == "" {
+		missing = append(missing, "name")
+	}
+	if s.Project == "" {
+		missing = append(missing, "project")
+	}
+	if s.Region == "" {
+		missing = append(missing, "region")
+	}
+	if len(s.VMs) == 0 {
+		missing = append(missing, "vms")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("render app %q: the resolved spec lacks %s; resolve it from a validated plan (ferry plan validate)", s.Name, strings.Join(missing, ", "))
+	}
+	for _, v := range s.VMs {
+		if !gcename.Valid(v.GCEName) {
+			return fmt.Errorf("render app %q: VM %q has GCE name %q, which is not a valid RFC 1035 name; re-resolve the plan", s.Name, v.Name, v.GCEName)
+		}
+		if v.MachineType == "" || v.Image == "" || v.Zone == "" {
+			return fmt.Errorf("render app %q: VM %q lacks machine type, image or zone; re-resolve the plan", s.Name, v.Name)
+		}
+	}
+	return nil
+}
+
+type renderer struct {
+	spec plan.AppSpec
+	opts RenderOptions
+}
+
+func ref(parts ...string) hclwrite.Tokens {
+	t := hcl.Traversal{hcl.TraverseRoot{Name: parts[0]}}
+	for _, p := range parts[1:] {
+		t = append(t, hcl.TraverseAttr{Name: p})
+	}
+	return hclwrite.TokensForTraversal(t)
+}
+
+func str(s string) cty.Value { return cty.StringVal(s) }
+
+func strList(xs []string) cty.Value {
+	if len(xs) == 0 {
+		return cty.ListValEmpty(cty.String)
+	}
+	vs := make([]cty.Value, len(xs))
+	for i, x := range xs {
+		vs[i] = cty.StringVal(x)
+	}
+	return cty.ListVal(vs)
+}
+
+func strMap(m map[string]string) cty.Value {
+	if len(m) == 0 {
+		return cty.MapValEmpty(cty.String)
+	}
+	vs := make(map[string]cty.Value, len(m))
+	for k, v := range m {
+		vs[k] = cty.StringVal(v)
+	}
+	return cty.MapVal(vs)
+}
+
+func (r renderer) versions(b *hclwrite.Body) {
+	tf := b.AppendNewBlock("terraform", nil).Body()
+	tf.SetAttributeValue("required_version", str(">= 1.8"))
+	rp := tf.AppendNewBlock("required_providers", nil).Body()
+	constraint := r.opts.ProviderConstraint
+	if constraint == "" {
+		constraint = DefaultProviderConstraint
+	}
+	rp.SetAttributeValue("google", cty.ObjectVal(map[string]cty.Value{
+		"source": str("hashicorp/google"), "version": str(constraint),
+	}))
+	be := r.spec.Backend
+	switch be.Type {
+	case "gcs":
+		bb := tf.AppendNewBlock("backend", []string{"gcs"}).Body()
+		bb.SetAttributeValue("bucket", str(be.Bucket))
+		bb.SetAttributeValue("prefix", str(StatePrefix(be, r.spec.Name)))
+		if ep := r.opts.GCP.StorageEndpoint; ep != "" {
+			bb.SetAttributeValue("storage_custom_endpoint", str(ep))
+		}
+		if r.opts.GCP.Fake() {
+			bb.SetAttributeValue("access_token", str(gcp.FakeAccessToken))
+		}
+	default:
+		tf.AppendNewBlock("backend", []string{"local"}).Body().SetAttributeValue("path", str("terraform.tfstate"))
+	}
+	b.AppendNewline()
+	p := b.AppendNewBlock("provider", []string{"google"}).Body()
+	p.SetAttributeValue("project", str(r.spec.Project))
+	p.SetAttributeValue("region", str(r.spec.Region))
+	if ep := r.opts.GCP.ComputeEndpoint; ep != "" {
+		p.SetAttributeValue("compute_custom_endpoint", str(ep))
+	}
+	if ep := r.opts.GCP.DNSEndpoint; ep != "" {
+		p.SetAttributeValue("dns_custom_endpoint", str(ep))
+	}
+	if ep := r.opts.GCP.StorageEndpoint; ep != "" {
+		p.SetAttributeValue("storage_custom_endpoint", str(ep))
+	}
+	if r.opts.GCP.Fake() {
+		p.SetAttributeValue("access_token", str(gcp.FakeAccessToken))
+	}
+}
+
+// StatePrefix is the GCS object prefix of an app's state.
+func StatePrefix(be plan.Backend, app string) string {
+	if be.Prefix == "" {
+		return app
+	}
+	return strings.TrimSuffix(be.Prefix, "/") + "/" + app
+}
+
+// labels are the app's labels plus ferry's own, sanitised for GCE.
+func (r renderer) labels(extra map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range r.spec.Labels {
+		out[LabelKey(k)] = LabelValue(v)
+	}
+	out["app"] = LabelValue(r.spec.Name)
+	out["wave"] = LabelValue(r.spec.Wave)
+	out["owner"] = LabelValue(r.spec.Owner)
+	out["managed-by"] = "ferry"
+	for k, v := range extra {
+		out[LabelKey(k)] = LabelValue(v)
+	}
+	return out
+}
+
+func (r renderer) instances(b *hclwrite.Body) {
+	for i, v := range r.spec.VMs {
+		if i > 0 {
+			b.AppendNewline()
+		}
+		var disks []string
+		for j, gb := range v.DataDisksGB {
+			name := dataDiskName(v.GCEName, j)
+			disks = append(disks, name)
+			d := b.AppendNewBlock("resource", []string{"google_compute_disk", name}).Body()
+			d.SetAttributeValue("name", str(name))
+			d.SetAttributeValue("zone", str(v.Zone))
+			d.SetAttributeValue("type", str(diskType(v)))
+			d.SetAttributeValue("size", cty.NumberIntVal(gb))
+			d.SetAttributeValue("labels", strMap(r.labels(map[string]string{"source-vm": v.Name})))
+			b.AppendNewline()
+		}
+		in := b.AppendNewBlock("resource", []string{"google_compute_instance", v.GCEName}).Body()
+		in.SetAttributeValue("name", str(v.GCEName))
+		in.SetAttributeValue("zone", str(v.Zone))
+		in.SetAttributeValue("machine_type", str(v.MachineType))
+		in.SetAttributeValue("allow_stopping_for_update", cty.True)
+		in.SetAttributeValue("tags", strList(r.tags(v)))
+		in.SetAttributeValue("labels", strMap(r.labels(map[string]string{"source-vm": v.Name})))
+		in.SetAttributeValue("metadata", strMap(map[string]string{
+			"ferry-app": r.spec.Name, "ferry-source-vm": v.Name, "ferry-source-ref": v.Ref,
+		}))
+		ip := in.AppendNewBlock("boot_disk", nil).Body().AppendNewBlock("initialize_params", nil).Body()
+		ip.SetAttributeValue("image", str(v.Image))
+		ip.SetAttributeValue("size", cty.NumberIntVal(v.DiskGB))
+		ip.SetAttributeValue("type", str(diskType(v)))
+		for _, d := range disks {
+			in.AppendNewBlock("attached_disk", nil).Body().SetAttributeRaw("source", ref("google_compute_disk", d, "self_link"))
+		}
+		ni := in.AppendNewBlock("network_interface", nil).Body()
+		ni.SetAttributeValue("network", str(r.spec.Network))
+		if r.spec.Subnetwork != "" {
+			ni.SetAttributeValue("subnetwork", str(r.spec.Subnetwork))
+		}
+	}
+}
+
+func diskType(v plan.VMSpec) string {
+	if v.DiskType == "" {
+		return "pd-balanced"
+	}
+	return v.DiskType
+}
+
+func dataDiskName(instance string, i int) string {
+	return gcename.Name(instance+"-data-"+strconv.Itoa(i+1), nil)
+}
+
+// tags are the app's network tags plus the VM's own (its firewall target).
+func (r renderer) tags(v plan.VMSpec) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range append(append([]string{}, r.spec.NetworkTags...), v.GCEName) {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Google front ends and health checkers reach backends from these ranges.
+var healthCheckRanges = []string{"130.211.0.0/22", "35.191.0.0/16"}
+
+// Observed clients of the app are inside the company's private ranges.
+var privateRanges = []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}
+
+func (r renderer) network(b *hclwrite.Body) {
+	hc := r.spec.Cutover.HealthCheck
+	fw := b.AppendNewBlock("resource", []string{"google_compute_firewall", "health"}).Body()
+	fw.SetAttributeValue("name", str(r.name("-hc")))
+	fw.SetAttributeValue("network", str(r.spec.Network))
+	fw.SetAttributeValue("direction", str("INGRESS"))
+	fw.SetAttributeValue("priority", cty.NumberIntVal(1000))
+	fw.SetAttributeValue("source_ranges", strList(healthCheckRanges))
+	fw.SetAttributeValue("target_tags", strList([]string{r.appTag()}))
+	al := fw.AppendNewBlock("allow", nil).Body()
+	al.SetAttributeValue("protocol", str("tcp"))
+	al.SetAttributeValue("ports", strList([]string{strconv.Itoa(hc.Port)}))
+	for _, v := range r.spec.VMs {
+		if len(v.Ports) == 0 {
+			continue
+		}
+		ports := make([]string, len(v.Ports))
+		for i, p := range v.Ports {
+			ports[i] = strconv.Itoa(p)
+		}
+		b.AppendNewline()
+		name := gcename.Name(v.GCEName+"-in", nil)
+		f := b.AppendNewBlock("resource", []string{"google_compute_firewall", name}).Body()
+		f.SetAttributeValue("name", str(name))
+		f.SetAttributeValue("description", str(fmt.Sprintf("Inbound ports observed on %s (%s) in the datacenter", v.Name, v.Ref)))
+		f.SetAttributeValue("network", str(r.spec.Network))
+		f.SetAttributeValue("direction", str("INGRESS"))
+		f.SetAttributeValue("priority", cty.NumberIntVal(1000))
+		f.SetAttributeValue("source_ranges", strList(privateRanges))
+		f.SetAttributeValue("target_tags", strList([]string{v.GCEName}))
+		a := f.AppendNewBlock("allow", nil).Body()
+		a.SetAttributeValue("protocol", str("tcp"))
+		a.SetAttributeValue("ports", strList(ports))
+	}
+}
+
+func (r renderer) appTag() string { return "ferry-" + gcename.Name(r.spec.Name, nil) }
+
+// name is an app-scoped GCE resource name.
+func (r renderer) name(suffix string) string {
+	return gcename.Name("ferry-"+r.spec.Name+suffix, nil)
+}
+
+// zones lists the zones of the app's VMs, sorted: one unmanaged instance
+// group per zone.
+func (r renderer) zones() map[string][]string {
+	out := map[string][]string{}
+	for _, v := range r.spec.VMs {
+		out[v.Zone] = append(out[v.Zone], v.GCEName)
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
