@@ -32,6 +32,9 @@ const (
 	ReasonDecommission        Reason = "decommission-failed"
 	ReasonRollbackFailed      Reason = "rollback-failed"
 	ReasonUnauthorizedApprove Reason = "unauthorized-approver"
+	// ReasonFlowsInvalid: a connection record file cannot be read or parsed
+	// (activities.ReasonFlowsInvalid is the same value).
+	ReasonFlowsInvalid Reason = "flows-invalid"
 )
 
 // Gate and wait reasons: the workflow is healthy and waits for people or
@@ -58,7 +61,7 @@ var (
 		ReasonTerraformPlan, ReasonTerraformApply, ReasonTerraformDestroy, ReasonTerraformLocked,
 		ReasonTerraformPlanDrift, ReasonGCPAPI, ReasonHookFailed, ReasonHookTimeout,
 		ReasonHealthCheck, ReasonTrafficShift, ReasonSLOGate, ReasonDecommission,
-		ReasonRollbackFailed, ReasonUnauthorizedApprove, ReasonUnknown,
+		ReasonRollbackFailed, ReasonUnauthorizedApprove, ReasonFlowsInvalid, ReasonUnknown,
 	}
 	gates = []Reason{
 		ReasonGateApprovePlan, ReasonGateApproveCutover, ReasonGateApproveDecommission,
