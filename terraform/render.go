@@ -319,11 +319,25 @@ func (r renderer) name(suffix string) string {
 	return gcename.Name("ferry-"+r.spec.Name+suffix, nil)
 }
 
-// zones lists the zones of the app's VMs, sorted: one unmanaged instance
-// group per zone.
+// zones maps each zone to the app's front-end instances there: one
+// unmanaged instance group per zone. Front ends are the VMs seen serving
+// the health-check port; without flow data, every VM.
 func (r renderer) zones() map[string][]string {
-	out := map[string][]string{}
+	port := r.spec.Cutover.HealthCheck.Port
+	var front []plan.VMSpec
 	for _, v := range r.spec.VMs {
+		for _, p := range v.Ports {
+			if p == port {
+				front = append(front, v)
+				break
+			}
+		}
+	}
+	if len(front) == 0 {
+		front = r.spec.VMs
+	}
+	out := map[string][]string{}
+	for _, v := range front {
 		out[v.Zone] = append(out[v.Zone], v.GCEName)
 	}
 	return out
