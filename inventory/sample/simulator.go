@@ -64,7 +64,7 @@ func Start(ctx context.Context, p *Portfolio) (*Simulator, error) {
 
 	m := simulator.VPX()
 	m.Datacenter = len(dcs)
-	m.Cluster = 1
+	m.Cluster = 2
 	m.ClusterHost = 2
 	m.Host = 0
 	m.Machine = 0
@@ -122,7 +122,7 @@ func randomSecret() string {
 // dcEnv is where one datacenter's VMs go.
 type dcEnv struct {
 	folders *object.DatacenterFolders
-	pool    *object.ResourcePool
+	pools   []*object.ResourcePool
 	backing types.BaseVirtualDeviceBackingInfo
 	ds      string
 	sub     map[string]*object.Folder
@@ -145,15 +145,19 @@ func (s *Simulator) populate(ctx context.Context, c *inventory.Client, p *Portfo
 		if env.folders, err = dc.Folders(ctx); err != nil {
 			return err
 		}
-		cl, err := finder.ClusterComputeResource(ctx, "*")
+		cls, err := finder.ClusterComputeResourceList(ctx, "*")
 		if err != nil {
 			return err
 		}
-		if err := wait(ctx)(cl.Rename(ctx, name+"-cluster-1")); err != nil {
-			return err
-		}
-		if env.pool, err = cl.ResourcePool(ctx); err != nil {
-			return err
+		for j, cl := range cls {
+			if err := wait(ctx)(cl.Rename(ctx, fmt.Sprintf("%s-cluster-%d", name, j+1))); err != nil {
+				return err
+			}
+			pool, err := cl.ResourcePool(ctx)
+			if err != nil {
+				return err
+			}
+			env.pools = append(env.pools, pool)
 		}
 		ds, err := finder.Datastore(ctx, "*")
 		if err != nil {
@@ -182,11 +186,13 @@ func (s *Simulator) populate(ctx context.Context, c *inventory.Client, p *Portfo
 	tg := newTagger(c.Tags())
 
 	n := 0
-	for _, a := range p.Apps {
+	for ai, a := range p.Apps {
 		for _, v := range a.VMs {
 			n++
 			env := envs[v.Datacenter]
-			ref, err := s.createVM(ctx, vim, env, a, v, n)
+			// An app's VMs share a cluster; apps alternate between clusters.
+			pool := env.pools[ai%len(env.pools)]
+			ref, err := s.createVM(ctx, vim, env, pool, a, v, n)
 			if err != nil {
 				return fmt.Errorf("VM %q: %w", v.Name, err)
 			}
@@ -214,7 +220,7 @@ func (s *Simulator) populate(ctx context.Context, c *inventory.Client, p *Portfo
 	return tg.flush(ctx)
 }
 
-func (s *Simulator) createVM(ctx context.Context, vim *vim25.Client, env *dcEnv, a App, v VM, n int) (types.ManagedObjectReference, error) {
+func (s *Simulator) createVM(ctx context.Context, vim *vim25.Client, env *dcEnv, pool *object.ResourcePool, a App, v VM, n int) (types.ManagedObjectReference, error) {
 	folder := env.folders.VmFolder
 	if a.Squad != "" {
 		f, ok := env.sub[a.Squad]
@@ -234,9 +240,9 @@ func (s *Simulator) createVM(ctx context.Context, vim *vim25.Client, env *dcEnv,
 	// The VM's directory avoids its (possibly odd) display name.
 	dir := fmt.Sprintf("[%s] ferry-vm-%d", env.ds, n)
 	spec := types.VirtualMachineConfigSpec{
-		Name: v.Name, GuestId: guest, NumCPUs: max(v.CPU, 1), MemoryMB: max(v.MemoryMB, 512),
+		Name: fmt.Sprintf("ferry-vm-%d", n), GuestId: guest, NumCPUs: max(v.CPU, 1), MemoryMB: max(v.MemoryMB, 512),
 		Annotation: "sample portfolio VM",
-		Files:      &types.VirtualMachineFileInfo{VmPathName: dir},
+		Files:      &types.VirtualMachineFileInfo{VmPathName: fmt.Sprintf("%s/ferry-vm-%d.vmx", dir, n)},
 	}
 	var devices object.VirtualDeviceList
 	scsi, err := devices.CreateSCSIController("pvscsi")
@@ -255,7 +261,7 @@ func (s *Simulator) createVM(ctx context.Context, vim *vim25.Client, env *dcEnv,
 	if spec.DeviceChange, err = devices.ConfigSpec(types.VirtualDeviceConfigSpecOperationAdd); err != nil {
 		return types.ManagedObjectReference{}, err
 	}
-	task, err := folder.CreateVM(ctx, spec, env.pool, nil)
+	task, err := folder.CreateVM(ctx, spec, pool, nil)
 	if err != nil {
 		return types.ManagedObjectReference{}, err
 	}
@@ -265,6 +271,11 @@ func (s *Simulator) createVM(ctx context.Context, vim *vim25.Client, env *dcEnv,
 	}
 	ref := info.Result.(types.ManagedObjectReference)
 	vm := object.NewVirtualMachine(vim, ref)
+	// vcsim derives file names from the name at create time and chokes on
+	// escaped characters, so VMs are created under a plain name and renamed.
+	if err := wait(ctx)(vm.Rename(ctx, vcenterName.Replace(v.Name))); err != nil {
+		return ref, fmt.Errorf("rename: %w", err)
+	}
 	if !v.PoweredOn {
 		return ref, nil
 	}
@@ -313,6 +324,10 @@ func appPortgroup(ctx context.Context, f *find.Finder) (object.NetworkReference,
 	}
 	return nil, fmt.Errorf("no distributed portgroup in the simulator model")
 }
+
+// vcenterName escapes a display name as vCenter stores it: '%', '/' and
+// '\\' become %25, %2f and %5c (what the vSphere Client does on create).
+var vcenterName = strings.NewReplacer("%", "%25", "/", "%2f", `\`, "%5c")
 
 func field(ctx context.Context, m *object.CustomFieldsManager, name string) (int32, error) {
 	def, err := m.Add(ctx, name, "VirtualMachine", nil, nil)
