@@ -16,5 +16,5 @@ const (
 	PowerOffSourcesName      = "PowerOffSources"
 	PowerOnSourcesName       = "PowerOnSources"
 	FinalizeDecommissionName = "FinalizeDecommission"
-	NotifyName               = "Notify"
+	NotifyName               = "SendNotification" // method SendNotification: the Activities field Notify holds its config
 )

@@ -13,6 +13,10 @@ type Config struct {
 	// BaseDir resolves relative working directories (usually the directory
 	// of the plan file on the worker).
 	BaseDir string `json:"baseDir,omitempty"`
+	// ProgressEvery is how often a running hook reports progress (the
+	// activity heartbeats with it); 0: a third of the heartbeat timeout,
+	// at most 5s.
+	ProgressEvery time.Duration `json:"progressEvery,omitempty"`
 }
 
 // Defaults.
