@@ -3,9 +3,33 @@
 // it through terraform-exec.
 package terraform
 
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
 // Config says where terraform runs. It holds no secret.
 type Config struct {
 	Binary        string `json:"binary"`        // path to terraform
 	CLIConfigFile string `json:"cliConfigFile"` // TF_CLI_CONFIG_FILE (provider mirror)
 	WorkRoot      string `json:"workRoot"`      // one working directory per app below it
+}
+
+// ConfigFromEnv builds the runner configuration of a worker: the binary
+// from FERRY_TERRAFORM or PATH, the CLI config (provider mirror) from
+// TF_CLI_CONFIG_FILE, and working directories under stateDir/terraform
+// (env FERRY_TERRAFORM_WORKDIR overrides).
+func ConfigFromEnv(stateDir string) Config {
+	c := Config{Binary: os.Getenv("FERRY_TERRAFORM"), CLIConfigFile: os.Getenv("TF_CLI_CONFIG_FILE"),
+		WorkRoot: os.Getenv("FERRY_TERRAFORM_WORKDIR")}
+	if c.Binary == "" {
+		if p, err := exec.LookPath("terraform"); err == nil {
+			c.Binary = p
+		}
+	}
+	if c.WorkRoot == "" {
+		c.WorkRoot = filepath.Join(stateDir, "terraform")
+	}
+	return c
 }

@@ -1,0 +1,138 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/ferrymigrate/ferry/runbooks"
+	"github.com/ferrymigrate/ferry/terraform"
+)
+
+// heartbeatEvery keeps long terraform runs visibly alive even when
+// terraform reports nothing (an instance create waits on its own).
+const heartbeatEvery = 5 * time.Second
+
+// TerraformPlan renders the app's root module and runs terraform plan; the
+// summary is the evidence of the approve-plan gate.
+func (a *Activities) TerraformPlan(ctx context.Context, in TerraformInput) (TerraformPlanResult, error) {
+	r, err := a.runner(in)
+	if err != nil {
+		return TerraformPlanResult{}, err
+	}
+	sum, _, err := r.Plan(ctx)
+	if err != nil {
+		return TerraformPlanResult{}, terraformError(err, runbooks.ReasonTerraformPlan)
+	}
+	activity.GetLogger(ctx).Info("terraform plan", "app", in.Spec.Name, "add", sum.Add, "change", sum.Change, "destroy", sum.Destroy)
+	return TerraformPlanResult{Summary: toSummary(sum)}, nil
+}
+
+// TerraformApply re-plans the app and applies that plan only when it is the
+// approved one; an applied app is left as it is. It heartbeats progress.
+func (a *Activities) TerraformApply(ctx context.Context, in TerraformApplyInput) (TerraformApplyResult, error) {
+	r, err := a.runner(TerraformInput{Spec: in.Spec})
+	if err != nil {
+		return TerraformApplyResult{}, err
+	}
+	stop := heartbeat(ctx, r)
+	res, err := r.Apply(ctx, in.ApprovedPlanHash)
+	stop()
+	if err != nil {
+		return TerraformApplyResult{}, terraformError(err, runbooks.ReasonTerraformApply)
+	}
+	if res.Resumed {
+		activity.GetLogger(ctx).Info("terraform apply completed an interrupted apply", "app", in.Spec.Name)
+	}
+	return TerraformApplyResult{Outputs: res.Outputs, InstanceIP: res.InstanceIP, Changed: res.Changed}, nil
+}
+
+// TerraformDestroy removes what the app's state holds (rollback with the
+// destroy policy). It heartbeats progress.
+func (a *Activities) TerraformDestroy(ctx context.Context, in TerraformInput) (TerraformDestroyResult, error) {
+	r, err := a.runner(in)
+	if err != nil {
+		return TerraformDestroyResult{}, err
+	}
+	stop := heartbeat(ctx, r)
+	n, err := r.Destroy(ctx)
+	stop()
+	if err != nil {
+		return TerraformDestroyResult{Destroyed: n}, terraformError(err, runbooks.ReasonTerraformDestroy)
+	}
+	return TerraformDestroyResult{Destroyed: n}, nil
+}
+
+func (a *Activities) runner(in TerraformInput) (*terraform.Runner, error) {
+	// A spec that cannot render is a plan error: never run terraform on it.
+	if _, err := terraform.Render(in.Spec, terraform.RenderOptions{GCP: a.GCP}); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), string(runbooks.ReasonPlanInvalid), err)
+	}
+	r, err := terraform.NewRunner(a.Terraform, a.GCP, in.Spec)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), string(runbooks.ReasonTerraformPlan), err)
+	}
+	return r, nil
+}
+
+// heartbeat records terraform's progress, and at least every few seconds
+// the last progress seen, until stop is called.
+func heartbeat(ctx context.Context, r *terraform.Runner) (stop func()) {
+	var mu sync.Mutex
+	last := terraform.Progress{Phase: "start", Message: "terraform starting"}
+	r.Progress = func(p terraform.Progress) {
+		mu.Lock()
+		last = p
+		mu.Unlock()
+		activity.RecordHeartbeat(ctx, p)
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(heartbeatEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				mu.Lock()
+				p := last
+				mu.Unlock()
+				activity.RecordHeartbeat(ctx, p)
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// terraformError maps runner errors to typed Temporal errors: terraform's
+// own failures, lock conflicts and plan drift park the workflow with the
+// right runbook; anything else (e.g. a cancelled context) is retryable.
+func terraformError(err error, reason runbooks.Reason) error {
+	var locked *terraform.LockedError
+	var drift *terraform.PlanDriftError
+	var tfe *terraform.Error
+	switch {
+	case errors.As(err, &locked):
+		return temporal.NewNonRetryableApplicationError(err.Error(), string(runbooks.ReasonTerraformLocked), nil, locked.Who)
+	case errors.As(err, &drift):
+		return temporal.NewNonRetryableApplicationError(err.Error(), string(runbooks.ReasonTerraformPlanDrift), nil, toSummary(drift.Summary))
+	case errors.As(err, &tfe):
+		return temporal.NewNonRetryableApplicationError(err.Error(), string(reason), nil, tfe.Diagnostics)
+	}
+	return temporal.NewApplicationError(err.Error(), string(reason))
+}
+
+func toSummary(s terraform.PlanSummary) PlanSummary {
+	return PlanSummary{Add: s.Add, Change: s.Change, Destroy: s.Destroy, Resources: s.Resources,
+		MachineTypes: s.MachineTypes, MonthlyUSD: s.MonthlyUSDDelta, Hash: s.Hash}
+}
