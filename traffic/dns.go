@@ -184,7 +184,11 @@ func (d *DNS) apply(ctx context.Context, op string, want *dns.ResourceRecordSet)
 			ch.Deletions = []*dns.ResourceRecordSet{cur}
 		}
 		done, err := d.api.CreateChange(ctx, d.project, d.zone, ch)
-		if c := httpCode(err); (c == http.StatusPreconditionFailed || c == http.StatusConflict) && attempt < d.retries {
+		// 412: the record changed since the read; 409: it was created
+		// since; 404: it was deleted since. Re-read and try again.
+		c := httpCode(err)
+		raced := c == http.StatusPreconditionFailed || c == http.StatusConflict || (c == http.StatusNotFound && len(ch.Deletions) > 0)
+		if raced && attempt < d.retries {
 			if err := backoff(ctx, attempt); err != nil {
 				return &Error{Op: op, Object: d.object(), Err: err}
 			}

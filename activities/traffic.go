@@ -1,0 +1,188 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	compute "cloud.google.com/go/compute/apiv1"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/ferrymigrate/ferry/gcp"
+	"github.com/ferrymigrate/ferry/plan"
+	"github.com/ferrymigrate/ferry/runbooks"
+	"github.com/ferrymigrate/ferry/traffic"
+)
+
+// HealthCheck reads the app's GCE instances and probes each one on the
+// plan's health check. Unhealthy instances fail the activity (reason
+// health-check-failed, retryable: instances may still be booting) with the
+// HealthCheckResult as the error's details; a missing instance or a plan
+// without VMs is not retried.
+func (a *Activities) HealthCheck(ctx context.Context, in HealthCheckInput) (HealthCheckResult, error) {
+	insts, err := a.instances(ctx, in.Spec)
+	if err != nil {
+		return HealthCheckResult{}, trafficError(err, runbooks.ReasonHealthCheck)
+	}
+	if len(insts) == 0 {
+		return HealthCheckResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("health check of app %s: the plan lists no VMs", in.Spec.Name), string(runbooks.ReasonHealthCheck), nil)
+	}
+	var res HealthCheckResult
+	for _, h := range traffic.NewProbe(a.Traffic).CheckInstances(ctx, in.Spec.Cutover.HealthCheck, insts) {
+		if h.Healthy {
+			res.Healthy++
+		} else {
+			res.Unhealthy++
+		}
+		res.Details = append(res.Details, h.Detail)
+	}
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	activity.GetLogger(ctx).Info("health check", "app", in.Spec.Name, "healthy", res.Healthy, "unhealthy", res.Unhealthy)
+	if res.Unhealthy > 0 {
+		var bad []string
+		for _, d := range res.Details {
+			if !strings.Contains(d, " ok in ") && !strings.Contains(d, " open") {
+				bad = append(bad, d)
+			}
+		}
+		return res, temporal.NewApplicationError(
+			fmt.Sprintf("app %s: %d of %d GCP instances unhealthy: %s; check the instances' serial console and the app's logs",
+				in.Spec.Name, res.Unhealthy, len(insts), strings.Join(bad, "; ")),
+			string(runbooks.ReasonHealthCheck), res)
+	}
+	return res, nil
+}
+
+// ShiftTraffic sets the share of the app's traffic that goes to GCP.
+func (a *Activities) ShiftTraffic(ctx context.Context, in ShiftTrafficInput) (ShiftTrafficResult, error) {
+	st, closeFn, err := traffic.New(ctx, a.Traffic, a.gcpFor(in.Spec), in.Spec)
+	if err != nil {
+		return ShiftTrafficResult{}, trafficError(err, runbooks.ReasonTrafficShift)
+	}
+	defer closeFn()
+	if err := st.Shift(ctx, in.Percent); err != nil {
+		return ShiftTrafficResult{}, trafficError(err, runbooks.ReasonTrafficShift)
+	}
+	activity.GetLogger(ctx).Info("traffic shifted", "app", in.Spec.Name, "gcpPercent", in.Percent, "strategy", in.Spec.Cutover.Strategy)
+	return ShiftTrafficResult{GCPPercent: in.Percent, At: time.Now().UTC()}, nil
+}
+
+// TrafficToDatacenter sends all of the app's traffic to the datacenter with
+// one mutating API call: the first step of every rollback. Its result has
+// GCPPercent 0.
+func (a *Activities) TrafficToDatacenter(ctx context.Context, in TrafficToDatacenterInput) (ShiftTrafficResult, error) {
+	st, closeFn, err := traffic.New(ctx, a.Traffic, a.gcpFor(in.Spec), in.Spec)
+	if err != nil {
+		return ShiftTrafficResult{}, trafficError(err, runbooks.ReasonTrafficShift)
+	}
+	defer closeFn()
+	if err := st.ToDatacenter(ctx); err != nil {
+		return ShiftTrafficResult{}, trafficError(err, runbooks.ReasonTrafficShift)
+	}
+	activity.GetLogger(ctx).Info("traffic back in the datacenter", "app", in.Spec.Name)
+	return ShiftTrafficResult{GCPPercent: 0, At: time.Now().UTC()}, nil
+}
+
+// SLOGate probes the app's public URL and each GCP instance and compares
+// error ratio and p95 (and the Prometheus query, when the plan has one)
+// with the plan's SLO. A failing app is Pass=false with the reason, not an
+// error: the workflow decides to roll back. Errors mean the gate could not
+// measure (GCE unreadable, Prometheus unreachable) and are retried.
+func (a *Activities) SLOGate(ctx context.Context, in SLOGateInput) (SLOGateResult, error) {
+	insts, err := a.instances(ctx, in.Spec)
+	if err != nil {
+		return SLOGateResult{}, trafficError(err, runbooks.ReasonSLOGate)
+	}
+	targets := traffic.GateTargets(in.Spec, insts)
+	if len(targets) == 0 {
+		return SLOGateResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("SLO gate of app %s: nothing to probe; set cutover public_url in the plan", in.Spec.Name),
+			string(runbooks.ReasonSLOGate), nil)
+	}
+	stop := keepAlive(ctx, func() any { return fmt.Sprintf("probing %d targets at %d%%", len(targets), in.Percent) })
+	v, err := traffic.NewProbe(a.Traffic).Gate(ctx, in.Spec.Cutover.SLO, targets)
+	stop()
+	if err != nil {
+		return SLOGateResult{}, trafficError(err, runbooks.ReasonSLOGate)
+	}
+	res := SLOGateResult{Pass: v.Pass, Reason: v.Reason, Requests: v.Requests, ErrorRatio: v.ErrorRatio, P95: v.P95, Prometheus: v.Prometheus}
+	for _, m := range v.Targets {
+		res.MeasuredFrom = append(res.MeasuredFrom, fmt.Sprintf("%s %s: %d requests, %d errors, p95 %s", m.Target, m.URL, m.Requests, m.Errors, m.P95.Round(time.Millisecond)))
+	}
+	if !v.Pass {
+		res.Reason = fmt.Sprintf("at %d%% GCP: %s", in.Percent, v.Reason)
+	}
+	activity.GetLogger(ctx).Info("SLO gate", "app", in.Spec.Name, "percent", in.Percent, "pass", res.Pass, "reason", res.Reason)
+	return res, nil
+}
+
+func (a *Activities) gcpFor(spec plan.AppSpec) gcp.Config {
+	g := a.GCP
+	if spec.Project != "" {
+		g.Project = spec.Project
+	}
+	if spec.Region != "" {
+		g.Region = spec.Region
+	}
+	if spec.Zone != "" {
+		g.Zone = spec.Zone
+	}
+	return g
+}
+
+func (a *Activities) instances(ctx context.Context, spec plan.AppSpec) ([]traffic.Instance, error) {
+	g := a.gcpFor(spec)
+	c, err := compute.NewInstancesRESTClient(ctx, traffic.ComputeOptions(g)...)
+	if err != nil {
+		return nil, fmt.Errorf("compute client: %w", err)
+	}
+	defer c.Close()
+	gce := &traffic.GCE{Instances: c, Project: g.Project, Zone: g.Zone, Address: a.Traffic.InstanceAddress}
+	return gce.List(ctx, spec)
+}
+
+// trafficError: permanent traffic errors are not retried; the rest are,
+// with the same reason so a workflow parks with the right runbook once the
+// retries are spent.
+func trafficError(err error, reason runbooks.Reason) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if traffic.IsPermanent(err) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), string(reason), nil)
+	}
+	return temporal.NewApplicationError(err.Error(), string(reason))
+}
+
+// keepAlive heartbeats every half heartbeat timeout (10 s when none is set)
+// until stop is called.
+func keepAlive(ctx context.Context, details func() any) (stop func()) {
+	every := activity.GetInfo(ctx).HeartbeatTimeout / 2
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx, details())
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
