@@ -1,0 +1,298 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/spf13/cobra"
+
+	"github.com/ferrymigrate/ferry/deps"
+	"github.com/ferrymigrate/ferry/inventory"
+	"github.com/ferrymigrate/ferry/plan"
+	"github.com/ferrymigrate/ferry/terraform"
+)
+
+func init() { register(newPlanCmd) }
+
+// planSources are the flags that say where the inventory and flows come
+// from; every plan subcommand shares them.
+type planSources struct {
+	inventoryFile string
+	sample        bool
+	flows         []string
+}
+
+func (s *planSources) add(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&s.inventoryFile, "inventory", "", "inventory JSON (ferry.inventory/v1) from 'ferry discover -o json'; default: read vCenter")
+	fl.BoolVar(&s.sample, "sample", false, "use the built-in sample portfolio")
+	fl.StringArrayVar(&s.flows, "flows", nil, "flow file (repeatable) for dependencies, inbound ports and waves")
+}
+
+// load returns the inventory and, with flows, the dependency analysis.
+func (s *planSources) load(ctx context.Context) (*inventory.Inventory, *deps.Result, error) {
+	if s.inventoryFile != "" && s.sample {
+		return nil, nil, errors.New("--inventory and --sample both given: choose one")
+	}
+	var inv *inventory.Inventory
+	var sampleFlows []byte
+	var err error
+	switch {
+	case s.inventoryFile != "":
+		inv, err = readInventory(s.inventoryFile)
+	case s.sample:
+		inv, sampleFlows, err = sampleInventory(ctx)
+	default:
+		inv, err = discoverInventory(ctx)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(s.flows) == 0 && len(sampleFlows) == 0 {
+		return inv, nil, nil
+	}
+	agg := deps.NewAggregator()
+	if len(s.flows) == 0 {
+		if err := agg.ReadFlows(bytes.NewReader(sampleFlows), "sample-flows.csv", deps.ParseOptions{}); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, f := range s.flows {
+		if err := agg.ReadFlowsFile(f, deps.ParseOptions{}); err != nil {
+			return nil, nil, err
+		}
+	}
+	res, err := agg.Analyze(inv, deps.Options{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("dependency analysis: %w", err)
+	}
+	return inv, res, nil
+}
+
+func newPlanCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "plan",
+		Short: "The migration plan as code (ferry.hcl): init, validate, show, render",
+		Long: `The migration plan is an HCL file reviewed in git: GCP defaults, waves,
+and per-app placement, cutover, approvers, hooks and decommission settings.
+See docs/plan.md for every block and attribute.`,
+	}
+	cmd.AddCommand(newPlanInitCmd(g), newPlanValidateCmd(g), newPlanShowCmd(g), newPlanRenderCmd(g))
+	return cmd
+}
+
+func newPlanInitCmd(g *globals) *cobra.Command {
+	var src planSources
+	var out string
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Write a commented starting ferry.hcl from the inventory and flows",
+		Example: `  ferry plan init --inventory inventory.json --flows flows.csv > ferry.hcl
+  ferry plan init --sample --out ferry.hcl`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			inv, d, err := src.load(cmd.Context())
+			if err != nil {
+				return err
+			}
+			b := plan.Init(inv, d)
+			if out == "" {
+				_, err := cmd.OutOrStdout().Write(b)
+				return err
+			}
+			if err := os.WriteFile(out, b, 0o644); err != nil {
+				return fmt.Errorf("write %s: %w", out, err)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (%d apps); next: edit it, then 'ferry plan validate %s'\n", out, len(inv.Apps), out)
+			return nil
+		},
+	}
+	src.add(cmd)
+	cmd.Flags().StringVar(&out, "out", "", "write to this file instead of stdout")
+	return cmd
+}
+
+// loadPlan parses, validates and resolves a plan file, printing every
+// diagnostic to w. It fails (exit 1) when any diagnostic is an error.
+func loadPlan(ctx context.Context, w io.Writer, file string, src *planSources) (*plan.Plan, []plan.AppSpec, error) {
+	body, err := os.ReadFile(file)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read plan: %w (create one with 'ferry plan init > %s')", err, file)
+	}
+	inv, d, err := src.load(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, diags := plan.Parse(file, body)
+	if p != nil {
+		diags = append(diags, plan.Validate(p, inv, d)...)
+	}
+	if len(diags) > 0 {
+		if err := plan.WriteDiagnostics(w, file, body, diags); err != nil {
+			return nil, nil, err
+		}
+	}
+	if diags.HasErrors() {
+		n := 0
+		for _, x := range diags {
+			if x.Severity == hcl.DiagError {
+				n++
+			}
+		}
+		return nil, nil, exitError{code: 1, msg: fmt.Sprintf("%s: %d error(s); fix them and run 'ferry plan validate %s' again", file, n, file)}
+	}
+	specs, _ := plan.Resolve(p, inv, d)
+	return p, specs, nil
+}
+
+func newPlanValidateCmd(g *globals) *cobra.Command {
+	var src planSources
+	cmd := &cobra.Command{
+		Use:     "validate FILE",
+		Short:   "Check a plan against the inventory; print every problem as file:line:col",
+		Example: `  ferry plan validate ferry.hcl --inventory inventory.json --flows flows.csv`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, specs, err := loadPlan(cmd.Context(), cmd.ErrOrStderr(), args[0], &src)
+			if err != nil {
+				return err
+			}
+			var vms int
+			var cost float64
+			for _, s := range specs {
+				vms += len(s.VMs)
+				cost += s.MonthlyUSD()
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s is valid: %d waves, %d apps, %d VMs, about $%.0f/month on GCP (prices %s, %s)\n",
+				args[0], len(p.Waves), len(specs), vms, cost, plan.PricesAsOf, plan.PricesSource)
+			return nil
+		},
+	}
+	src.add(cmd)
+	return cmd
+}
+
+func findSpec(specs []plan.AppSpec, app, file string) (plan.AppSpec, error) {
+	var names []string
+	for _, s := range specs {
+		if s.Name == app {
+			return s, nil
+		}
+		names = append(names, s.Name)
+	}
+	sort.Strings(names)
+	return plan.AppSpec{}, fmt.Errorf("app %q is in no wave of %s (apps: %s)", app, file, strings.Join(names, ", "))
+}
+
+func newPlanShowCmd(g *globals) *cobra.Command {
+	var src planSources
+	var file string
+	cmd := &cobra.Command{
+		Use:     "show APP",
+		Short:   "Print an app's resolved plan: defaults applied, machine types and cost",
+		Example: `  ferry plan show billing-api -f ferry.hcl --inventory inventory.json -o json`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, specs, err := loadPlan(cmd.Context(), cmd.ErrOrStderr(), file, &src)
+			if err != nil {
+				return err
+			}
+			s, err := findSpec(specs, args[0], file)
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), s, func(tw *tabwriter.Writer) { showSpec(tw, s) })
+		},
+	}
+	src.add(cmd)
+	cmd.Flags().StringVarP(&file, "file", "f", "ferry.hcl", "plan file")
+	return cmd
+}
+
+func showSpec(tw *tabwriter.Writer, s plan.AppSpec) {
+	fmt.Fprintf(tw, "app\t%s\n", s.Name)
+	fmt.Fprintf(tw, "wave\t%s\n", s.Wave)
+	fmt.Fprintf(tw, "owner / squad / tier\t%s / %s / %s\n", s.Owner, s.Squad, s.Tier)
+	fmt.Fprintf(tw, "depends on\t%s\n", strings.Join(s.DependsOn, ", "))
+	fmt.Fprintf(tw, "placement\t%s %s, network %s\n", s.Project, s.Zone, s.Network)
+	steps := []string{}
+	for _, st := range s.Cutover.Steps {
+		steps = append(steps, fmt.Sprintf("%d%% (bake %s)", st.Percent, st.Bake))
+	}
+	fmt.Fprintf(tw, "cutover\t%s: %s\n", s.Cutover.Strategy, strings.Join(steps, " -> "))
+	for _, w := range s.Cutover.Windows {
+		var days []string
+		for _, d := range w.Days {
+			days = append(days, d.String()[:3])
+		}
+		fmt.Fprintf(tw, "window\t%s %s for %s (%s)\n", strings.Join(days, ","), w.Start, w.Duration, w.TimeZone)
+	}
+	for _, gate := range []string{"plan", "cutover", "decommission"} {
+		fmt.Fprintf(tw, "approvers %s\t%s\n", gate, strings.Join(s.Approvers[gate], ", "))
+	}
+	fmt.Fprintf(tw, "rollback\t%s\n", s.Rollback.Policy)
+	fmt.Fprintf(tw, "decommission\tretention %s, then %s\n", s.Decommission.Retention, s.Decommission.FinalAction)
+	fmt.Fprintf(tw, "\nVM\tGCE NAME\tVSPHERE\tMACHINE TYPE\tDISKS GB\t$/MONTH\tWHY\n")
+	for _, v := range s.VMs {
+		disks := fmt.Sprint(v.DiskGB)
+		for _, d := range v.DataDisksGB {
+			disks += fmt.Sprintf("+%d", d)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d vCPU/%d MB\t%s\t%s\t%.2f\t%s\n", v.Name, v.GCEName, v.NumCPU, v.MemoryMB, v.MachineType, disks, v.MonthlyUSD, v.SizingNote)
+	}
+	fmt.Fprintf(tw, "total\t\t\t\t\t%.2f\t\n", s.MonthlyUSD())
+}
+
+func newPlanRenderCmd(g *globals) *cobra.Command {
+	var src planSources
+	var file, dir string
+	cmd := &cobra.Command{
+		Use:     "render APP",
+		Short:   "Write an app's Terraform root module to a directory for review",
+		Example: `  ferry plan render billing-api -f ferry.hcl --inventory inventory.json --dir ./tf/billing-api`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, specs, err := loadPlan(cmd.Context(), cmd.ErrOrStderr(), file, &src)
+			if err != nil {
+				return err
+			}
+			s, err := findSpec(specs, args[0], file)
+			if err != nil {
+				return err
+			}
+			files, err := terraform.Render(s, terraform.RenderOptions{})
+			if err != nil {
+				return err
+			}
+			if dir == "" {
+				dir = filepath.Join("tf", s.Name)
+			}
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+			var names []string
+			for n, b := range files {
+				if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
+					return err
+				}
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %s\n", dir, strings.Join(names, ", "))
+			return nil
+		},
+	}
+	src.add(cmd)
+	cmd.Flags().StringVarP(&file, "file", "f", "ferry.hcl", "plan file")
+	cmd.Flags().StringVar(&dir, "dir", "", "output directory (default tf/APP)")
+	return cmd
+}
