@@ -86,23 +86,14 @@ func IsGate(r Reason) bool {
 	return false
 }
 
-// Summary is the runbook's one-line summary: the first line of its
-// "What happened" section.
+// Summary is the runbook's one-line summary: its title.
 func Summary(r Reason) string {
 	text, ok := Get(r)
 	if !ok {
 		return ""
 	}
-	_, after, ok := strings.Cut(text, "\n## What happened")
-	if !ok {
-		return ""
-	}
-	for _, line := range strings.Split(after, "\n")[1:] {
-		if line = strings.TrimSpace(line); line != "" {
-			return line
-		}
-	}
-	return ""
+	first, _, _ := strings.Cut(text, "\n")
+	return strings.TrimSpace(strings.TrimPrefix(first, "# "+string(r)+":"))
 }
 
 // ReasonOf finds the reason in an error chain: the type of a Temporal

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/ferrymigrate/ferry/codec"
+	"github.com/ferrymigrate/ferry/redact"
+)
+
+func init() { register(newCodecServerCmd) }
+
+// envCodecToken holds the codec server's bearer token when no
+// --token-file is given.
+const envCodecToken = "FERRY_CODEC_TOKEN"
+
+// maxCodecBody bounds one /encode or /decode request.
+const maxCodecBody = 8 << 20
+
+func newCodecServerCmd(g *globals) *cobra.Command {
+	var listen, tokenFile string
+	var origins []string
+	cmd := &cobra.Command{
+		Use:   "codec-server",
+		Short: "Serve /encode and /decode so the Temporal UI can show ferry's encrypted payloads",
+		Long: `Serve the payload codec over HTTP for the Temporal UI and CLI
+(temporal server start-dev --ui-codec-endpoint http://127.0.0.1:8081, or the
+UI's "Codec Server" setting). Payloads are AES-256-GCM encrypted with the
+keys in FERRY_CODEC_KEY or FERRY_CODEC_KEY_FILE; this server decrypts them
+for people who hold the bearer token.
+
+Every /encode and /decode request must carry "Authorization: Bearer <token>"
+(the token from --token-file, or FERRY_CODEC_TOKEN). Browsers may call it
+only from --ui-origin. Keep it on loopback or behind your SSO proxy.`,
+		Example: `  head -c32 /dev/urandom | base64 > key && export FERRY_CODEC_KEY=$(cat key)
+  head -c24 /dev/urandom | base64 > token
+  ferry codec-server --listen 127.0.0.1:8081 --ui-origin http://localhost:8233 --token-file token`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			token, err := readCodecToken(tokenFile, os.Getenv)
+			if err != nil {
+				return err
+			}
+			keys, err := codec.KeyringFromEnv(os.Getenv)
+			if err != nil {
+				return err
+			}
+			c, err := codec.New(keys)
+			if err != nil {
+				return err
+			}
+			for _, o := range origins {
+				if !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") || strings.HasSuffix(o, "/") {
+					return fmt.Errorf("--ui-origin %q: give scheme://host[:port] without a path, e.g. http://localhost:8233", o)
+				}
+			}
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return fmt.Errorf("codec server: listen on %s: %w (use --listen with a free address)", listen, err)
+			}
+			log := g.log
+			if log == nil {
+				log = slog.Default()
+			}
+			log.Info("codec server listening", "addr", "http://"+ln.Addr().String(), "uiOrigins", origins, "activeKey", keys.Active(), "keys", keys.IDs())
+			return serveCodec(cmd.Context(), ln, codecServerHandler(c, origins, token, log))
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&listen, "listen", "127.0.0.1:8081", "address to listen on")
+	f.StringSliceVar(&origins, "ui-origin", []string{"http://localhost:8233", "http://127.0.0.1:8233"}, "origin(s) of the Temporal UI allowed to call this server (CORS)")
+	f.StringVar(&tokenFile, "token-file", "", "file holding the bearer token (default: env "+envCodecToken+")")
+	return cmd
+}
+
+func readCodecToken(file string, getenv func(string) string) (string, error) {
+	var token string
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("codec server: read --token-file: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+	} else {
+		token = strings.TrimSpace(getenv(envCodecToken))
+	}
+	if token == "" {
+		return "", errors.New("codec server: no bearer token: give --token-file FILE or set " + envCodecToken + " (e.g. `head -c24 /dev/urandom | base64`)")
+	}
+	if len(token) < 16 {
+		return "", errors.New("codec server: the bearer token is shorter than 16 characters: generate one with `head -c24 /dev/urandom | base64`")
+	}
+	redact.Register(token)
+	return token, nil
+}
+
+func serveCodec(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	}
+}
+
+// codecServerHandler wraps the SDK's codec handler with CORS limited to
+// the UI origins and a bearer token check.
+func codecServerHandler(c converter.PayloadCodec, origins []string, token string, log *slog.Logger) http.Handler {
+	inner := converter.NewPayloadCodecHTTPHandler(c)
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin != "" {
+			if !slices.Contains(origins, origin) {
+				log.Warn("codec server: refused origin", "origin", origin, "path", r.URL.Path)
+				http.Error(w, "origin not allowed", http.StatusForbidden)
+				return
+			}
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Set("Access-Control-Allow-Credentials", "true")
+			h.Add("Vary", "Origin")
+		}
+		if r.Method == http.MethodOptions {
+			if origin == "" {
+				http.Error(w, "preflight without Origin", http.StatusBadRequest)
+				return
+			}
+			h := w.Header()
+			h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Namespace")
+			h.Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", "POST, OPTIONS")
+			http.Error(w, "use POST /encode or POST /decode", http.StatusMethodNotAllowed)
+			return
+		}
+		if !strings.HasSuffix(r.URL.Path, "/encode") && !strings.HasSuffix(r.URL.Path, "/decode") {
+			http.NotFound(w, r)
+			return
+		}
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			log.Warn("codec server: refused request without a valid bearer token", "path", r.URL.Path, "remote", r.RemoteAddr, "namespace", r.Header.Get("X-Namespace"))
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ferry-codec"`)
+			http.Error(w, "missing or wrong bearer token", http.StatusUnauthorized)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxCodecBody)
+		inner.ServeHTTP(w, r)
+	})
+}
