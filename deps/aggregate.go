@@ -5,17 +5,51 @@ import (
 	"io"
 	"os"
 	"sort"
+	"time"
 )
 
-type flowKey struct {
-	src, dst uint32
-	port     uint16
-	proto    uint8
+// conv is one conversation: its key and its running totals, 40 bytes.
+// Conversations live inline in an open-addressing table, so adding a
+// record touches one cache line; with random input that memory latency,
+// not parsing, bounds the aggregation. Times keep second resolution.
+type conv struct {
+	pair           uint64 // src<<32 | dst
+	pp             uint32 // port<<8 | proto, plus convUsed
+	count          uint32 // saturates at 2^32-1
+	bytes, packets int64
+	first, last    uint32 // Unix seconds, 0 when unknown
 }
 
-type flowAgg struct {
-	bytes, packets, count int64
-	first, last           int64
+const convUsed = 1 << 31
+
+func (c *conv) src() uint32  { return uint32(c.pair >> 32) }
+func (c *conv) dst() uint32  { return uint32(c.pair) }
+func (c *conv) port() int    { return int(c.pp >> 8 & 0xFFFF) }
+func (c *conv) proto() uint8 { return uint8(c.pp) }
+
+func secs(ns int64) uint32 {
+	if ns <= 0 {
+		return 0
+	}
+	return uint32(min(ns/1e9, 1<<32-1))
+}
+
+func timeOfSecs(s uint32) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(int64(s), 0).UTC()
+}
+
+// convHash mixes every key bit into the low bits the table indexes by
+// (murmur3's finaliser).
+func convHash(pair uint64, pp uint32) uint64 {
+	h := pair ^ uint64(pp)*0x9E3779B97F4A7C15
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	return h ^ h>>33
 }
 
 // Aggregator accumulates flow records per (source, destination,
@@ -24,39 +58,109 @@ type flowAgg struct {
 // not safe for concurrent use.
 type Aggregator struct {
 	ips   *ipTable
-	index map[flowKey]int32
-	keys  []flowKey
-	aggs  []flowAgg
+	table []conv // power of two, at most 3/4 full
+	n     int
+	batch []record
+	sink  uint32
 	// Records counts the records added.
 	Records int64
 	// Errors holds the malformed lines of every file read so far.
 	Errors []ParseError
 }
 
+// batchSize records are looked up together: their table slots are loaded
+// first, independently, so the CPU overlaps the cache misses.
+const batchSize = 32
+
 // NewAggregator returns an empty Aggregator.
 func NewAggregator() *Aggregator {
-	return &Aggregator{ips: newIPTable(), index: make(map[flowKey]int32, 1024)}
+	return &Aggregator{ips: newIPTable(), table: make([]conv, 1024), batch: make([]record, 0, batchSize)}
 }
 
 func (a *Aggregator) add(rc *record) {
-	a.Records++
-	k := flowKey{src: rc.src, dst: rc.dst, port: uint16(rc.port), proto: rc.proto}
-	i, ok := a.index[k]
-	if !ok {
-		i = int32(len(a.aggs))
-		a.index[k] = i
-		a.keys = append(a.keys, k)
-		a.aggs = append(a.aggs, flowAgg{first: rc.first, last: rc.last})
+	a.batch = append(a.batch, *rc)
+	a.batch[len(a.batch)-1].srcName, a.batch[len(a.batch)-1].dstName = nil, nil // they alias the line buffer
+	if len(a.batch) == batchSize {
+		a.flush()
 	}
-	g := &a.aggs[i]
-	g.bytes += rc.bytes
-	g.packets += rc.packets
-	g.count += rc.count
-	if rc.first != 0 && (g.first == 0 || rc.first < g.first) {
-		g.first = rc.first
+}
+
+func (a *Aggregator) flush() {
+	if 4*(a.n+len(a.batch)) > 3*len(a.table) {
+		a.grow()
 	}
-	if rc.last > g.last {
-		g.last = rc.last
+	mask := uint64(len(a.table) - 1)
+	var slot [batchSize]uint64
+	var touch uint32
+	for j := range a.batch {
+		rc := &a.batch[j]
+		slot[j] = convHash(uint64(rc.src)<<32|uint64(rc.dst), uint32(rc.port)<<8|uint32(rc.proto)|convUsed) & mask
+		touch += a.table[slot[j]].pp // independent loads: misses overlap
+	}
+	a.sink += touch // keeps the loads
+	for j := range a.batch {
+		a.insert(&a.batch[j], slot[j], mask)
+	}
+	a.Records += int64(len(a.batch))
+	a.batch = a.batch[:0]
+}
+
+func (a *Aggregator) insert(rc *record, i, mask uint64) {
+	pair := uint64(rc.src)<<32 | uint64(rc.dst)
+	pp := uint32(rc.port)<<8 | uint32(rc.proto) | convUsed
+	for ; ; i = (i + 1) & mask {
+		c := &a.table[i]
+		if c.pp == 0 {
+			*c = conv{pair: pair, pp: pp, first: secs(rc.first), last: secs(rc.last)}
+			a.n++
+			c.merge(rc)
+			return
+		}
+		if c.pair == pair && c.pp == pp {
+			c.merge(rc)
+			return
+		}
+	}
+}
+
+func (c *conv) merge(rc *record) {
+	c.bytes += rc.bytes
+	c.packets += rc.packets
+	c.count = uint32(min(uint64(c.count)+uint64(rc.count), 1<<32-1))
+	if f := secs(rc.first); f != 0 && (c.first == 0 || f < c.first) {
+		c.first = f
+	}
+	if l := secs(rc.last); l > c.last {
+		c.last = l
+	}
+}
+
+func (a *Aggregator) grow() {
+	old := a.table
+	size := 2 * len(old)
+	for 4*(a.n+batchSize) > 3*size {
+		size *= 2
+	}
+	a.table = make([]conv, size)
+	mask := uint64(size - 1)
+	for _, c := range old {
+		if c.pp == 0 {
+			continue
+		}
+		i := convHash(c.pair, c.pp) & mask
+		for a.table[i].pp != 0 {
+			i = (i + 1) & mask
+		}
+		a.table[i] = c
+	}
+}
+
+// each calls f for every conversation, in table order.
+func (a *Aggregator) each(f func(c *conv)) {
+	for i := range a.table {
+		if a.table[i].pp != 0 {
+			f(&a.table[i])
+		}
 	}
 }
 
@@ -66,6 +170,7 @@ func (a *Aggregator) add(rc *record) {
 func (a *Aggregator) ReadFlows(r io.Reader, name string, opts ParseOptions) error {
 	p := &parser{file: name, opts: opts, ips: a.ips, emit: a.add}
 	err := p.run(r)
+	a.flush()
 	a.Errors = append(a.Errors, p.errs...)
 	return err
 }
@@ -113,24 +218,24 @@ func (a *Aggregator) Add(f Flow) error {
 		rc.last = f.LastSeen.UnixNano()
 	}
 	a.add(&rc)
+	a.flush()
 	return nil
 }
 
 // Len is the number of distinct conversations.
-func (a *Aggregator) Len() int { return len(a.aggs) }
+func (a *Aggregator) Len() int { return a.n }
 
 // Flows returns the aggregated conversations, sorted by source,
 // destination, port and protocol.
 func (a *Aggregator) Flows() []Flow {
-	out := make([]Flow, len(a.aggs))
-	for i, k := range a.keys {
-		g := a.aggs[i]
-		out[i] = Flow{
-			SrcIP: a.ips.ip(k.src), DstIP: a.ips.ip(k.dst), DstPort: int(k.port), Protocol: protoName(k.proto),
-			Bytes: g.bytes, Packets: g.packets, Count: g.count, FirstSeen: timeOf(g.first), LastSeen: timeOf(g.last),
-			SrcName: a.ips.names[k.src], DstName: a.ips.names[k.dst],
-		}
-	}
+	out := make([]Flow, 0, a.n)
+	a.each(func(c *conv) {
+		out = append(out, Flow{
+			SrcIP: a.ips.ip(c.src()), DstIP: a.ips.ip(c.dst()), DstPort: c.port(), Protocol: protoName(c.proto()),
+			Bytes: c.bytes, Packets: c.packets, Count: int64(c.count), FirstSeen: timeOfSecs(c.first), LastSeen: timeOfSecs(c.last),
+			SrcName: a.ips.names[c.src()], DstName: a.ips.names[c.dst()],
+		})
+	})
 	sort.Slice(out, func(i, j int) bool {
 		x, y := out[i], out[j]
 		if x.SrcIP != y.SrcIP {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/ferrymigrate/ferry/inventory"
 )
@@ -28,15 +29,62 @@ type graph struct {
 	nodeIdx  map[string]int // node ID -> index
 	vmApp    map[string]string
 	vmByRef  map[string]*inventory.VM
-	edges    map[[2]int]*edgeAcc
-	intra    map[[2]string]*edgeAcc
-	inbound  map[string]map[Port]bool
+	edges    edgeSet         // between nodes
+	intra    edgeSet         // between VMs (by index in inv.VMs) of one app
+	inbound  map[uint64]bool // vm<<32 | port<<8 | proto
 	warnings []string
 }
 
+// edgeAcc accumulates one edge; edgeSet holds them by (from, to) in a
+// slice, so a million conversations do not mean a million allocations.
 type edgeAcc struct {
-	Edge
-	ports map[int]bool
+	from, to              int32
+	bytes, packets, count int64
+	first, last           uint32
+	ports                 []int
+	declared, observed    bool
+}
+
+func (e *edgeAcc) key() [2]int { return [2]int{int(e.from), int(e.to)} }
+
+type edgeSet struct {
+	idx  map[uint64]int32
+	list []edgeAcc
+}
+
+// get returns the edge from -> to, creating it; the pointer is valid until
+// the next get.
+func (s *edgeSet) get(from, to int) *edgeAcc {
+	k := uint64(from)<<32 | uint64(uint32(to))
+	i, ok := s.idx[k]
+	if !ok {
+		if s.idx == nil {
+			s.idx = map[uint64]int32{}
+		}
+		i = int32(len(s.list))
+		s.idx[k] = i
+		s.list = append(s.list, edgeAcc{from: int32(from), to: int32(to)})
+	}
+	return &s.list[i]
+}
+
+func (e *edgeAcc) add(c *conv) {
+	e.bytes += c.bytes
+	e.packets += c.packets
+	e.count += int64(c.count)
+	if i, found := slices.BinarySearch(e.ports, c.port()); !found {
+		e.ports = slices.Insert(e.ports, i, c.port())
+	}
+	if c.first != 0 && (e.first == 0 || c.first < e.first) {
+		e.first = c.first
+	}
+	e.last = max(e.last, c.last)
+}
+
+// edge converts an accumulator with the names of its ends.
+func (e *edgeAcc) edge(from, to, app string) Edge {
+	return Edge{From: from, To: to, App: app, Bytes: e.bytes, Packets: e.packets, Count: e.count, Ports: e.ports,
+		Declared: e.declared, Observed: e.observed, FirstSeen: timeOfSecs(e.first), LastSeen: timeOfSecs(e.last)}
 }
 
 // Analyze resolves the aggregated flows against inv and computes the app
@@ -52,7 +100,7 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 		return nil, errors.New("wave caps must not be negative (0 means no cap)")
 	}
 	g := &graph{inv: inv, nodeIdx: map[string]int{}, vmApp: map[string]string{}, vmByRef: map[string]*inventory.VM{},
-		edges: map[[2]int]*edgeAcc{}, intra: map[[2]string]*edgeAcc{}, inbound: map[string]map[Port]bool{}}
+		inbound: map[uint64]bool{}}
 	g.addApps()
 	ipVM := g.indexIPs()
 	migrated := map[string]bool{}
@@ -63,127 +111,135 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 		g.nodes[i].Migrated = migrated[g.nodes[i].ID]
 	}
 
-	// Resolve every IP once; conversations then only look up ids.
+	// Resolve every address once; conversations then only look up ids.
 	type endpoint struct {
-		node int
-		vm   string
+		node, vm int // vm: index in inv.VMs, -1 for none
 	}
-	ends := make([]endpoint, len(a.ips.addrs))
-	for id, addr := range a.ips.addrs {
-		ip := addr.String()
+	ends := map[uint32]endpoint{}
+	resolve := func(id uint32) endpoint {
+		if e, ok := ends[id]; ok {
+			return e
+		}
+		ip := a.ips.ip(id)
+		e := endpoint{vm: -1}
 		if vm, ok := ipVM[ip]; ok {
-			if app := g.vmApp[vm.Ref]; app != "" {
-				ends[id] = endpoint{node: g.nodeIdx[app], vm: vm.Ref}
+			e.vm = vm
+			v := &inv.VMs[vm]
+			if app := g.vmApp[v.Ref]; app != "" {
+				e.node = g.nodeIdx[app]
 			} else {
-				ends[id] = endpoint{node: g.node("vm:"+vm.Name, vm.Name, KindUnassigned, vm), vm: vm.Ref}
+				e.node = g.node("vm:"+v.Name, v.Name, KindUnassigned, v)
 			}
-			continue
+		} else {
+			name := a.ips.names[id]
+			key := name
+			if key == "" {
+				key, name = ip, ip
+			}
+			e.node = g.node("ext:"+key, name, KindExternal, nil)
+			if n := &g.nodes[e.node]; !slices.Contains(n.IPs, ip) {
+				n.IPs = append(n.IPs, ip)
+			}
 		}
-		name := a.ips.names[id]
-		key := name
-		if key == "" {
-			key, name = ip, ip
-		}
-		n := g.node("ext:"+key, name, KindExternal, nil)
-		if !slices.Contains(g.nodes[n].IPs, ip) {
-			g.nodes[n].IPs = append(g.nodes[n].IPs, ip)
-		}
-		ends[id] = endpoint{node: n}
+		ends[id] = e
+		return e
 	}
 
-	for i, k := range a.keys {
-		fa := &a.aggs[i]
-		s, d := ends[k.src], ends[k.dst]
-		if d.vm != "" {
-			ports := g.inbound[d.vm]
-			if ports == nil {
-				ports = map[Port]bool{}
-				g.inbound[d.vm] = ports
-			}
-			ports[Port{Port: int(k.port), Protocol: protoName(k.proto)}] = true
+	g.edges.idx = make(map[uint64]int32, a.n/2)
+	g.intra.idx = make(map[uint64]int32, len(inv.VMs))
+	lastSrc := ^uint32(0)
+	var srcEnd endpoint
+	for i := range a.table {
+		c := &a.table[i]
+		if c.pp == 0 {
+			continue
+		}
+		if c.src() != lastSrc {
+			srcEnd, lastSrc = resolve(c.src()), c.src()
+		}
+		s, d := srcEnd, resolve(c.dst())
+		if d.vm >= 0 {
+			g.inbound[uint64(d.vm)<<32|uint64(c.pp&^convUsed)] = true
 		}
 		if s.node == d.node {
-			if s.vm != "" && d.vm != "" && g.nodes[s.node].Kind == KindApp {
-				key := [2]string{s.vm, d.vm}
-				e := g.intra[key]
-				if e == nil {
-					e = &edgeAcc{Edge: Edge{From: s.vm, To: d.vm, App: g.nodes[s.node].ID, Observed: true}, ports: map[int]bool{}}
-					g.intra[key] = e
-				}
-				e.add(fa, int(k.port))
+			if s.vm >= 0 && d.vm >= 0 && g.nodes[s.node].Kind == KindApp {
+				e := g.intra.get(s.vm, d.vm)
+				e.observed = true
+				e.add(c)
 			}
 			continue
 		}
 		if g.nodes[s.node].External && g.nodes[d.node].External {
 			continue // traffic between outsiders says nothing about the apps
 		}
-		e := g.edge(s.node, d.node)
-		e.Observed = true
-		e.add(fa, int(k.port))
+		e := g.edges.get(s.node, d.node)
+		e.observed = true
+		e.add(c)
 	}
 	g.addDeclared(opts.Declared)
 
-	r := &Result{Schema: Schema, Stats: Stats{Records: a.Records, Conversations: len(a.keys), ParseErrors: len(a.Errors)}}
-	r.Edges = finishEdges(g.edges, func(i int) string { return g.nodes[i].ID })
-	intra := make(map[[2]int]*edgeAcc, len(g.intra))
-	n := 0
-	for _, e := range g.intra {
-		intra[[2]int{n, 0}] = e
-		n++
+	r := &Result{Schema: Schema, Stats: Stats{Records: a.Records, Conversations: a.n, ParseErrors: len(a.Errors)}}
+	// Node ranks in ID order let edges sort on integers.
+	order := make([]int, len(g.nodes))
+	for i := range order {
+		order[i] = i
 	}
-	r.IntraAppEdges = finishEdges(intra, nil)
-	r.InboundPorts = map[string][]Port{}
-	for vm, set := range g.inbound {
-		ports := make([]Port, 0, len(set))
-		for p := range set {
-			ports = append(ports, p)
+	slices.SortFunc(order, func(i, j int) int { return strings.Compare(g.nodes[i].ID, g.nodes[j].ID) })
+	rank := make([]int32, len(g.nodes))
+	for r, i := range order {
+		rank[i] = int32(r)
+	}
+	slices.SortFunc(g.edges.list, func(x, y edgeAcc) int {
+		if rank[x.from] != rank[y.from] {
+			return int(rank[x.from] - rank[y.from])
 		}
-		sort.Slice(ports, func(i, j int) bool {
-			if ports[i].Port != ports[j].Port {
-				return ports[i].Port < ports[j].Port
+		return int(rank[x.to] - rank[y.to])
+	})
+	g.edges.idx = nil // indices changed; plan works on the list
+	r.Edges = make([]Edge, 0, len(g.edges.list))
+	for i := range g.edges.list {
+		e := &g.edges.list[i]
+		r.Edges = append(r.Edges, e.edge(g.nodes[e.from].ID, g.nodes[e.to].ID, ""))
+	}
+	r.IntraAppEdges = make([]Edge, 0, len(g.intra.list))
+	for i := range g.intra.list {
+		e := &g.intra.list[i]
+		from := &inv.VMs[e.from]
+		r.IntraAppEdges = append(r.IntraAppEdges, e.edge(from.Ref, inv.VMs[e.to].Ref, g.vmApp[from.Ref]))
+	}
+	sortEdges(r.IntraAppEdges)
+	r.InboundPorts = map[string][]Port{}
+	for k := range g.inbound {
+		ref := inv.VMs[k>>32].Ref
+		r.InboundPorts[ref] = append(r.InboundPorts[ref], Port{Port: int(k >> 8 & 0xFFFF), Protocol: protoName(uint8(k))})
+	}
+	for _, ports := range r.InboundPorts {
+		slices.SortFunc(ports, func(a, b Port) int {
+			if a.Port != b.Port {
+				return a.Port - b.Port
 			}
-			return ports[i].Protocol < ports[j].Protocol
+			return strings.Compare(a.Protocol, b.Protocol)
 		})
-		r.InboundPorts[vm] = ports
 	}
 	r.Warnings = g.warnings
 	plan(r, g, opts)
-	r.Apps = g.nodes
+	// apps by name, then unassigned VMs and external endpoints by ID
+	kind := map[string]int{KindApp: 0, KindUnassigned: 1, KindExternal: 2}
+	slices.SortStableFunc(order, func(i, j int) int { return kind[g.nodes[i].Kind] - kind[g.nodes[j].Kind] })
+	r.Apps = make([]Node, len(order))
+	for i, o := range order {
+		r.Apps[i] = g.nodes[o]
+	}
 	return r, nil
 }
 
-func (e *edgeAcc) add(fa *flowAgg, port int) {
-	e.Bytes += fa.bytes
-	e.Packets += fa.packets
-	e.Count += fa.count
-	e.ports[port] = true
-	if f := timeOf(fa.first); !f.IsZero() && (e.FirstSeen.IsZero() || f.Before(e.FirstSeen)) {
-		e.FirstSeen = f
-	}
-	if l := timeOf(fa.last); l.After(e.LastSeen) {
-		e.LastSeen = l
-	}
-}
-
-func finishEdges(m map[[2]int]*edgeAcc, id func(int) string) []Edge {
-	out := make([]Edge, 0, len(m))
-	for k, e := range m {
-		if id != nil {
-			e.From, e.To = id(k[0]), id(k[1])
+func sortEdges(es []Edge) {
+	slices.SortFunc(es, func(a, b Edge) int {
+		if c := strings.Compare(a.From, b.From); c != 0 {
+			return c
 		}
-		for p := range e.ports {
-			e.Ports = append(e.Ports, p)
-		}
-		slices.Sort(e.Ports)
-		out = append(out, e.Edge)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].From != out[j].From {
-			return out[i].From < out[j].From
-		}
-		return out[i].To < out[j].To
+		return strings.Compare(a.To, b.To)
 	})
-	return out
 }
 
 // addApps makes one node per app of the inventory, in name order.
@@ -238,30 +294,31 @@ func (g *graph) addApps() {
 	}
 }
 
-// indexIPs maps every VM IP to its VM; an IP on two VMs is attributed to
-// the first by ref and reported.
-func (g *graph) indexIPs() map[string]*inventory.VM {
-	vms := make([]*inventory.VM, 0, len(g.inv.VMs))
-	for i := range g.inv.VMs {
-		vms = append(vms, &g.inv.VMs[i])
+// indexIPs maps every VM IP to its VM (index in inv.VMs); an IP on two
+// VMs is attributed to the first by ref and reported.
+func (g *graph) indexIPs() map[string]int {
+	order := make([]int, len(g.inv.VMs))
+	for i := range order {
+		order[i] = i
 	}
-	sort.Slice(vms, func(i, j int) bool { return vms[i].Ref < vms[j].Ref })
-	out := map[string]*inventory.VM{}
-	for _, vm := range vms {
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(g.inv.VMs[a].Ref, g.inv.VMs[b].Ref) })
+	out := map[string]int{}
+	for _, i := range order {
+		vm := &g.inv.VMs[i]
 		for _, raw := range vm.IPs {
 			a, ok := parseAddr(raw)
 			if !ok {
 				continue
 			}
 			ip := a.String()
-			if prev, dup := out[ip]; dup {
-				if prev.Ref != vm.Ref {
+			if j, dup := out[ip]; dup {
+				if prev := &g.inv.VMs[j]; prev.Ref != vm.Ref {
 					g.warnings = append(g.warnings, fmt.Sprintf("IP %s is on VM %s (%s) and VM %s (%s): flows are attributed to %s; check for overlapping networks between datacenters",
 						ip, prev.Name, prev.Datacenter, vm.Name, vm.Datacenter, prev.Name))
 				}
 				continue
 			}
-			out[ip] = vm
+			out[ip] = i
 		}
 	}
 	return out
@@ -283,16 +340,6 @@ func (g *graph) node(id, name, kind string, vm *inventory.VM) int {
 	g.nodeIdx[id] = len(g.nodes)
 	g.nodes = append(g.nodes, n)
 	return len(g.nodes) - 1
-}
-
-func (g *graph) edge(from, to int) *edgeAcc {
-	k := [2]int{from, to}
-	e := g.edges[k]
-	if e == nil {
-		e = &edgeAcc{ports: map[int]bool{}}
-		g.edges[k] = e
-	}
-	return e
 }
 
 // addDeclared adds the app directory's DependsOn and the plan's edges.
@@ -321,6 +368,6 @@ func (g *graph) addDeclared(extra []Edge) {
 			g.warnings = append(g.warnings, fmt.Sprintf("%s declares that %s depends on %q, which is no app in the inventory: shown as external", d.source, d.from, d.to))
 			to = g.node("ext:"+d.to, d.to, KindExternal, nil)
 		}
-		g.edge(from, to).Declared = true
+		g.edges.get(from, to).declared = true
 	}
 }

@@ -139,7 +139,11 @@ func (c *csvParser) field(r role) []byte {
 	if i < 0 {
 		return nil
 	}
-	return bytes.TrimSpace(c.fields[i])
+	f := c.fields[i]
+	if len(f) > 0 && (f[0] == ' ' || f[len(f)-1] == ' ' || f[0] == '\t' || f[len(f)-1] == '\t') {
+		return bytes.TrimSpace(f)
+	}
+	return f
 }
 
 // parseLine fills c.rec from one data line, or returns why it cannot.
@@ -165,7 +169,9 @@ func (c *csvParser) parseLine(line []byte) string {
 		return fmt.Sprintf("destination IP %s is not an IP address", quote(c.field(colDstIP)))
 	}
 	rc.proto = 6
-	if f := c.field(colProto); len(f) > 0 {
+	if f := c.field(colProto); len(f) == 3 && (string(f) == "tcp" || string(f) == "TCP") {
+		rc.proto = 6
+	} else if len(f) > 0 {
 		if rc.proto, ok = parseProto(f); !ok {
 			return fmt.Sprintf("protocol %s is neither a name (tcp, udp, icmp) nor a number 0-255", quote(f))
 		}

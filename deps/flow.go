@@ -202,7 +202,37 @@ func fastTime(b []byte) (int64, bool) {
 	if y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 {
 		return 0, false
 	}
-	return time.Date(y, time.Month(mo), d, h, mi, s, 0, time.UTC).UnixNano(), true
+	if d > daysIn(y, mo) {
+		return 0, false
+	}
+	return (daysFromCivil(y, mo, d)*86400 + int64(h*3600+mi*60+s)) * 1e9, true
+}
+
+// daysFromCivil is days since 1970-01-01 of a proleptic Gregorian date
+// (Howard Hinnant's algorithm): time.Date's arithmetic without its cost.
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
+}
+
+func daysIn(y, m int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 func timeOf(ns int64) time.Time {

@@ -2,6 +2,7 @@ package deps
 
 import (
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -180,5 +181,35 @@ func TestAggregator(t *testing.T) {
 	if f.DstPort != 443 || f.Bytes != 150 || f.Packets != 3 || f.Count != 2 ||
 		f.FirstSeen != time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) || f.LastSeen != time.Date(2026, 1, 2, 1, 0, 0, 0, time.UTC) {
 		t.Errorf("aggregate %+v", f)
+	}
+}
+
+func TestFastTimeMatchesTime(t *testing.T) {
+	for _, s := range []string{"1970-01-01T00:00:00Z", "2000-02-29 23:59:59", "2026-12-31T12:00:01Z", "2100-03-01 00:00:00", "2024-02-29T01:02:03Z"} {
+		got, ok := fastTime([]byte(s))
+		want, err := time.Parse("2006-01-02T15:04:05Z", strings.Replace(strings.TrimSuffix(s, "Z"), " ", "T", 1)+"Z")
+		if !ok || err != nil || got != want.UnixNano() {
+			t.Errorf("%s: fast %d %v, time %d %v", s, got, ok, want.UnixNano(), err)
+		}
+	}
+	for _, s := range []string{"2026-02-30T00:00:00Z", "2026-13-01 00:00:00", "2026-01-01X00:00:00"} {
+		if _, ok := parseTime([]byte(s)); ok {
+			t.Errorf("%s accepted", s)
+		}
+	}
+}
+
+func TestParseIPv4MatchesNetip(t *testing.T) {
+	for _, s := range []string{"0.0.0.0", "10.1.2.3", "255.255.255.255", "256.1.1.1", "1.2.3", "1.2.3.4.5", "01.2.3.4", "1.2.3.04", "1..2.3", "1.2.3.", "1.2.3.4 ", "1234.1.1.1", "1.2.3.0", "", "a.b.c.d"} {
+		v, ok := parseIPv4([]byte(s))
+		a, err := netip.ParseAddr(s)
+		want := err == nil && a.Is4()
+		if ok != want {
+			t.Errorf("%q: fast path %v, netip %v", s, ok, want)
+			continue
+		}
+		if ok && a.As4() != [4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)} {
+			t.Errorf("%q: %x", s, v)
+		}
 	}
 }

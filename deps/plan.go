@@ -107,7 +107,8 @@ func plan(r *Result, g *graph, opts Options) {
 	adj := make([][]int, n)
 	// app graph: only app -> app edges decide move groups and waves
 	var appEdges [][2]int
-	for k := range g.edges {
+	for i := range g.edges.list {
+		k := g.edges.list[i].key()
 		adj[k[0]] = append(adj[k[0]], k[1])
 		if g.nodes[k[0]].Kind == KindApp && g.nodes[k[1]].Kind == KindApp {
 			appEdges = append(appEdges, k)
@@ -120,17 +121,17 @@ func plan(r *Result, g *graph, opts Options) {
 
 	// Weight: bytes, or session counts when no file carried bytes (ss).
 	useBytes := false
-	for _, e := range g.edges {
-		if e.Bytes > 0 {
+	for _, e := range g.edges.list {
+		if e.bytes > 0 {
 			useBytes = true
 			break
 		}
 	}
 	weight := func(e *edgeAcc) int64 {
 		if useBytes {
-			return e.Bytes
+			return e.bytes
 		}
-		return e.Count
+		return e.count
 	}
 	uf := make(unionFind, n)
 	for i := range uf {
@@ -165,7 +166,9 @@ func plan(r *Result, g *graph, opts Options) {
 		// so merging does not snowball through a chain of neighbours.
 		crossing := map[int]int64{} // traffic across each group's boundary
 		between := map[[2]int]int64{}
-		for k, e := range g.edges {
+		for i := range g.edges.list {
+			e := &g.edges.list[i]
+			k := e.key()
 			w := weight(e)
 			a, b := uf.find(k[0]), uf.find(k[1])
 			if a == b {
@@ -219,8 +222,10 @@ func plan(r *Result, g *graph, opts Options) {
 	waves(r, g, opts, uf, members, appEdges, cycle, byAffinity)
 }
 
-// blastRadius fills r.BlastRadius: for every app, the nodes that reach it.
-// It walks the condensation once with bitsets instead of once per app.
+// blastRadius fills r.BlastRadius: for every app, the apps and unassigned
+// VMs that reach it (external endpoints are walked through but not listed:
+// direct external clients are in Dependants). It walks the condensation
+// once with bitsets instead of once per app.
 func blastRadius(r *Result, g *graph, adj [][]int) {
 	n := len(g.nodes)
 	comps := tarjan(n, adj)
@@ -230,51 +235,60 @@ func blastRadius(r *Result, g *graph, adj [][]int) {
 			compOf[v] = c
 		}
 	}
-	words := (n + 63) / 64
-	reach := make([][]uint64, len(comps)) // nodes that reach component c (its dependants), members excluded
-	for c := range reach {
-		reach[c] = make([]uint64, words)
+	bit := make([]int, n) // node -> bit, -1 for external endpoints
+	var bitNode []int
+	for v, node := range g.nodes {
+		bit[v] = -1
+		if node.Kind != KindExternal {
+			bit[v] = len(bitNode)
+			bitNode = append(bitNode, v)
+		}
 	}
+	words := (len(bitNode) + 63) / 64
+	reach := make([]uint64, len(comps)*words) // nodes that reach component c, its own members excluded
+	set := func(c int) []uint64 { return reach[c*words : (c+1)*words] }
 	// comps is reverse topological: sources are last; walk from sources.
 	for c := len(comps) - 1; c >= 0; c-- {
+		from := set(c)
 		for _, v := range comps[c] {
 			for _, w := range adj[v] {
 				d := compOf[w]
 				if d == c {
 					continue
 				}
-				set := reach[d]
-				for i, x := range reach[c] {
-					set[i] |= x
+				to := set(d)
+				for i, x := range from {
+					to[i] |= x
 				}
 				for _, m := range comps[c] {
-					set[m/64] |= 1 << (m % 64)
+					if b := bit[m]; b >= 0 {
+						to[b/64] |= 1 << (b % 64)
+					}
 				}
 			}
 		}
 	}
-	r.BlastRadius = map[string][]string{}
+	r.BlastRadius = make(map[string][]string, len(r.Apps))
 	for v, node := range g.nodes {
 		if node.Kind != KindApp {
 			continue
 		}
 		c := compOf[v]
-		var out []string
-		for i, x := range reach[c] {
+		out := []string{}
+		for i, x := range set(c) {
 			for x != 0 {
 				b := bits.TrailingZeros64(x)
 				x &^= 1 << b
-				out = append(out, g.nodes[i*64+b].ID)
+				out = append(out, g.nodes[bitNode[i*64+b]].ID)
 			}
 		}
 		for _, m := range comps[c] {
-			if m != v {
+			if m != v && bit[m] >= 0 {
 				out = append(out, g.nodes[m].ID) // a cycle: each member depends on the others
 			}
 		}
-		slices.Sort(out)
-		if out == nil {
-			out = []string{}
+		if !slices.IsSorted(out) {
+			slices.Sort(out)
 		}
 		r.BlastRadius[node.ID] = out
 	}

@@ -45,8 +45,9 @@ type Result struct {
 	Edges      []Edge      `json:"edges"`
 	MoveGroups []MoveGroup `json:"moveGroups"`
 	Waves      []WavePlan  `json:"waves"`
-	// BlastRadius maps an app to every node that depends on it, directly
-	// or transitively.
+	// BlastRadius maps an app to every app and unassigned VM that depends
+	// on it, directly or transitively (through external endpoints too);
+	// external clients are not listed, see Dependants.
 	BlastRadius map[string][]string `json:"blastRadius"`
 	// InboundPorts maps a VM ref to the ports it was seen serving; traffic
 	// from inside its own app counts.

@@ -1,0 +1,293 @@
+package deps
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ferrymigrate/ferry/inventory"
+)
+
+const (
+	benchVMs     = 5000
+	benchPerApp  = 5
+	benchRecords = 1_000_000
+)
+
+// benchPortfolio is 1,000 apps of 5 VMs in two datacenters; each app
+// depends on three others (mostly "downhill", some back: cycles), and a
+// flow file of benchRecords records: calls to dependencies, intra-app
+// traffic and clients from outside.
+func benchPortfolio(tb testing.TB, dir string) (*inventory.Inventory, string) {
+	tb.Helper()
+	rng := rand.New(rand.NewPCG(42, 42))
+	apps := benchVMs / benchPerApp
+	inv := &inventory.Inventory{Schema: inventory.SchemaVersion}
+	ip := func(vm int) string { return fmt.Sprintf("10.%d.%d.%d", vm/250>>8, vm/250&255, vm%250+1) }
+	dependsOn := make([][]int, apps)
+	for a := 0; a < apps; a++ {
+		app := inventory.App{Name: fmt.Sprintf("app-%04d", a)}
+		for v := 0; v < benchPerApp; v++ {
+			n := a*benchPerApp + v
+			dc := "dc-east"
+			if a%2 == 1 {
+				dc = "dc-west"
+			}
+			ref := fmt.Sprintf("vm-%d", n+1)
+			inv.VMs = append(inv.VMs, inventory.VM{Ref: ref, Name: fmt.Sprintf("%s-%d", app.Name, v), App: app.Name, Datacenter: dc, IPs: []string{ip(n)}})
+			app.VMs = append(app.VMs, ref)
+		}
+		inv.Apps = append(inv.Apps, app)
+		for k := 0; k < 3 && a > 0; k++ {
+			d := rng.IntN(a) // downhill
+			if rng.IntN(50) == 0 && a+1 < apps {
+				d = a + 1 + rng.IntN(apps-a-1) // uphill: may close a cycle
+			}
+			dependsOn[a] = append(dependsOn[a], d)
+		}
+	}
+	path := filepath.Join(dir, "flows.csv")
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	w.WriteString("src_ip,dst_ip,dst_port,protocol,bytes,packets,first_seen,last_seen\n")
+	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < benchRecords; i++ {
+		a := rng.IntN(apps)
+		src := ip(a*benchPerApp + rng.IntN(benchPerApp))
+		var dst string
+		port := 8000
+		switch r := rng.IntN(100); {
+		case r < 5: // a client from outside
+			src = fmt.Sprintf("203.0.%d.%d", rng.IntN(64), rng.IntN(256))
+			dst, port = ip(a*benchPerApp), 443
+		case r < 15 || len(dependsOn[a]) == 0: // inside the app
+			dst, port = ip(a*benchPerApp+rng.IntN(benchPerApp)), 7000
+		default:
+			d := dependsOn[a][rng.IntN(len(dependsOn[a]))]
+			dst, port = ip(d*benchPerApp+rng.IntN(benchPerApp)), 8000+d%100
+		}
+		first := t0.Add(time.Duration(rng.IntN(86400*14)) * time.Second)
+		last := first.Add(time.Duration(rng.IntN(3600)) * time.Second)
+		pk := 1 + rng.IntN(500)
+		fmt.Fprintf(w, "%s,%s,%d,tcp,%d,%d,%s,%s\n", src, dst, port, pk*(60+rng.IntN(1400)), pk,
+			first.Format(time.RFC3339), last.Format(time.RFC3339))
+	}
+	if err := w.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return inv, path
+}
+
+// floor reads the file and splits every line into its comma-separated
+// fields, doing nothing with them: the least any parser must do.
+func floor(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, maxLine)
+	fields := make([][]byte, 0, 16)
+	n := 0
+	for {
+		line, err := r.ReadSlice('\n')
+		if len(line) > 0 {
+			fields = fields[:0]
+			for {
+				i := bytes.IndexByte(line, ',')
+				if i < 0 {
+					fields = append(fields, line)
+					break
+				}
+				fields = append(fields, line[:i])
+				line = line[i+1:]
+			}
+			n += len(fields)
+		}
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+// peakHeap samples the live heap every few milliseconds until stopped.
+type peakHeap struct {
+	stop chan struct{}
+	wg   sync.WaitGroup
+	peak uint64
+}
+
+func startPeak() *peakHeap {
+	runtime.GC()
+	p := &peakHeap{stop: make(chan struct{})}
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(s)
+			if v := s[0].Value.Uint64() + s[1].Value.Uint64(); v > p.peak {
+				p.peak = v
+			}
+			select {
+			case <-p.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return p
+}
+
+func (p *peakHeap) done() uint64 { close(p.stop); p.wg.Wait(); return p.peak }
+
+// resetRSSPeak clears the kernel's peak RSS (VmHWM) so it covers only what
+// follows; readRSSPeak reads it. Both are best effort (Linux only).
+func resetRSSPeak() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+func readRSSPeak() uint64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// cpuTime is the process's user+system CPU time: on a shared machine it
+// is steadier than the wall clock, and it counts the GC's threads too.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+type cost struct{ wall, cpu time.Duration }
+
+func measure(f func()) cost {
+	w, c := time.Now(), cpuTime()
+	f()
+	return cost{time.Since(w), cpuTime() - c}
+}
+
+func (c *cost) keepMin(o cost) {
+	if c.wall == 0 || o.wall < c.wall {
+		c.wall = o.wall
+	}
+	if c.cpu == 0 || o.cpu < c.cpu {
+		c.cpu = o.cpu
+	}
+}
+
+// BenchmarkAnalyzeMillion parses and aggregates 1,000,000 flow records
+// across 5,000 VMs and computes the graph, move groups and waves. Each
+// iteration also measures the floor on the same file: reading it and
+// splitting its lines into fields, with no analysis. It reports the best
+// analysis over the best floor, in CPU time ("ratio", steady on a shared
+// machine) and in wall time ("wall-ratio"), the peak heap and the peak
+// RSS. Targets: ratio <= 3, peak memory <= 300 MB.
+func BenchmarkAnalyzeMillion(b *testing.B) {
+	inv, path := benchPortfolio(b, b.TempDir())
+	st, _ := os.Stat(path)
+	var floorBest, best, parseBest cost
+	var heapPeak, rssPeak uint64
+	var res *Result
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		runtime.GC()
+		floorBest.keepMin(measure(func() {
+			if _, err := floor(path); err != nil {
+				b.Fatal(err)
+			}
+		}))
+		runtime.GC()
+		resetRSSPeak()
+		ph := startPeak()
+		b.StartTimer()
+		var agg *Aggregator
+		var pc cost
+		c := measure(func() {
+			pc = measure(func() {
+				agg = NewAggregator()
+				if err := agg.ReadFlowsFile(path, ParseOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			})
+			var err error
+			res, err = agg.Analyze(inv, Options{MaxAppsPerWave: 50, MaxVMsPerWave: 300})
+			if err != nil {
+				b.Fatal(err)
+			}
+		})
+		b.StopTimer()
+		heapPeak = max(heapPeak, ph.done())
+		rssPeak = max(rssPeak, readRSSPeak())
+		best.keepMin(c)
+		parseBest.keepMin(pc)
+		if agg.Records != benchRecords {
+			b.Fatalf("read %d records, want %d", agg.Records, benchRecords)
+		}
+		b.StartTimer()
+	}
+	b.StopTimer()
+	ratio := float64(best.cpu) / float64(floorBest.cpu)
+	wallRatio := float64(best.wall) / float64(floorBest.wall)
+	b.ReportMetric(ratio, "ratio")
+	b.ReportMetric(wallRatio, "wall-ratio")
+	b.ReportMetric(float64(floorBest.wall.Milliseconds()), "floor-ms")
+	b.ReportMetric(float64(best.wall.Milliseconds()), "analyze-ms")
+	b.ReportMetric(float64(heapPeak)/1e6, "peak-heap-MB")
+	b.ReportMetric(float64(rssPeak)/1e6, "peak-rss-MB")
+	b.Logf("parse and aggregate: %v wall / %v CPU; graph, move groups and waves: the rest", parseBest.wall, parseBest.cpu)
+	b.Logf("%d records (%.0f MB file), %d VMs: analyze %v wall / %v CPU, floor %v wall / %v CPU; ratio %.2f CPU, %.2f wall (target <= 3); peak heap %.0f MB, peak RSS %.0f MB (target <= 300); %d conversations, %d edges, %d move groups, %d waves",
+		benchRecords, float64(st.Size())/1e6, benchVMs, best.wall, best.cpu, floorBest.wall, floorBest.cpu, ratio, wallRatio,
+		float64(heapPeak)/1e6, float64(rssPeak)/1e6, res.Stats.Conversations, len(res.Edges), len(res.MoveGroups), len(res.Waves))
+}
+
+// BenchmarkGraph is the analysis alone (graph, move groups, waves, blast
+// radius) on the aggregate of BenchmarkAnalyzeMillion's file.
+func BenchmarkGraph(b *testing.B) {
+	inv, path := benchPortfolio(b, b.TempDir())
+	agg := NewAggregator()
+	if err := agg.ReadFlowsFile(path, ParseOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := agg.Analyze(inv, Options{MaxAppsPerWave: 50, MaxVMsPerWave: 300}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
