@@ -2,8 +2,8 @@ package activities
 
 import (
 	"context"
-	"errors"
 	"crypto/tls"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
