@@ -1,0 +1,158 @@
+package workflows
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/ferrymigrate/ferry/activities"
+	"github.com/ferrymigrate/ferry/runbooks"
+)
+
+// RunbookBase is where runbook links point; the worker may change it
+// before it starts (e.g. to the repository's web URL).
+var RunbookBase = "runbooks/"
+
+func runbookLink(reason string) string { return RunbookBase + reason + ".md" }
+
+func gateReason(gate string) string {
+	switch gate {
+	case GatePlan:
+		return string(runbooks.ReasonGateApprovePlan)
+	case GateCutover:
+		return string(runbooks.ReasonGateApproveCutover)
+	case GateDecommission:
+		return string(runbooks.ReasonGateApproveDecommission)
+	case GateDependencies:
+		return string(runbooks.ReasonGateAckDependencies)
+	case "change-window":
+		return string(runbooks.ReasonChangeWindow)
+	case "retention":
+		return string(runbooks.ReasonRetention)
+	}
+	return ""
+}
+
+// setStage records a stage change and publishes it.
+func (m *migration) setStage(ctx workflow.Context, stage, note string) {
+	m.st.Stage = stage
+	m.st.History = append(m.st.History, StageEvent{Stage: stage, At: workflow.Now(ctx), Note: note})
+	m.publish(ctx)
+}
+
+// publish upserts the search attributes and the current details.
+func (m *migration) publish(ctx workflow.Context) {
+	upd := []temporal.SearchAttributeUpdate{SAStage.ValueSet(m.st.Stage)}
+	if w := m.waiting; w != nil {
+		upd = append(upd, SAWaitingOn.ValueSet(waitingOn(w)), SAWaitingSince.ValueSet(w.Since))
+	} else {
+		upd = append(upd, SAWaitingOn.ValueUnset(), SAWaitingSince.ValueUnset())
+	}
+	if e := m.st.LastError; e != nil {
+		upd = append(upd, SALastError.ValueSet(e.Reason+": "+truncate(e.Message, 500)))
+	} else {
+		upd = append(upd, SALastError.ValueUnset())
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, upd...); err != nil {
+		workflow.GetLogger(ctx).Warn("upsert search attributes", "error", err)
+	}
+	workflow.SetCurrentDetails(ctx, m.details())
+}
+
+func waitingOn(w *Waiting) string {
+	if len(w.Approvers) > 0 {
+		return w.Gate + ": " + strings.Join(w.Approvers, ",")
+	}
+	return w.Gate
+}
+
+func (m *migration) upsertStatic(ctx workflow.Context) {
+	var cpu, disk int64
+	for _, v := range m.spec.VMs {
+		cpu += int64(v.NumCPU)
+		disk += v.DiskGB
+	}
+	_ = workflow.UpsertTypedSearchAttributes(ctx,
+		SAApp.ValueSet(m.spec.Name), SAWave.ValueSet(m.spec.Wave), SAOwner.ValueSet(m.spec.Owner),
+		SATier.ValueSet(m.spec.Tier), SAVMs.ValueSet(int64(len(m.spec.VMs))), SAVCPU.ValueSet(cpu),
+		SADiskGB.ValueSet(disk), SAStartedAt.ValueSet(workflow.Now(ctx)))
+}
+
+// details is the markdown the Temporal UI shows: what the workflow waits
+// for and the exact signal and JSON to send. Kept short: the UI frame is
+// small.
+func (m *migration) details() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s** — stage **%s**", m.spec.Name, m.st.Stage)
+	if m.st.TrafficPercent > 0 {
+		fmt.Fprintf(&b, ", %d %% traffic on GCP", m.st.TrafficPercent)
+	}
+	b.WriteString("\n\n")
+	w := m.waiting
+	switch {
+	case w == nil && m.finished:
+		fmt.Fprintf(&b, "Finished: %s.", m.st.Stage)
+	case w == nil:
+		b.WriteString("Working. Roll back with signal `rollback` and `{\"by\":\"you@example.com\",\"reason\":\"...\"}`.")
+	case len(w.Approvers) > 0:
+		fmt.Fprintf(&b, "Waiting for **%s** approval since %s by one of: %s. %s\n\n", w.Gate, w.Since.UTC().Format(time.RFC3339), strings.Join(w.Approvers, ", "), w.Hint)
+		fmt.Fprintf(&b, "Send signal `approve` (or `reject`) with:\n\n```json\n%s\n```", jsonOf(Approval{Stage: w.Gate, Approver: firstOr(w.Approvers, "you@example.com"), Comment: "..."}))
+	case w.Gate == "retry":
+		e := m.st.LastError
+		fmt.Fprintf(&b, "**Blocked**: %s\n\n", w.Hint)
+		if e != nil {
+			fmt.Fprintf(&b, "Error: %s\n\nRunbook: [%s](%s)\n\n", truncate(e.Message, 300), e.Reason, e.Runbook)
+		}
+		fmt.Fprintf(&b, "Send signal `retry`, `skip` or `rollback` with:\n\n```json\n%s\n```", jsonOf(Action{By: "you@example.com", Reason: "..."}))
+	default:
+		fmt.Fprintf(&b, "Waiting: %s", w.Hint)
+		if !w.Until.IsZero() {
+			fmt.Fprintf(&b, " (until %s)", w.Until.UTC().Format(time.RFC3339))
+		}
+	}
+	return b.String()
+}
+
+func firstOr(s []string, d string) string {
+	if len(s) > 0 {
+		return s[0]
+	}
+	return d
+}
+
+func jsonOf(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// notify sends a notification; it never blocks the migration on failure.
+func (m *migration) notify(ctx workflow.Context, event, needed, reason, detail string) {
+	in := activities.NotifyInput{Event: event, App: m.spec.Name, Owner: m.spec.Owner, Stage: m.st.Stage, Needed: needed,
+		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, Runbook: reason, AppRunbook: m.spec.RunbookURL, Detail: truncate(detail, 1000)}
+	f := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, optsNotify), activities.NotifyName, in)
+	m.notifying++
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer func() { m.notifying-- }()
+		if err := f.Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Warn("notification failed", "event", event, "error", err)
+		}
+	})
+}
+
+// status is the query answer: the state plus what the workflow waits for.
+func (m *migration) status() Status {
+	st := m.st
+	st.Waiting = m.waiting
+	return st
+}

@@ -1,0 +1,97 @@
+package workflows
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/ferrymigrate/ferry/activities"
+)
+
+// rollback is the saga: traffic back to the datacenter first, then the
+// source VMs powered back on, then what was provisioned destroyed or kept
+// as the plan says. It runs on a disconnected context so it survives
+// cancellation, and each of its steps parks on failure like any other.
+func (m *migration) rollback(ctx workflow.Context, reason string) string {
+	m.st.RollbackReason = reason
+	by := ""
+	if m.rollbackReq != nil {
+		by = m.rollbackReq.By
+	} else {
+		m.rollbackReq = &Action{By: "ferry", Reason: reason}
+	}
+	m.waiting = nil
+	m.setStage(ctx, StageRollingBack, reason)
+	m.notify(ctx, "rollback", "nothing yet: ferry is rolling back; watch for a parked step", "", reason+by)
+
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	var saga []step
+	if m.trafficTouched {
+		saga = append(saga, step{stage: StageRollingBack, name: "traffic-to-datacenter", run: func(ctx workflow.Context) error {
+			var res activities.ShiftTrafficResult
+			err := m.run(ctx, optsTrafficRollback, activities.TrafficToDatacenterName, activities.TrafficToDatacenterInput{Spec: m.spec}, &res)
+			if err == nil {
+				m.st.TrafficPercent = 0
+			}
+			return err
+		}})
+	}
+	if m.sourcesOff {
+		saga = append(saga, step{stage: StageRollingBack, name: "power-on-sources", run: func(ctx workflow.Context) error {
+			var res activities.SourcesResult
+			err := m.run(ctx, optsVSphere, activities.PowerOnSourcesName, activities.SourcesInput{Spec: m.spec}, &res)
+			if err == nil {
+				m.sourcesOff = false
+			}
+			return err
+		}})
+	}
+	if m.provisioned && m.spec.Rollback.Policy != "keep" {
+		saga = append(saga, step{stage: StageRollingBack, name: "terraform-destroy", run: func(ctx workflow.Context) error {
+			var res activities.TerraformDestroyResult
+			err := m.run(ctx, optsTerraformApply, activities.TerraformDestroyName, activities.TerraformInput{Spec: m.spec}, &res)
+			if err == nil {
+				m.provisioned = false
+			}
+			return err
+		}})
+	}
+	for i := 0; i < len(saga); {
+		err := saga[i].run(dctx)
+		if err == nil {
+			i++
+			continue
+		}
+		// During the saga only retry and skip make sense.
+		switch m.parkSaga(dctx, saga[i], err) {
+		case "skip":
+			m.st.Skipped = append(m.st.Skipped, saga[i].name)
+			i++
+		default:
+			m.setStage(dctx, StageRollingBack, "retry of "+saga[i].name)
+		}
+	}
+	return StageRolledBack
+}
+
+// run executes an activity with no rollback interruption (the saga itself).
+func (m *migration) run(ctx workflow.Context, opts workflow.ActivityOptions, name string, in, out any) error {
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), name, in).Get(ctx, out)
+}
+
+func (m *migration) parkSaga(ctx workflow.Context, s step, err error) string {
+	reason, msg := reasonOf(err)
+	m.st.LastError = &StepError{Stage: StageRollingBack, Reason: reason, Message: msg, Runbook: runbookLink("rollback-failed"), At: workflow.Now(ctx)}
+	m.parked = &s
+	m.action = ""
+	m.waiting = &Waiting{Gate: "retry", Since: workflow.Now(ctx), Hint: fmt.Sprintf("rollback step %s failed (%s)", s.name, reason)}
+	m.setStage(ctx, StageBlocked, "rollback: "+s.name+": "+reason)
+	m.notify(ctx, "parked", fmt.Sprintf("rollback step %s failed: fix it, then retry (or skip)", s.name), "rollback-failed", msg)
+	_ = workflow.Await(ctx, func() bool { return m.action != "" })
+	m.parked = nil
+	m.waiting = nil
+	m.st.LastError = nil
+	act := m.action
+	m.action = ""
+	return act
+}

@@ -1,0 +1,273 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/ferrymigrate/ferry/activities"
+	"github.com/ferrymigrate/ferry/plan"
+)
+
+// defaultSteps is the traffic shift when the plan names none.
+var defaultSteps = []plan.Step{{Percent: 10, Bake: 5 * time.Minute}, {Percent: 50, Bake: 5 * time.Minute}, {Percent: 100, Bake: 5 * time.Minute}}
+
+// steps flattens the eleven stages into resumable steps.
+func (m *migration) steps() []step {
+	var s []step
+	add := func(stage, name string, fn func(workflow.Context) error) {
+		s = append(s, step{stage: stage, name: name, run: fn})
+	}
+	add(StageDiscover, "discover", m.discover)
+	add(StageMapDependencies, "map-dependencies", m.mapDependencies)
+	add(StagePlan, "terraform-plan", m.terraformPlan)
+	add(StageApprovePlan, "approve-plan", func(ctx workflow.Context) error {
+		return m.gate(ctx, GatePlan, m.planEvidence())
+	})
+	for _, h := range m.hooks(plan.HookPreProvision) {
+		add(StageProvision, "hook:"+h.Name, m.hook(h))
+	}
+	add(StageProvision, "terraform-apply", m.terraformApply)
+	for _, h := range m.hooks(plan.HookPostProvision) {
+		add(StageProvision, "hook:"+h.Name, m.hook(h))
+	}
+	for _, h := range m.hooks(plan.HookSmokeTest) {
+		add(StageSyncVerify, "hook:"+h.Name, m.hook(h))
+	}
+	add(StageSyncVerify, "health-check", m.healthCheck)
+	add(StageApproveCutover, "approve-cutover", func(ctx workflow.Context) error {
+		return m.gate(ctx, GateCutover, m.cutoverEvidence())
+	})
+	add(StageApproveCutover, "change-window", m.changeWindow)
+	if m.in.HoldCutover {
+		add(StageApproveCutover, "dependencies-cut-over", m.holdForDependencies)
+	}
+	for _, h := range m.hooks(plan.HookPreCutover) {
+		add(StageCutover, "hook:"+h.Name, m.hook(h))
+	}
+	steps := m.spec.Cutover.Steps
+	if len(steps) == 0 {
+		steps = defaultSteps
+	}
+	for _, st := range steps {
+		add(StageCutover, fmt.Sprintf("shift-%d", st.Percent), m.shift(st.Percent))
+		add(StageCutover, fmt.Sprintf("slo-gate-%d", st.Percent), m.sloGate(st))
+	}
+	add(StageCutover, "cutover-done", m.cutoverDone)
+	for _, h := range m.hooks(plan.HookPostCutover) {
+		add(StageCutover, "hook:"+h.Name, m.hook(h))
+	}
+	add(StageBake, "bake", func(ctx workflow.Context) error {
+		return m.waitUntil(ctx, "bake", workflow.Now(ctx).Add(m.spec.Bake), "baking on 100 % GCP traffic; rollback stays one signal away")
+	})
+	add(StageApproveDecommission, "approve-decommission", func(ctx workflow.Context) error {
+		return m.gate(ctx, GateDecommission, fmt.Sprintf("power off %d source VMs, keep them %s, then %s",
+			len(m.spec.VMs), m.spec.Decommission.Retention, orDefault(m.spec.Decommission.FinalAction, "keep-off")))
+	})
+	add(StageDecommission, "power-off-sources", m.powerOff)
+	add(StageDecommission, "retention", func(ctx workflow.Context) error {
+		return m.waitUntil(ctx, "retention", workflow.Now(ctx).Add(m.spec.Decommission.Retention),
+			"source VMs are powered off and kept for the retention period; rollback still works")
+	})
+	add(StageDecommission, "final-action", m.finalAction)
+	return s
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func (m *migration) hooks(at string) []plan.HookSpec {
+	var out []plan.HookSpec
+	for _, h := range m.spec.Hooks {
+		if h.At == at {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+func (m *migration) discover(ctx workflow.Context) error {
+	var res activities.DiscoverAppResult
+	err := m.exec(ctx, optsDiscover, activities.DiscoverAppName, activities.DiscoverAppInput{App: m.spec.Name, Planned: m.spec.VMs}, &res)
+	if err != nil {
+		return err
+	}
+	m.st.Evidence.Discovery = &res
+	return nil
+}
+
+func (m *migration) mapDependencies(ctx workflow.Context) error {
+	var res activities.CheckDependenciesResult
+	err := m.exec(ctx, optsDependencies, activities.CheckDependenciesName, activities.CheckDependenciesInput{App: m.spec.Name}, &res)
+	if err != nil {
+		return err
+	}
+	m.st.Evidence.Dependencies = &res
+	if len(res.LeftBehind) == 0 {
+		return nil
+	}
+	return m.gate(ctx, GateDependencies, fmt.Sprintf("dependencies that stay in the datacenter: %s — acknowledge with approve stage %q",
+		strings.Join(res.LeftBehind, ", "), GateDependencies))
+}
+
+func (m *migration) terraformPlan(ctx workflow.Context) error {
+	var res activities.TerraformPlanResult
+	if err := m.exec(ctx, optsTerraformPlan, activities.TerraformPlanName, activities.TerraformInput{Spec: m.spec}, &res); err != nil {
+		return err
+	}
+	m.st.Evidence.Plan = &res.Summary
+	m.approvedPlanHash = res.Summary.Hash
+	return nil
+}
+
+func (m *migration) planEvidence() string {
+	p := m.st.Evidence.Plan
+	if p == nil {
+		return "terraform plan"
+	}
+	return fmt.Sprintf("terraform plan: %d to add, %d to change, %d to destroy; ~$%.0f/month", p.Add, p.Change, p.Destroy, p.MonthlyUSD)
+}
+
+func (m *migration) terraformApply(ctx workflow.Context) error {
+	m.provisioned = true // from the first attempt on, something may exist
+	var res activities.TerraformApplyResult
+	err := m.exec(ctx, optsTerraformApply, activities.TerraformApplyName,
+		activities.TerraformApplyInput{Spec: m.spec, ApprovedPlanHash: m.approvedPlanHash}, &res)
+	if err != nil {
+		return err
+	}
+	m.st.Evidence.Apply = &res
+	return nil
+}
+
+func (m *migration) hook(h plan.HookSpec) func(workflow.Context) error {
+	return func(ctx workflow.Context) error {
+		opts := optsHook
+		if h.Timeout > 0 {
+			opts.StartToCloseTimeout = h.Timeout + time.Minute
+		}
+		var res activities.RunHookResult
+		if err := m.exec(ctx, opts, activities.RunHookName, activities.RunHookInput{App: m.spec.Name, Hook: h}, &res); err != nil {
+			return err
+		}
+		m.st.Evidence.Hooks = append(m.st.Evidence.Hooks, res.Evidence)
+		return nil
+	}
+}
+
+func (m *migration) healthCheck(ctx workflow.Context) error {
+	var res activities.HealthCheckResult
+	if err := m.exec(ctx, optsHealth, activities.HealthCheckName, activities.HealthCheckInput{Spec: m.spec}, &res); err != nil {
+		return err
+	}
+	m.st.Evidence.Health = &res
+	return nil
+}
+
+func (m *migration) cutoverEvidence() string {
+	var parts []string
+	if h := m.st.Evidence.Health; h != nil {
+		parts = append(parts, fmt.Sprintf("health: %d healthy, %d unhealthy", h.Healthy, h.Unhealthy))
+	}
+	if d := m.st.Evidence.Dependencies; d != nil && len(d.BlastRadius) > 0 {
+		parts = append(parts, "blast radius: "+strings.Join(d.BlastRadius, ", "))
+	}
+	if len(parts) == 0 {
+		return "cutover"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// changeWindow holds an approved cutover until the app's change window
+// opens, on a durable timer.
+func (m *migration) changeWindow(ctx workflow.Context) error {
+	open, next := m.spec.Cutover.WindowOpen(workflow.Now(ctx))
+	if open {
+		return nil
+	}
+	if next.IsZero() {
+		return fmt.Errorf("the change windows of %s never open: fix the plan, then retry", m.spec.Name)
+	}
+	return m.waitUntil(ctx, "change-window", next,
+		fmt.Sprintf("cutover approved; waiting for the change window that opens at %s", next.Format(time.RFC3339)))
+}
+
+func (m *migration) holdForDependencies(ctx workflow.Context) error {
+	if m.released {
+		return nil
+	}
+	m.waiting = &Waiting{Gate: "dependencies-cut-over", Since: workflow.Now(ctx),
+		Hint: "cutover held until this app's dependencies in the wave are cut over: " + strings.Join(m.spec.DependsOn, ", ")}
+	m.publish(ctx)
+	err := workflow.Await(ctx, func() bool { return m.released || m.rollbackReq != nil })
+	m.waiting = nil
+	if err != nil {
+		return err
+	}
+	return m.checkRollback()
+}
+
+func (m *migration) shift(percent int) func(workflow.Context) error {
+	return func(ctx workflow.Context) error {
+		m.trafficTouched = true
+		var res activities.ShiftTrafficResult
+		if err := m.exec(ctx, optsTraffic, activities.ShiftTrafficName, activities.ShiftTrafficInput{Spec: m.spec, Percent: percent}, &res); err != nil {
+			return err
+		}
+		m.st.TrafficPercent = res.GCPPercent
+		m.publish(ctx)
+		return nil
+	}
+}
+
+// sloGate bakes a step, measures it, and rolls back on a failed gate.
+func (m *migration) sloGate(st plan.Step) func(workflow.Context) error {
+	return func(ctx workflow.Context) error {
+		if err := m.waitUntil(ctx, "bake", workflow.Now(ctx).Add(st.Bake), fmt.Sprintf("baking %d %% on GCP before the SLO gate", st.Percent)); err != nil {
+			return err
+		}
+		var res activities.SLOGateResult
+		if err := m.exec(ctx, optsSLO, activities.SLOGateName, activities.SLOGateInput{Spec: m.spec, Percent: st.Percent}, &res); err != nil {
+			return err
+		}
+		m.st.Evidence.SLO = append(m.st.Evidence.SLO, res)
+		if !res.Pass {
+			return errRollback{reason: fmt.Sprintf("SLO gate failed at %d %%: %s (automatic rollback)", st.Percent, res.Reason)}
+		}
+		return nil
+	}
+}
+
+func (m *migration) cutoverDone(ctx workflow.Context) error {
+	_ = workflow.UpsertTypedSearchAttributes(ctx, SACutoverAt.ValueSet(workflow.Now(ctx)))
+	m.notify(ctx, "cutover-done", "nothing: traffic is 100 % on GCP; bake, then approve decommission", "", "")
+	if m.in.WaveWorkflowID != "" {
+		f := workflow.SignalExternalWorkflow(ctx, m.in.WaveWorkflowID, "", SignalAppCutover, m.spec.Name)
+		if err := f.Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Warn("could not tell the wave about the cutover", "wave", m.in.WaveWorkflowID, "error", err)
+		}
+	}
+	return nil
+}
+
+func (m *migration) powerOff(ctx workflow.Context) error {
+	m.sourcesOff = true
+	var res activities.SourcesResult
+	return m.exec(ctx, optsVSphere, activities.PowerOffSourcesName, activities.SourcesInput{Spec: m.spec, Date: workflow.Now(ctx)}, &res)
+}
+
+func (m *migration) finalAction(ctx workflow.Context) error {
+	var res activities.SourcesResult
+	if err := m.exec(ctx, optsVSphere, activities.FinalizeDecommissionName, activities.SourcesInput{Spec: m.spec, Date: workflow.Now(ctx)}, &res); err != nil {
+		return err
+	}
+	m.decommissioned = true
+	m.notify(ctx, "decommission-done", "nothing: the source VMs are retired", "", strings.Join(res.Actions, "; "))
+	return nil
+}
