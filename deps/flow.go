@@ -155,13 +155,15 @@ func parseTime(b []byte) (int64, bool) {
 		return 0, true
 	}
 	if n, ok := parseUint(b); ok {
+		// Unix seconds or milliseconds, within what int64 nanoseconds hold
+		// (until 2262).
 		switch {
-		case n > 1e15: // microseconds or more: not a plausible export
-			return 0, false
-		case n > 1e11:
+		case n <= 9e9:
+			return n * int64(time.Second), true
+		case n >= 1e11 && n <= 9e12:
 			return n * int64(time.Millisecond), true
 		default:
-			return n * int64(time.Second), true
+			return 0, false
 		}
 	}
 	if t, ok := fastTime(b); ok {
@@ -170,7 +172,7 @@ func parseTime(b []byte) (int64, bool) {
 	s := string(b)
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006/01/02 15:04:05"} {
 		if t, err := time.Parse(layout, s); err == nil {
-			if t.Year() < 1970 || t.Year() > 9999 {
+			if t.Year() < 1970 || t.Year() > 2200 {
 				return 0, false
 			}
 			return t.UnixNano(), true
@@ -199,7 +201,7 @@ func fastTime(b []byte) (int64, bool) {
 		return n
 	}
 	y, mo, d, h, mi, s := num(b[0:4]), num(b[5:7]), num(b[8:10]), num(b[11:13]), num(b[14:16]), num(b[17:19])
-	if y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 {
+	if y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 {
 		return 0, false
 	}
 	if d > daysIn(y, mo) {

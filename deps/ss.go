@@ -155,7 +155,7 @@ func (s *ssParser) endpoint(b []byte, listening bool) (uint32, int, string) {
 	}
 	host, port := b[:i], b[i+1:]
 	p, ok := parseUint(port)
-	if port[0] == '*' && listening {
+	if len(port) > 0 && port[0] == '*' && listening {
 		p, ok = 0, true
 	}
 	if !ok || p > 65535 {
