@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferrymigrate/ferry/deps"
 	"github.com/ferrymigrate/ferry/inventory"
+	"github.com/ferrymigrate/ferry/inventory/sample"
 )
 
 func init() { register(newDepsCmd) }
@@ -194,4 +195,19 @@ func discoverInventory(ctx context.Context) (*inventory.Inventory, error) {
 	}
 	defer c.Close(context.WithoutCancel(ctx))
 	return inventory.Discover(ctx, c, inventory.DefaultOptions())
+}
+
+// sampleInventory (also used by plan.go) discovers the sample portfolio from an in-process vCenter
+// simulator and returns it with the flows the generator writes for it.
+func sampleInventory(ctx context.Context) (*inventory.Inventory, []byte, error) {
+	p := sample.Generate(sample.Default())
+	inv, err := sample.Discover(ctx, p, inventory.DefaultOptions())
+	if err != nil {
+		return nil, nil, fmt.Errorf("sample portfolio: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := p.WriteFlows(&buf); err != nil {
+		return nil, nil, fmt.Errorf("sample flows: %w", err)
+	}
+	return inv, buf.Bytes(), nil
 }

@@ -94,3 +94,30 @@ func TestDepsCommandErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestDepsSample(t *testing.T) {
+	out, err := run(t, "deps", "--sample", "-o", "json")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var r deps.Result
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v\n%.500s", err, out)
+	}
+	if len(r.Waves) < 2 || len(r.Edges) == 0 || r.Stats.ParseErrors != 0 || r.Stats.Records == 0 {
+		t.Fatalf("sample analysis: %d waves, %d edges, stats %+v", len(r.Waves), len(r.Edges), r.Stats)
+	}
+	var external bool
+	for _, n := range r.Apps {
+		external = external || n.Kind == deps.KindExternal
+	}
+	if !external {
+		t.Error("the sample has internet clients and SaaS endpoints: external nodes expected")
+	}
+	// the sample's flows name only apps the directory has
+	for _, e := range r.Edges {
+		if n, ok := r.Node(e.From); !ok || (n.Kind == deps.KindUnassigned) {
+			t.Errorf("edge from %s: %+v", e.From, n)
+		}
+	}
+}
