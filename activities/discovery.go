@@ -29,7 +29,9 @@ func (a *Activities) DiscoverApp(ctx context.Context, in DiscoverAppInput) (Disc
 	}
 	defer func() { _ = c.Close(context.WithoutCancel(ctx)) }()
 
-	inv, err := inventory.Discover(ctx, c, inventory.Options{App: in.App})
+	opts := a.VCenter.Grouping
+	opts.App = in.App
+	inv, err := inventory.Discover(ctx, c, opts)
 	if err != nil {
 		return DiscoverAppResult{}, vcenterActivityError(err)
 	}

@@ -24,6 +24,10 @@ type Config struct {
 	// RetryBase is the first backoff delay, doubled each time (0: 250ms).
 	MaxAttempts int           `json:"maxAttempts,omitempty"`
 	RetryBase   time.Duration `json:"retryBase,omitempty"`
+
+	// Grouping is how the worker's DiscoverApp activity groups VMs into
+	// apps (zero fields: DefaultOptions), so it matches `ferry discover`.
+	Grouping Options `json:"grouping"`
 }
 
 // ConfigFromEnv reads the govc environment variables: GOVC_URL,

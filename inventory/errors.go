@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -143,8 +144,8 @@ func classify(op, source string, err error) error {
 	var oe *net.OpError
 	var de *net.DNSError
 	if errors.As(err, &de) || errors.As(err, &oe) || (errors.As(err, &ne) && ne.Timeout()) ||
-		errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "connection refused") ||
-		strings.Contains(err.Error(), "EOF") {
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		strings.Contains(err.Error(), "connection refused") {
 		return mk(KindUnreachable, runbooks.ReasonVCenterUnreachable,
 			"cannot reach vCenter: check GOVC_URL (https://host/sdk), DNS, the VPN or firewall path to port 443, and that vCenter is up")
 	}
