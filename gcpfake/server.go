@@ -92,12 +92,6 @@ func Start(opts Options) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/compute/v1/", s.serveCompute)
 	mux.HandleFunc("/dns/v1/", s.serveDNS)
-	// Go clients append "compute/v1/…" ("dns/v1/…") to their endpoint, so
-	// given ComputeEndpoint() rather than URL() they double the API path.
-	// Real private endpoints would answer 404; the fake forgives it so one
-	// endpoint value serves terraform and Go clients (see gcp.Config).
-	mux.Handle("/compute/v1/compute/v1/", http.StripPrefix("/compute/v1", http.HandlerFunc(s.serveCompute)))
-	mux.Handle("/dns/v1/dns/v1/", http.StripPrefix("/dns/v1", http.HandlerFunc(s.serveDNS)))
 	mux.Handle("/", gcs.HTTPHandler())
 	s.handler = s.middleware(mux)
 	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
@@ -195,6 +189,7 @@ func faultFrom(r *http.Request) *Fault {
 
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		undoublePath(r)
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			s.mu.Lock()
@@ -236,4 +231,23 @@ func hasPrefixAny(s string, prefixes ...string) bool {
 		}
 	}
 	return false
+}
+
+// undoublePath forgives one client mistake: Go clients append
+// "compute/v1/…" ("dns/v1/…") to their endpoint, so given ComputeEndpoint()
+// rather than URL() they send /compute/v1//compute/v1/…. A real private
+// endpoint would answer 404; the fake serves it so that one endpoint value
+// works for terraform and for Go clients (see gcp.Config).
+func undoublePath(r *http.Request) {
+	for _, api := range []string{"/compute/v1", "/dns/v1"} {
+		switch {
+		case strings.HasPrefix(r.URL.Path, api+"/"+api+"/"):
+			r.URL.Path = r.URL.Path[len(api)+1:]
+		case strings.HasPrefix(r.URL.Path, api+api+"/"):
+			r.URL.Path = r.URL.Path[len(api):]
+		default:
+			continue
+		}
+		r.URL.RawPath = ""
+	}
 }
