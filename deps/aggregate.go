@@ -56,110 +56,119 @@ func convHash(pair uint64, pp uint32) uint64 {
 // destination port, protocol) as they are parsed, so memory grows with the
 // number of distinct conversations, not with the number of records. It is
 // not safe for concurrent use.
+//
+// Records are first appended to one of 64 partitions by hash, and a
+// partition's buffer is merged into its own table when full: each merge
+// works on a table small enough to stay in the CPU cache, instead of every
+// record missing the cache in one large table.
 type Aggregator struct {
 	ips   *ipTable
-	table []conv // power of two, at most 3/4 full
+	parts [numParts]partition
 	n     int
-	batch []record
-	sink  uint32
 	// Records counts the records added.
 	Records int64
 	// Errors holds the malformed lines of every file read so far.
 	Errors []ParseError
 }
 
-// batchSize records are looked up together: their table slots are loaded
-// first, independently, so the CPU overlaps the cache misses.
-const batchSize = 32
+const (
+	partBits = 6
+	numParts = 1 << partBits
+	partBuf  = 1024
+)
+
+type partition struct {
+	table []conv // power of two, at most 3/4 full
+	n     int
+	buf   []conv // records not merged yet (count, times as in a record)
+}
 
 // NewAggregator returns an empty Aggregator.
 func NewAggregator() *Aggregator {
-	return &Aggregator{ips: newIPTable(), table: make([]conv, 1024), batch: make([]record, 0, batchSize)}
+	a := &Aggregator{ips: newIPTable()}
+	for i := range a.parts {
+		a.parts[i].table = make([]conv, 64)
+		a.parts[i].buf = make([]conv, 0, partBuf)
+	}
+	return a
 }
 
 func (a *Aggregator) add(rc *record) {
-	a.batch = append(a.batch, *rc)
-	a.batch[len(a.batch)-1].srcName, a.batch[len(a.batch)-1].dstName = nil, nil // they alias the line buffer
-	if len(a.batch) == batchSize {
-		a.flush()
+	a.Records++
+	c := conv{pair: uint64(rc.src)<<32 | uint64(rc.dst), pp: uint32(rc.port)<<8 | uint32(rc.proto) | convUsed,
+		count: uint32(min(uint64(max(rc.count, 1)), 1<<32-1)), bytes: rc.bytes, packets: rc.packets, first: secs(rc.first), last: secs(rc.last)}
+	p := &a.parts[convHash(c.pair, c.pp)>>(64-partBits)]
+	p.buf = append(p.buf, c)
+	if len(p.buf) == partBuf {
+		a.n += p.merge()
 	}
 }
 
+// flush merges every partition's buffer.
 func (a *Aggregator) flush() {
-	if 4*(a.n+len(a.batch)) > 3*len(a.table) {
-		a.grow()
+	for i := range a.parts {
+		a.n += a.parts[i].merge()
 	}
-	mask := uint64(len(a.table) - 1)
-	var slot [batchSize]uint64
-	var touch uint32
-	for j := range a.batch {
-		rc := &a.batch[j]
-		slot[j] = convHash(uint64(rc.src)<<32|uint64(rc.dst), uint32(rc.port)<<8|uint32(rc.proto)|convUsed) & mask
-		touch += a.table[slot[j]].pp // independent loads: misses overlap
-	}
-	a.sink += touch // keeps the loads
-	for j := range a.batch {
-		a.insert(&a.batch[j], slot[j], mask)
-	}
-	a.Records += int64(len(a.batch))
-	a.batch = a.batch[:0]
 }
 
-func (a *Aggregator) insert(rc *record, i, mask uint64) {
-	pair := uint64(rc.src)<<32 | uint64(rc.dst)
-	pp := uint32(rc.port)<<8 | uint32(rc.proto) | convUsed
-	for ; ; i = (i + 1) & mask {
-		c := &a.table[i]
-		if c.pp == 0 {
-			*c = conv{pair: pair, pp: pp, first: secs(rc.first), last: secs(rc.last)}
-			a.n++
-			c.merge(rc)
-			return
+// merge folds the buffer into the table and returns how many new
+// conversations it added.
+func (p *partition) merge() int {
+	added := 0
+	for k := range p.buf {
+		r := &p.buf[k]
+		if 4*(p.n+1) > 3*len(p.table) {
+			p.grow()
 		}
-		if c.pair == pair && c.pp == pp {
-			c.merge(rc)
-			return
+		mask := uint64(len(p.table) - 1)
+		for i := convHash(r.pair, r.pp) & mask; ; i = (i + 1) & mask {
+			c := &p.table[i]
+			if c.pp == 0 {
+				*c = *r
+				p.n++
+				added++
+				break
+			}
+			if c.pair == r.pair && c.pp == r.pp {
+				c.bytes += r.bytes
+				c.packets += r.packets
+				c.count = uint32(min(uint64(c.count)+uint64(r.count), 1<<32-1))
+				if r.first != 0 && (c.first == 0 || r.first < c.first) {
+					c.first = r.first
+				}
+				c.last = max(c.last, r.last)
+				break
+			}
 		}
 	}
+	p.buf = p.buf[:0]
+	return added
 }
 
-func (c *conv) merge(rc *record) {
-	c.bytes += rc.bytes
-	c.packets += rc.packets
-	c.count = uint32(min(uint64(c.count)+uint64(rc.count), 1<<32-1))
-	if f := secs(rc.first); f != 0 && (c.first == 0 || f < c.first) {
-		c.first = f
-	}
-	if l := secs(rc.last); l > c.last {
-		c.last = l
-	}
-}
-
-func (a *Aggregator) grow() {
-	old := a.table
-	size := 2 * len(old)
-	for 4*(a.n+batchSize) > 3*size {
-		size *= 2
-	}
-	a.table = make([]conv, size)
-	mask := uint64(size - 1)
+func (p *partition) grow() {
+	old := p.table
+	p.table = make([]conv, 2*len(old))
+	mask := uint64(len(p.table) - 1)
 	for _, c := range old {
 		if c.pp == 0 {
 			continue
 		}
 		i := convHash(c.pair, c.pp) & mask
-		for a.table[i].pp != 0 {
+		for p.table[i].pp != 0 {
 			i = (i + 1) & mask
 		}
-		a.table[i] = c
+		p.table[i] = c
 	}
 }
 
 // each calls f for every conversation, in table order.
 func (a *Aggregator) each(f func(c *conv)) {
-	for i := range a.table {
-		if a.table[i].pp != 0 {
-			f(&a.table[i])
+	for p := range a.parts {
+		t := a.parts[p].table
+		for i := range t {
+			if t[i].pp != 0 {
+				f(&t[i])
+			}
 		}
 	}
 }

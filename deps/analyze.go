@@ -101,6 +101,14 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 	}
 	g := &graph{inv: inv, nodeIdx: map[string]int{}, vmApp: map[string]string{}, vmByRef: map[string]*inventory.VM{},
 		inbound: map[uint64]bool{}}
+	// Every distinct address, to size the node table once.
+	ids := make(map[uint32]struct{}, 1024)
+	a.each(func(c *conv) {
+		ids[c.src()] = struct{}{}
+		ids[c.dst()] = struct{}{}
+	})
+	g.nodes = make([]Node, 0, len(inv.Apps)+len(inv.VMs)/4+len(ids))
+	g.nodeIdx = make(map[string]int, cap(g.nodes))
 	g.addApps()
 	ipVM := g.indexIPs()
 	migrated := map[string]bool{}
@@ -115,7 +123,7 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 	type endpoint struct {
 		node, vm int // vm: index in inv.VMs, -1 for none
 	}
-	ends := map[uint32]endpoint{}
+	ends := make(map[uint32]endpoint, len(ids))
 	resolve := func(id uint32) endpoint {
 		if e, ok := ends[id]; ok {
 			return e
@@ -149,11 +157,7 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 	g.intra.idx = make(map[uint64]int32, len(inv.VMs))
 	lastSrc := ^uint32(0)
 	var srcEnd endpoint
-	for i := range a.table {
-		c := &a.table[i]
-		if c.pp == 0 {
-			continue
-		}
+	a.each(func(c *conv) {
 		if c.src() != lastSrc {
 			srcEnd, lastSrc = resolve(c.src()), c.src()
 		}
@@ -167,15 +171,15 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 				e.observed = true
 				e.add(c)
 			}
-			continue
+			return
 		}
 		if g.nodes[s.node].External && g.nodes[d.node].External {
-			continue // traffic between outsiders says nothing about the apps
+			return // traffic between outsiders says nothing about the apps
 		}
 		e := g.edges.get(s.node, d.node)
 		e.observed = true
 		e.add(c)
-	}
+	})
 	g.addDeclared(opts.Declared)
 
 	r := &Result{Schema: Schema, Stats: Stats{Records: a.Records, Conversations: a.n, ParseErrors: len(a.Errors)}}
