@@ -31,45 +31,45 @@ func (r renderer) lb(b *hclwrite.Body) {
 	for _, z := range sortedKeys(zones) {
 		name := r.name("-" + z)
 		ig := b.AppendNewBlock("resource", []string{"google_compute_instance_group", igLocal(z)}).Body()
-		ig.SetAttributeValue("name", str(name))
-		ig.SetAttributeValue("zone", str(z))
-		ig.SetAttributeValue("description", str("Instances of "+app+" in "+z+" (managed by ferry)"))
+		setStr(ig, "name", (name))
+		setStr(ig, "zone", (z))
+		setStr(ig, "description", ("Instances of " + app + " in " + z + " (managed by ferry)"))
 		var members []hclwrite.Tokens
 		for _, vm := range zones[z] {
 			members = append(members, ref("google_compute_instance", vm, "self_link"))
 		}
 		ig.SetAttributeRaw("instances", hclwrite.TokensForTuple(members))
 		np := ig.AppendNewBlock("named_port", nil).Body()
-		np.SetAttributeValue("name", str("http"))
-		np.SetAttributeValue("port", cty.NumberIntVal(int64(hc.Port)))
+		setStr(np, "name", ("http"))
+		setInt(np, "port", (int64(hc.Port)))
 		b.AppendNewline()
 	}
 
 	h := b.AppendNewBlock("resource", []string{"google_compute_health_check", "app"}).Body()
-	h.SetAttributeValue("name", str(r.name("-hc")))
-	h.SetAttributeValue("check_interval_sec", cty.NumberIntVal(5))
-	h.SetAttributeValue("timeout_sec", cty.NumberIntVal(5))
+	setStr(h, "name", (r.name("-hc")))
+	setInt(h, "check_interval_sec", (5))
+	setInt(h, "timeout_sec", (5))
 	if hc.Protocol == "tcp" {
 		h.AppendNewBlock("tcp_health_check", nil).Body().SetAttributeValue("port", cty.NumberIntVal(int64(hc.Port)))
 	} else {
 		hb := h.AppendNewBlock("http_health_check", nil).Body()
-		hb.SetAttributeValue("port", cty.NumberIntVal(int64(hc.Port)))
-		hb.SetAttributeValue("request_path", str(orStr(hc.Path, "/")))
+		setInt(hb, "port", (int64(hc.Port)))
+		setStr(hb, "request_path", (orStr(hc.Path, "/")))
 	}
 	b.AppendNewline()
 
 	g := b.AppendNewBlock("resource", []string{"google_compute_backend_service", "gcp"}).Body()
-	g.SetAttributeValue("name", str(traffic.GCPBackendName(app)))
-	g.SetAttributeValue("protocol", str("HTTP"))
-	g.SetAttributeValue("port_name", str("http"))
-	g.SetAttributeValue("load_balancing_scheme", str("EXTERNAL_MANAGED"))
-	g.SetAttributeValue("timeout_sec", cty.NumberIntVal(30))
+	setStr(g, "name", (traffic.GCPBackendName(app)))
+	setStr(g, "protocol", ("HTTP"))
+	setStr(g, "port_name", ("http"))
+	setStr(g, "load_balancing_scheme", ("EXTERNAL_MANAGED"))
+	setInt(g, "timeout_sec", (30))
 	g.SetAttributeRaw("health_checks", hclwrite.TokensForTuple([]hclwrite.Tokens{ref("google_compute_health_check", "app", "id")}))
 	for _, z := range sortedKeys(zones) {
 		be := g.AppendNewBlock("backend", nil).Body()
 		be.SetAttributeRaw("group", ref("google_compute_instance_group", igLocal(z), "id"))
-		be.SetAttributeValue("balancing_mode", str("UTILIZATION"))
-		be.SetAttributeValue("capacity_scaler", cty.NumberFloatVal(1))
+		setStr(be, "balancing_mode", ("UTILIZATION"))
+		be.SetAttributeRaw("capacity_scaler", intTokens(1))
 	}
 	if r.spec.Cutover.Strategy != "lb" {
 		return // dns: the record set is swapped through the API, not terraform
@@ -81,12 +81,12 @@ func (r renderer) lb(b *hclwrite.Body) {
 		negZone = r.spec.VMs[0].Zone
 	}
 	neg := b.AppendNewBlock("resource", []string{"google_compute_network_endpoint_group", "dc"}).Body()
-	neg.SetAttributeValue("name", str(traffic.DCNEGName(app)))
-	neg.SetAttributeValue("network", str(r.spec.Network))
-	neg.SetAttributeValue("zone", str(negZone))
-	neg.SetAttributeValue("network_endpoint_type", str("NON_GCP_PRIVATE_IP_PORT"))
-	neg.SetAttributeValue("default_port", cty.NumberIntVal(int64(hc.Port)))
-	neg.SetAttributeValue("description", str("Endpoints of "+app+" in the datacenter, reached over hybrid connectivity"))
+	setStr(neg, "name", (traffic.DCNEGName(app)))
+	setStr(neg, "network", (r.spec.Network))
+	setStr(neg, "zone", (negZone))
+	setStr(neg, "network_endpoint_type", ("NON_GCP_PRIVATE_IP_PORT"))
+	setInt(neg, "default_port", (int64(hc.Port)))
+	setStr(neg, "description", ("Endpoints of " + app + " in the datacenter, reached over hybrid connectivity"))
 	for i, ep := range r.spec.Cutover.DCEndpoints {
 		host, port, err := net.SplitHostPort(ep)
 		pn, perr := strconv.Atoi(port)
@@ -96,27 +96,27 @@ func (r renderer) lb(b *hclwrite.Body) {
 		b.AppendNewline()
 		e := b.AppendNewBlock("resource", []string{"google_compute_network_endpoint", "dc-" + strconv.Itoa(i+1)}).Body()
 		e.SetAttributeRaw("network_endpoint_group", ref("google_compute_network_endpoint_group", "dc", "name"))
-		e.SetAttributeValue("zone", str(negZone))
-		e.SetAttributeValue("ip_address", str(host))
-		e.SetAttributeValue("port", cty.NumberIntVal(int64(pn)))
+		setStr(e, "zone", (negZone))
+		setStr(e, "ip_address", (host))
+		setInt(e, "port", (int64(pn)))
 	}
 	b.AppendNewline()
 
 	dc := b.AppendNewBlock("resource", []string{"google_compute_backend_service", "dc"}).Body()
-	dc.SetAttributeValue("name", str(traffic.DCBackendName(app)))
-	dc.SetAttributeValue("protocol", str("HTTP"))
-	dc.SetAttributeValue("load_balancing_scheme", str("EXTERNAL_MANAGED"))
-	dc.SetAttributeValue("timeout_sec", cty.NumberIntVal(30))
+	setStr(dc, "name", (traffic.DCBackendName(app)))
+	setStr(dc, "protocol", ("HTTP"))
+	setStr(dc, "load_balancing_scheme", ("EXTERNAL_MANAGED"))
+	setInt(dc, "timeout_sec", (30))
 	dcb := dc.AppendNewBlock("backend", nil).Body()
 	dcb.SetAttributeRaw("group", ref("google_compute_network_endpoint_group", "dc", "id"))
-	dcb.SetAttributeValue("balancing_mode", str("RATE"))
-	dcb.SetAttributeValue("max_rate_per_endpoint", cty.NumberIntVal(1000))
-	dcb.SetAttributeValue("capacity_scaler", cty.NumberFloatVal(1))
+	setStr(dcb, "balancing_mode", ("RATE"))
+	setInt(dcb, "max_rate_per_endpoint", (1000))
+	dcb.SetAttributeRaw("capacity_scaler", intTokens(1))
 	b.AppendNewline()
 
 	um := b.AppendNewBlock("resource", []string{"google_compute_url_map", "app"}).Body()
-	um.SetAttributeValue("name", str(traffic.URLMapName(app)))
-	um.SetAttributeValue("description", str("Traffic split of "+app+" between the datacenter and GCP; ferry shifts the weights"))
+	setStr(um, "name", (traffic.URLMapName(app)))
+	setStr(um, "description", ("Traffic split of " + app + " between the datacenter and GCP; ferry shifts the weights"))
 	ra := um.AppendNewBlock("default_route_action", nil).Body()
 	for _, w := range []struct {
 		local  string
@@ -124,7 +124,7 @@ func (r renderer) lb(b *hclwrite.Body) {
 	}{{"dc", InitialDCWeight}, {"gcp", InitialGCPWeight}} {
 		wb := ra.AppendNewBlock("weighted_backend_services", nil).Body()
 		wb.SetAttributeRaw("backend_service", ref("google_compute_backend_service", w.local, "id"))
-		wb.SetAttributeValue("weight", cty.NumberIntVal(w.weight))
+		setInt(wb, "weight", (w.weight))
 	}
 	lc := um.AppendNewBlock("lifecycle", nil).Body()
 	lc.SetAttributeRaw("ignore_changes", hclwrite.TokensForTuple([]hclwrite.Tokens{
@@ -133,16 +133,16 @@ func (r renderer) lb(b *hclwrite.Body) {
 	b.AppendNewline()
 
 	px := b.AppendNewBlock("resource", []string{"google_compute_target_http_proxy", "app"}).Body()
-	px.SetAttributeValue("name", str(r.name("-proxy")))
+	setStr(px, "name", (r.name("-proxy")))
 	px.SetAttributeRaw("url_map", ref("google_compute_url_map", "app", "id"))
 	b.AppendNewline()
 
 	fr := b.AppendNewBlock("resource", []string{"google_compute_global_forwarding_rule", "app"}).Body()
-	fr.SetAttributeValue("name", str(r.name("-fr")))
+	setStr(fr, "name", (r.name("-fr")))
 	fr.SetAttributeRaw("target", ref("google_compute_target_http_proxy", "app", "id"))
-	fr.SetAttributeValue("port_range", str("80"))
-	fr.SetAttributeValue("load_balancing_scheme", str("EXTERNAL_MANAGED"))
-	fr.SetAttributeValue("labels", strMap(r.labels(nil)))
+	setStr(fr, "port_range", ("80"))
+	setStr(fr, "load_balancing_scheme", ("EXTERNAL_MANAGED"))
+	setMap(fr, "labels", r.labels(nil))
 }
 
 func igLocal(zone string) string { return "ig-" + gcename.Name(zone, nil) }
@@ -155,20 +155,19 @@ func orStr(a, b string) string {
 }
 
 func (r renderer) outputs(b *hclwrite.Body) {
-	var ips []hclwrite.ObjectAttrTokens
-	for _, v := range r.spec.VMs {
-		ips = append(ips, hclwrite.ObjectAttrTokens{
-			Name: hclwrite.TokensForValue(str(v.GCEName)),
-			Value: hclwrite.TokensForTraversal(hcl.Traversal{
-				hcl.TraverseRoot{Name: "google_compute_instance"}, hcl.TraverseAttr{Name: v.GCEName},
-				hcl.TraverseAttr{Name: "network_interface"}, hcl.TraverseIndex{Key: cty.NumberIntVal(0)},
-				hcl.TraverseAttr{Name: "network_ip"},
-			}),
+	keys := make([]string, len(r.spec.VMs))
+	vals := make([]hclwrite.Tokens, len(r.spec.VMs))
+	for i, v := range r.spec.VMs {
+		keys[i] = v.GCEName
+		vals[i] = hclwrite.TokensForTraversal(hcl.Traversal{
+			hcl.TraverseRoot{Name: "google_compute_instance"}, hcl.TraverseAttr{Name: v.GCEName},
+			hcl.TraverseAttr{Name: "network_interface"}, hcl.TraverseIndex{Key: cty.NumberIntVal(0)},
+			hcl.TraverseAttr{Name: "network_ip"},
 		})
 	}
 	o := b.AppendNewBlock("output", []string{"instance_ips"}).Body()
-	o.SetAttributeValue("description", str("Internal IP of each instance, by GCE name"))
-	o.SetAttributeRaw("value", hclwrite.TokensForObject(ips))
+	setStr(o, "description", "Internal IP of each instance, by GCE name")
+	o.SetAttributeRaw("value", objectTokens(keys, vals, true))
 	b.AppendNewline()
 	o = b.AppendNewBlock("output", []string{"gcp_backend_service"}).Body()
 	o.SetAttributeRaw("value", ref("google_compute_backend_service", "gcp", "name"))

@@ -39,7 +39,9 @@ const (
 
 // GCEName turns a vCenter name into a valid, unique and stable GCE name
 // (see package gcename); the result is added to taken.
-func GCEName(vcenterName string, taken map[string]bool) string { return gcename.Name(vcenterName, taken) }
+func GCEName(vcenterName string, taken map[string]bool) string {
+	return gcename.Name(vcenterName, taken)
+}
 
 // Render builds the app's Terraform root module with hclwrite and cty. It
 // is pure: the same spec and options give the same bytes.
@@ -65,7 +67,7 @@ func Render(spec plan.AppSpec, opts RenderOptions) (map[string][]byte, error) {
 	}
 	out := make(map[string][]byte, len(files))
 	for n, f := range files {
-		out[n] = f.Bytes()
+		out[n] = fileBytes(f)
 	}
 	return out, nil
 }
@@ -124,20 +126,9 @@ func strList(xs []string) cty.Value {
 	return cty.ListVal(vs)
 }
 
-func strMap(m map[string]string) cty.Value {
-	if len(m) == 0 {
-		return cty.MapValEmpty(cty.String)
-	}
-	vs := make(map[string]cty.Value, len(m))
-	for k, v := range m {
-		vs[k] = cty.StringVal(v)
-	}
-	return cty.MapVal(vs)
-}
-
 func (r renderer) versions(b *hclwrite.Body) {
 	tf := b.AppendNewBlock("terraform", nil).Body()
-	tf.SetAttributeValue("required_version", str(">= 1.8"))
+	setStr(tf, "required_version", (">= 1.8"))
 	rp := tf.AppendNewBlock("required_providers", nil).Body()
 	constraint := r.opts.ProviderConstraint
 	if constraint == "" {
@@ -150,32 +141,32 @@ func (r renderer) versions(b *hclwrite.Body) {
 	switch be.Type {
 	case "gcs":
 		bb := tf.AppendNewBlock("backend", []string{"gcs"}).Body()
-		bb.SetAttributeValue("bucket", str(be.Bucket))
-		bb.SetAttributeValue("prefix", str(StatePrefix(be, r.spec.Name)))
+		setStr(bb, "bucket", (be.Bucket))
+		setStr(bb, "prefix", (StatePrefix(be, r.spec.Name)))
 		if ep := r.opts.GCP.StorageEndpoint; ep != "" {
-			bb.SetAttributeValue("storage_custom_endpoint", str(ep))
+			setStr(bb, "storage_custom_endpoint", (ep))
 		}
 		if r.opts.GCP.Fake() {
-			bb.SetAttributeValue("access_token", str(gcp.FakeAccessToken))
+			setStr(bb, "access_token", (gcp.FakeAccessToken))
 		}
 	default:
 		tf.AppendNewBlock("backend", []string{"local"}).Body().SetAttributeValue("path", str("terraform.tfstate"))
 	}
 	b.AppendNewline()
 	p := b.AppendNewBlock("provider", []string{"google"}).Body()
-	p.SetAttributeValue("project", str(r.spec.Project))
-	p.SetAttributeValue("region", str(r.spec.Region))
+	setStr(p, "project", (r.spec.Project))
+	setStr(p, "region", (r.spec.Region))
 	if ep := r.opts.GCP.ComputeEndpoint; ep != "" {
-		p.SetAttributeValue("compute_custom_endpoint", str(ep))
+		setStr(p, "compute_custom_endpoint", (ep))
 	}
 	if ep := r.opts.GCP.DNSEndpoint; ep != "" {
-		p.SetAttributeValue("dns_custom_endpoint", str(ep))
+		setStr(p, "dns_custom_endpoint", (ep))
 	}
 	if ep := r.opts.GCP.StorageEndpoint; ep != "" {
-		p.SetAttributeValue("storage_custom_endpoint", str(ep))
+		setStr(p, "storage_custom_endpoint", (ep))
 	}
 	if r.opts.GCP.Fake() {
-		p.SetAttributeValue("access_token", str(gcp.FakeAccessToken))
+		setStr(p, "access_token", (gcp.FakeAccessToken))
 	}
 }
 
@@ -213,34 +204,34 @@ func (r renderer) instances(b *hclwrite.Body) {
 			name := dataDiskName(v.GCEName, j)
 			disks = append(disks, name)
 			d := b.AppendNewBlock("resource", []string{"google_compute_disk", name}).Body()
-			d.SetAttributeValue("name", str(name))
-			d.SetAttributeValue("zone", str(v.Zone))
-			d.SetAttributeValue("type", str(diskType(v)))
-			d.SetAttributeValue("size", cty.NumberIntVal(gb))
-			d.SetAttributeValue("labels", strMap(r.labels(map[string]string{"source-vm": v.Name})))
+			setStr(d, "name", (name))
+			setStr(d, "zone", (v.Zone))
+			setStr(d, "type", (diskType(v)))
+			setInt(d, "size", (gb))
+			setMap(d, "labels", r.labels(map[string]string{"source-vm": v.Name}))
 			b.AppendNewline()
 		}
 		in := b.AppendNewBlock("resource", []string{"google_compute_instance", v.GCEName}).Body()
-		in.SetAttributeValue("name", str(v.GCEName))
-		in.SetAttributeValue("zone", str(v.Zone))
-		in.SetAttributeValue("machine_type", str(v.MachineType))
-		in.SetAttributeValue("allow_stopping_for_update", cty.True)
-		in.SetAttributeValue("tags", strList(r.tags(v)))
-		in.SetAttributeValue("labels", strMap(r.labels(map[string]string{"source-vm": v.Name})))
-		in.SetAttributeValue("metadata", strMap(map[string]string{
+		setStr(in, "name", (v.GCEName))
+		setStr(in, "zone", (v.Zone))
+		setStr(in, "machine_type", (v.MachineType))
+		in.SetAttributeRaw("allow_stopping_for_update", boolTokens(true))
+		setList(in, "tags", (r.tags(v)))
+		setMap(in, "labels", r.labels(map[string]string{"source-vm": v.Name}))
+		setMap(in, "metadata", map[string]string{
 			"ferry-app": r.spec.Name, "ferry-source-vm": v.Name, "ferry-source-ref": v.Ref,
-		}))
+		})
 		ip := in.AppendNewBlock("boot_disk", nil).Body().AppendNewBlock("initialize_params", nil).Body()
-		ip.SetAttributeValue("image", str(v.Image))
-		ip.SetAttributeValue("size", cty.NumberIntVal(v.DiskGB))
-		ip.SetAttributeValue("type", str(diskType(v)))
+		setStr(ip, "image", (v.Image))
+		setInt(ip, "size", (v.DiskGB))
+		setStr(ip, "type", (diskType(v)))
 		for _, d := range disks {
 			in.AppendNewBlock("attached_disk", nil).Body().SetAttributeRaw("source", ref("google_compute_disk", d, "self_link"))
 		}
 		ni := in.AppendNewBlock("network_interface", nil).Body()
-		ni.SetAttributeValue("network", str(r.spec.Network))
+		setStr(ni, "network", (r.spec.Network))
 		if r.spec.Subnetwork != "" {
-			ni.SetAttributeValue("subnetwork", str(r.spec.Subnetwork))
+			setStr(ni, "subnetwork", (r.spec.Subnetwork))
 		}
 	}
 }
@@ -279,15 +270,15 @@ var privateRanges = []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}
 func (r renderer) network(b *hclwrite.Body) {
 	hc := r.spec.Cutover.HealthCheck
 	fw := b.AppendNewBlock("resource", []string{"google_compute_firewall", "health"}).Body()
-	fw.SetAttributeValue("name", str(r.name("-hc")))
-	fw.SetAttributeValue("network", str(r.spec.Network))
-	fw.SetAttributeValue("direction", str("INGRESS"))
-	fw.SetAttributeValue("priority", cty.NumberIntVal(1000))
-	fw.SetAttributeValue("source_ranges", strList(healthCheckRanges))
-	fw.SetAttributeValue("target_tags", strList([]string{r.appTag()}))
+	setStr(fw, "name", (r.name("-hc")))
+	setStr(fw, "network", (r.spec.Network))
+	setStr(fw, "direction", ("INGRESS"))
+	setInt(fw, "priority", (1000))
+	setList(fw, "source_ranges", (healthCheckRanges))
+	setList(fw, "target_tags", ([]string{r.appTag()}))
 	al := fw.AppendNewBlock("allow", nil).Body()
-	al.SetAttributeValue("protocol", str("tcp"))
-	al.SetAttributeValue("ports", strList([]string{strconv.Itoa(hc.Port)}))
+	setStr(al, "protocol", ("tcp"))
+	setList(al, "ports", ([]string{strconv.Itoa(hc.Port)}))
 	for _, v := range r.spec.VMs {
 		if len(v.Ports) == 0 {
 			continue
@@ -299,16 +290,16 @@ func (r renderer) network(b *hclwrite.Body) {
 		b.AppendNewline()
 		name := gcename.Name(v.GCEName+"-in", nil)
 		f := b.AppendNewBlock("resource", []string{"google_compute_firewall", name}).Body()
-		f.SetAttributeValue("name", str(name))
-		f.SetAttributeValue("description", str(fmt.Sprintf("Inbound ports observed on %s (%s) in the datacenter", v.Name, v.Ref)))
-		f.SetAttributeValue("network", str(r.spec.Network))
-		f.SetAttributeValue("direction", str("INGRESS"))
-		f.SetAttributeValue("priority", cty.NumberIntVal(1000))
-		f.SetAttributeValue("source_ranges", strList(privateRanges))
-		f.SetAttributeValue("target_tags", strList([]string{v.GCEName}))
+		setStr(f, "name", (name))
+		setStr(f, "description", (fmt.Sprintf("Inbound ports observed on %s (%s) in the datacenter", v.Name, v.Ref)))
+		setStr(f, "network", (r.spec.Network))
+		setStr(f, "direction", ("INGRESS"))
+		setInt(f, "priority", (1000))
+		setList(f, "source_ranges", (privateRanges))
+		setList(f, "target_tags", ([]string{v.GCEName}))
 		a := f.AppendNewBlock("allow", nil).Body()
-		a.SetAttributeValue("protocol", str("tcp"))
-		a.SetAttributeValue("ports", strList(ports))
+		setStr(a, "protocol", ("tcp"))
+		setList(a, "ports", (ports))
 	}
 }
 

@@ -82,7 +82,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // PlanDriftError says the plan no longer matches the approved one.
 type PlanDriftError struct {
 	App, Approved, Now string
-	Summary           PlanSummary
+	Summary            PlanSummary
 }
 
 func (e *PlanDriftError) Error() string {

@@ -1,0 +1,163 @@
+package terraform
+
+import (
+	"fmt"
+	"strconv"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Literal tokens built the way hclwrite.TokensForValue builds them for
+// cty strings, numbers, bools, lists and maps (TestTokensMatchHCLWrite
+// holds them equal), minus its per-value formatting pass: the file is
+// formatted once at the end (fileBytes).
+
+func tok(t hclsyntax.TokenType, b []byte) *hclwrite.Token { return &hclwrite.Token{Type: t, Bytes: b} }
+
+var (
+	quote = []byte{'"'}
+)
+
+// appendStr appends a quoted string literal (NFC-normalised like
+// cty.StringVal, escaped like hclwrite).
+func appendStr(toks hclwrite.Tokens, s string) hclwrite.Tokens {
+	toks = append(toks, tok(hclsyntax.TokenOQuote, quote))
+	if !isASCII(s) {
+		s = norm.NFC.String(s)
+	}
+	if src := escapeLit(s); len(src) > 0 {
+		toks = append(toks, tok(hclsyntax.TokenQuotedLit, src))
+	}
+	return append(toks, tok(hclsyntax.TokenCQuote, quote))
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func escapeLit(s string) []byte {
+	if s == "" {
+		return nil
+	}
+	buf := make([]byte, 0, len(s)+2)
+	for i, r := range s {
+		switch r {
+		case '\n':
+			buf = append(buf, '\\', 'n')
+		case '\r':
+			buf = append(buf, '\\', 'r')
+		case '\t':
+			buf = append(buf, '\\', 't')
+		case '"':
+			buf = append(buf, '\\', '"')
+		case '\\':
+			buf = append(buf, '\\', '\\')
+		case '$', '%':
+			buf = append(buf, byte(r))
+			if i+1 < len(s) && s[i+1] == '{' {
+				buf = append(buf, byte(r))
+			}
+		default:
+			switch {
+			case r < utf8.RuneSelf && r >= 0x20 && r != 0x7f:
+				buf = append(buf, byte(r))
+			case !unicode.IsPrint(r):
+				if r < 65536 {
+					buf = fmt.Appendf(buf, "\\u%04x", r)
+				} else {
+					buf = fmt.Appendf(buf, "\\U%08x", r)
+				}
+			default:
+				buf = utf8.AppendRune(buf, r)
+			}
+		}
+	}
+	return buf
+}
+
+func strTokens(s string) hclwrite.Tokens { return appendStr(make(hclwrite.Tokens, 0, 3), s) }
+
+func listTokens(xs []string) hclwrite.Tokens {
+	toks := make(hclwrite.Tokens, 0, 2+len(xs)*4)
+	toks = append(toks, tok(hclsyntax.TokenOBrack, []byte{'['}))
+	for i, x := range xs {
+		if i > 0 {
+			toks = append(toks, tok(hclsyntax.TokenComma, []byte{','}))
+		}
+		toks = appendStr(toks, x)
+	}
+	return append(toks, tok(hclsyntax.TokenCBrack, []byte{']'}))
+}
+
+func intTokens(n int64) hclwrite.Tokens {
+	return hclwrite.Tokens{tok(hclsyntax.TokenNumberLit, strconv.AppendInt(nil, n, 10))}
+}
+
+func boolTokens(v bool) hclwrite.Tokens {
+	return hclwrite.Tokens{tok(hclsyntax.TokenIdent, []byte(strconv.FormatBool(v)))}
+}
+
+// mapTokens is a map(string) literal with sorted keys, one per line.
+func mapTokens(m map[string]string) hclwrite.Tokens {
+	keys := sortedKeys(m)
+	vals := make([]hclwrite.Tokens, len(keys))
+	for i, k := range keys {
+		vals[i] = strTokens(m[k])
+	}
+	return objectTokens(keys, vals, false)
+}
+
+// objectTokens is an object literal; keys that are identifiers stay bare
+// (as hclwrite writes them) unless quoteKeys.
+func objectTokens(keys []string, vals []hclwrite.Tokens, quoteKeys bool) hclwrite.Tokens {
+	toks := make(hclwrite.Tokens, 0, 2+len(keys)*6)
+	toks = append(toks, tok(hclsyntax.TokenOBrace, []byte{'{'}))
+	if len(keys) > 0 {
+		toks = append(toks, tok(hclsyntax.TokenNewline, []byte{'\n'}))
+	}
+	for i, k := range keys {
+		if !quoteKeys && validIdent(k) {
+			toks = append(toks, tok(hclsyntax.TokenIdent, []byte(k)))
+		} else {
+			toks = appendStr(toks, k)
+		}
+		toks = append(toks, tok(hclsyntax.TokenEqual, []byte{'='}))
+		toks = append(toks, vals[i]...)
+		toks = append(toks, tok(hclsyntax.TokenNewline, []byte{'\n'}))
+	}
+	return append(toks, tok(hclsyntax.TokenCBrace, []byte{'}'}))
+}
+
+func setStr(b *hclwrite.Body, name, s string)            { b.SetAttributeRaw(name, strTokens(s)) }
+func setList(b *hclwrite.Body, name string, xs []string) { b.SetAttributeRaw(name, listTokens(xs)) }
+func setInt(b *hclwrite.Body, name string, n int64)      { b.SetAttributeRaw(name, intTokens(n)) }
+func setMap(b *hclwrite.Body, name string, m map[string]string) {
+	b.SetAttributeRaw(name, mapTokens(m))
+}
+
+// validIdent is hclsyntax.ValidIdentifier with an ASCII fast path (letter
+// or underscore, then letters, digits, underscores and dashes).
+func validIdent(s string) bool {
+	if s == "" || !isASCII(s) {
+		return hclsyntax.ValidIdentifier(s)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_':
+		case i > 0 && (c >= '0' && c <= '9' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
+}
