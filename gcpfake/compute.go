@@ -337,6 +337,7 @@ func (s *Server) insert(c *creq, spec kindSpec) (any, *apiError) {
 	}
 	o := &object{Kind: c.coll, Project: c.project, Zone: c.scope.Zone, Region: c.scope.Region, Name: name,
 		Body: body.(map[string]any)}
+	pruneEmpty(o.Body)
 	id := s.nextID()
 	o.Body["kind"] = spec.apiKind
 	o.Body["id"] = idString(id)
@@ -393,13 +394,16 @@ func (s *Server) userOf(self, skipKey string) string {
 	return keys[0]
 }
 
+// backRefKeys list what a resource is used by, not what it uses.
+var backRefKeys = map[string]bool{"selfLink": true, "users": true, "subnetworks": true}
+
 func refersTo(v any, self, key string) bool {
 	switch t := v.(type) {
 	case string:
-		return t == self && key != "selfLink" && key != "users"
+		return t == self && !backRefKeys[key]
 	case map[string]any:
 		for k, x := range t {
-			if k == "users" || k == "selfLink" {
+			if backRefKeys[k] {
 				continue
 			}
 			if refersTo(x, self, k) {
@@ -442,6 +446,7 @@ func (s *Server) update(c *creq, spec kindSpec, o *object) (any, *apiError) {
 		return nil, aerr
 	}
 	next = normed.(map[string]any)
+	pruneEmpty(next)
 	for _, k := range serverFields {
 		if v, ok := o.Body[k]; ok {
 			next[k] = v

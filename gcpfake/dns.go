@@ -183,6 +183,10 @@ func (s *Server) createZone(project string, body map[string]any) (any, *apiError
 	b["id"] = idString(s.nextID())
 	b["creationTime"] = now()
 	setDefault(b, "visibility", "public")
+	if b["visibility"] == "public" {
+		delete(b, "privateVisibilityConfig") // only private zones have one
+	}
+	pruneEmpty(b)
 	setDefault(b, "description", "")
 	ns := []any{"ns-cloud-a1.googledomains.com.", "ns-cloud-a2.googledomains.com.", "ns-cloud-a3.googledomains.com.", "ns-cloud-a4.googledomains.com."}
 	b["nameServers"] = ns

@@ -13,7 +13,7 @@ func init() {
 		"instances":             {scope: "zonal", apiKind: "compute#instance", fingerprint: true, labels: true, insert: insertInstance, remove: removeInstance},
 		"disks":                 {scope: "zonal", apiKind: "compute#disk", labels: true, insert: insertDisk, remove: removeDisk},
 		"networks":              {scope: "global", apiKind: "compute#network", insert: insertNetwork},
-		"subnetworks":           {scope: "regional", apiKind: "compute#subnetwork", fingerprint: true, insert: insertSubnetwork},
+		"subnetworks":           {scope: "regional", apiKind: "compute#subnetwork", fingerprint: true, insert: insertSubnetwork, remove: removeSubnetwork},
 		"firewalls":             {scope: "global", apiKind: "compute#firewall", insert: insertFirewall},
 		"instanceGroups":        {scope: "zonal", apiKind: "compute#instanceGroup", fingerprint: true, insert: insertInstanceGroup, view: viewInstanceGroup},
 		"healthChecks":          {scope: "global", apiKind: "compute#healthCheck", insert: insertHealthCheck},
@@ -453,3 +453,13 @@ func viewNEG(s *Server, o *object) map[string]any {
 }
 
 var _ = http.MethodGet
+
+func removeSubnetwork(s *Server, c *creq, o *object) *apiError {
+	if n := s.state.Objects[strings.TrimPrefix(fmt.Sprint(o.Body["network"]), computeBase)]; n != nil {
+		n.Body["subnetworks"] = removeAny(toSlice(n.Body["subnetworks"]), computeBase+c.key())
+		if len(toSlice(n.Body["subnetworks"])) == 0 {
+			delete(n.Body, "subnetworks")
+		}
+	}
+	return nil
+}

@@ -18,9 +18,8 @@ var noRefKeys = map[string]bool{"description": true, "metadata": true, "labels":
 
 // normRefs rewrites every compute reference in a request body to the full
 // selfLink form the real API returns, and rejects references to resources
-// of a stored kind that do not exist, and URLs that are not Google's (a
-// selfLink built from the fake's own endpoint is a bug the real API would
-// also refuse).
+// of a stored kind that do not exist, and URLs of hosts that are neither
+// Google's nor the fake's.
 func (s *Server) normRefs(project string, v any, field string) (any, *apiError) {
 	switch t := v.(type) {
 	case map[string]any:
@@ -48,7 +47,7 @@ func (s *Server) normRefs(project string, v any, field string) (any, *apiError) 
 		}
 		return out, nil
 	case string:
-		rel, isRef, aerr := parseRef(project, t, field)
+		rel, isRef, aerr := parseRef(project, t, field, s.ComputeEndpoint())
 		if aerr != nil || !isRef {
 			return t, aerr
 		}
@@ -64,9 +63,12 @@ func (s *Server) normRefs(project string, v any, field string) (any, *apiError) 
 
 // parseRef recognises a compute reference: a full URL, "projects/…", or a
 // project-relative "global/…", "zones/…", "regions/…" path.
-func parseRef(project, s, field string) (rel string, ok bool, aerr *apiError) {
+//
+// The provider builds references from its compute_custom_endpoint, so the
+// fake's own endpoint counts as Google's; any other host is refused.
+func parseRef(project, s, field, ownBase string) (rel string, ok bool, aerr *apiError) {
 	switch {
-	case hasPrefixAny(s, googleComputeBases...):
+	case hasPrefixAny(s, googleComputeBases...) || strings.HasPrefix(s, ownBase):
 		rel = s[strings.Index(s, "/projects/")+1:]
 	case hasPrefixAny(s, "http://", "https://"):
 		if strings.Contains(s, "/compute/v1/projects/") {

@@ -257,3 +257,21 @@ func splitPath(p string) []string {
 	}
 	return strings.Split(p, "/")
 }
+
+// pruneEmpty drops empty lists, as Google's JSON never returns them.
+func pruneEmpty(v any) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			if l, ok := x.([]any); ok && len(l) == 0 {
+				delete(t, k)
+				continue
+			}
+			pruneEmpty(x)
+		}
+	case []any:
+		for _, x := range t {
+			pruneEmpty(x)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ferrymigrate/ferry/internal/testenv"
@@ -153,5 +154,88 @@ func TestTerraformCore(t *testing.T) {
 	tf.destroy()
 	if left := userResources(s, project); len(left) != 0 {
 		t.Fatalf("after destroy, left behind: %+v", left)
+	}
+}
+
+// TestTerraformFull applies every resource kind the fake serves, with the
+// state in fake GCS, checks that refresh shows no diff (also after ferry-
+// style weight shifts the module ignores), that the GCS lock is honoured,
+// and that destroy leaves nothing behind.
+func TestTerraformFull(t *testing.T) {
+	s, err := Start(Options{OperationPolls: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const project = "ferry-full"
+	s.CreateBucket("ferry-tfstate")
+	tf := newTFRun(t, s, "full", project)
+	if err := os.WriteFile(filepath.Join(tf.dir, "backend.tf"), []byte(`terraform {
+  backend "gcs" {}
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tf.must("init", "-input=false", "-no-color",
+		"-backend-config=bucket=ferry-tfstate",
+		"-backend-config=prefix=apps/billing",
+		"-backend-config=access_token=gcpfake-token",
+		"-backend-config=storage_custom_endpoint="+s.StorageEndpoint())
+	tf.apply()
+
+	want := map[string]int{
+		"instances": 2, "disks": 3, "firewalls": 1, "instanceGroups": 1, "healthChecks": 1,
+		"backendServices": 2, "networks": 1, "subnetworks": 1, "networkEndpointGroups": 1,
+		"urlMaps": 1, "targetHttpProxies": 1, "forwardingRules": 1, "addresses": 1,
+		"managedZones": 1, "rrsets": 4, // SOA, NS, A, WRR A
+	}
+	counts := map[string]int{}
+	for _, r := range userResources(s, project) {
+		counts[r.Kind]++
+	}
+	for k, n := range want {
+		if counts[k] != n {
+			t.Errorf("after apply: %d %s, want %d", counts[k], k, n)
+		}
+	}
+	if len(counts) != len(want) {
+		t.Errorf("after apply: kinds %v, want %v", counts, want)
+	}
+	neg := s.Resources(project, "networkEndpointGroups")[0]
+	if len(neg.Members) != 2 {
+		t.Errorf("NEG endpoints = %v, want 2", neg.Members)
+	}
+	if w, err := s.URLMapWeights(project, "billing-lb"); err != nil || w["billing-dc"] != 100 || w["billing-gcp"] != 0 {
+		t.Errorf("URL map weights = %v, %v", w, err)
+	}
+	tf.planNoDiff()
+
+	// The state lives in fake GCS.
+	objs, _, err := s.gcs.ListObjectsWithOptions("ferry-tfstate", fakestorageListAll())
+	if err != nil || len(objs) != 1 || objs[0].Name != "apps/billing/default.tfstate" {
+		t.Fatalf("state objects = %v, %v", objs, err)
+	}
+
+	// ferry shifts traffic by patching the URL map; terraform ignores it.
+	shiftWeights(t, s, project, "billing-lb", map[string]int{"billing-dc": 10, "billing-gcp": 90})
+	tf.planNoDiff()
+	if w, _ := s.URLMapWeights(project, "billing-lb"); w["billing-gcp"] != 90 {
+		t.Fatalf("weights after plan = %v", w)
+	}
+
+	// A held lock stops terraform.
+	putLock(t, s, "ferry-tfstate", "apps/billing/default.tflock")
+	if code, out := tf.run("plan", "-input=false", "-no-color", "-lock-timeout=0s"); code == 0 || !strings.Contains(out, "lock") {
+		t.Fatalf("plan under a held lock: exit %d:\n%s", code, out)
+	}
+	if err := s.gcs.Backend().DeleteObject("ferry-tfstate", "apps/billing/default.tflock"); err != nil {
+		t.Fatal(err)
+	}
+
+	tf.destroy()
+	if left := userResources(s, project); len(left) != 0 {
+		for _, r := range left {
+			t.Errorf("left behind: %s %s", r.Kind, r.Name)
+		}
 	}
 }
