@@ -177,3 +177,28 @@ func Register(secrets ...string) { Default().Add(secrets...) }
 
 // String redacts s with the process-wide registry and the extra secrets.
 func String(s string, secrets ...string) string { return Default().String(s, secrets...) }
+
+// Refresh re-reads the environment into the process-wide registry (after
+// the worker loaded secrets into its environment late, or in tests).
+func Refresh() { Default().FromEnviron(os.Environ()) }
+
+// Error returns err with its message redacted; errors.Is/As still reach
+// the original through Unwrap, so only print what Error() returns.
+func Error(err error, secrets ...string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if red := String(msg, secrets...); red != msg {
+		return &redactedError{msg: red, err: err}
+	}
+	return err
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }

@@ -3,6 +3,7 @@ package redact
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -147,4 +148,18 @@ func isLowerAlnum(s string) bool {
 		}
 	}
 	return true
+}
+
+func TestErrorAndRefresh(t *testing.T) {
+	t.Setenv("GOVC_PASSWORD", "late-loaded-pass-77")
+	Refresh()
+	base := errors.New("login as root with late-loaded-pass-77 failed")
+	err := Error(fmt.Errorf("discover: %w", base))
+	if strings.Contains(err.Error(), "late-loaded-pass-77") || !errors.Is(err, base) {
+		t.Fatalf("Error: %q (Is base: %v)", err, errors.Is(err, base))
+	}
+	plain := errors.New("nothing secret")
+	if Error(plain) != plain || Error(nil) != nil {
+		t.Fatal("Error must return clean errors unchanged")
+	}
 }
