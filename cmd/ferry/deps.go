@@ -66,7 +66,7 @@ or vCenter itself (GOVC_URL, GOVC_USERNAME, GOVC_PASSWORD).`,
 	fl.StringVar(&f.format, "format", "table", "output: "+strings.Join(deps.Formats, ", "))
 	fl.StringVar(&f.out, "out", "", "write the output to this file instead of stdout")
 	fl.IntVar(&f.maxErrors, "max-errors", 0, "malformed lines tolerated per flow file (each is reported as file:line: reason)")
-	fl.Float64Var(&f.affinity, "affinity", deps.DefaultAffinity, "merge two move groups when their mutual traffic is above this share of their traffic (0-1; 1 never merges)")
+	fl.Float64Var(&f.affinity, "affinity", deps.DefaultAffinity, "merge two move groups when the traffic between them is above this share of their traffic (0 merges any that talk, 1 never merges)")
 	fl.IntVar(&f.maxApps, "max-apps-per-wave", 0, "most apps in one wave (0: no cap)")
 	fl.IntVar(&f.maxVMs, "max-vms-per-wave", 0, "most VMs in one wave (0: no cap)")
 	fl.StringArrayVar(&f.declare, "declare", nil, "declared dependency APP=DEPENDENCY (repeatable), in addition to the app directory's depends-on")
