@@ -79,7 +79,7 @@ func (m *migration) upsertStatic(ctx workflow.Context) {
 	_ = workflow.UpsertTypedSearchAttributes(ctx,
 		SAApp.ValueSet(m.spec.Name), SAWave.ValueSet(m.spec.Wave), SAOwner.ValueSet(m.spec.Owner),
 		SATier.ValueSet(m.spec.Tier), SAVMs.ValueSet(int64(len(m.spec.VMs))), SAVCPU.ValueSet(cpu),
-		SADiskGB.ValueSet(disk), SAStartedAt.ValueSet(workflow.Now(ctx)))
+		SADiskGB.ValueSet(disk))
 }
 
 // details is the markdown the Temporal UI shows: what the workflow waits

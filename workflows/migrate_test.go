@@ -265,7 +265,9 @@ func TestSkipOnlyWhereAllowed(t *testing.T) {
 	h.approve(time.Hour, GatePlan, "bo@example.com")
 	at(h.env, 90*time.Minute, func() { signal(h.env, SignalSkip, Action{By: "bo@example.com"}) }) // refused: not skippable
 	at(h.env, 100*time.Minute, func() { h.in.Spec.Skippable = nil })
-	at(h.env, 2*time.Hour, func() { signal(h.env, SignalRollback, Action{By: "bo@example.com", Reason: "smoke test keeps failing"}) })
+	at(h.env, 2*time.Hour, func() {
+		signal(h.env, SignalRollback, Action{By: "bo@example.com", Reason: "smoke test keeps failing"})
+	})
 	res := h.run()
 	if res.Outcome != StageRolledBack {
 		t.Fatalf("outcome %s", res.Outcome)
@@ -401,7 +403,9 @@ func TestRollbackFailureParksAndRetries(t *testing.T) {
 func TestMalformedSignalIsAuditedNotFatal(t *testing.T) {
 	h := newHarness(t)
 	at(h.env, 10*time.Minute, func() { h.env.SignalWorkflow(SignalApprove, "not an object") })
-	at(h.env, 20*time.Minute, func() { signal(h.env, SignalApprove, map[string]any{"stage": "plan", "approver": "bo@example.com", "extra": 1}) })
+	at(h.env, 20*time.Minute, func() {
+		signal(h.env, SignalApprove, map[string]any{"stage": "plan", "approver": "bo@example.com", "extra": 1})
+	})
 	at(h.env, 30*time.Minute, func() { signal(h.env, SignalApprove, Approval{Stage: "launch", Approver: "bo@example.com"}) })
 	h.approveAll()
 	res := h.run()

@@ -15,17 +15,17 @@ import (
 
 // fakes records activity calls and answers them; tests override answers.
 type fakes struct {
-	calls   []string
-	apply   func(n int) error
-	slo     func(percent int) activities.SLOGateResult
-	hook    func(h plan.HookSpec) error
-	destroy func(n int) error
-	deps    activities.CheckDependenciesResult
-	nApply  int
+	calls    []string
+	apply    func(n int) error
+	slo      func(percent int) activities.SLOGateResult
+	hook     func(h plan.HookSpec) error
+	destroy  func(n int) error
+	deps     activities.CheckDependenciesResult
+	nApply   int
 	nDestroy int
-	notes   []activities.NotifyInput
-	weights []int
-	started []string
+	notes    []activities.NotifyInput
+	weights  []int
+	started  []string
 }
 
 func (f *fakes) count(name string) int {
@@ -161,8 +161,6 @@ func status(env *testsuite.TestWorkflowEnvironment) Status {
 func at(env *testsuite.TestWorkflowEnvironment, d time.Duration, fn func()) {
 	env.RegisterDelayedCallback(fn, d)
 }
-
-
 
 type activityResult = activities.SLOGateResult
 

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferrymigrate/ferry/devstack"
+	"github.com/ferrymigrate/ferry/workflows"
+)
+
+func init() { register(newWaveCmd) }
+
+func newWaveCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "wave",
+		Short: "Start and follow a wave: its apps' migrations in dependency order, up to its concurrency cap",
+	}
+	var pf planFlags
+	start := &cobra.Command{
+		Use:   "start WAVE",
+		Short: "Start ferry-wave-<wave>: child migrations in dependency order, at most the wave's concurrency in flight",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			p, specs, err := pf.specs(ctx, g, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			for _, w := range p.Waves {
+				if w.Name != args[0] {
+					continue
+				}
+				c, err := g.dial(ctx)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				run, err := devstack.StartWave(ctx, c, w, specs, identity())
+				if err != nil {
+					return err
+				}
+				out := map[string]any{"wave": w.Name, "workflowID": run.GetID(), "runID": run.GetRunID(), "apps": w.Apps}
+				return g.print(cmd.OutOrStdout(), out, func(tw *tabwriter.Writer) {
+					fmt.Fprintf(tw, "started wave %s (%d apps, concurrency %d): workflow %s\nfollow it: ferry wave status %s\n", w.Name, len(w.Apps), w.Concurrency, run.GetID(), w.Name)
+				})
+			}
+			var names []string
+			for _, w := range p.Waves {
+				names = append(names, w.Name)
+			}
+			return fmt.Errorf("no wave %q in %s (waves: %v)", args[0], pf.file, names)
+		},
+	}
+	pf.add(start)
+	status := &cobra.Command{
+		Use:   "status WAVE",
+		Short: "Show a wave's progress: each app's state, how many are in flight and finished",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.dial(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			v, err := c.QueryWorkflow(cmd.Context(), workflows.WaveWorkflowID(args[0]), "", workflows.QueryStatus)
+			if err != nil {
+				return fmt.Errorf("status of wave %s: %w (start it with 'ferry wave start %s')", args[0], err, args[0])
+			}
+			var ws workflows.WaveStatus
+			if err := v.Get(&ws); err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), ws, func(tw *tabwriter.Writer) {
+				fmt.Fprintf(tw, "wave %s: %d in flight (cap %d), %d finished of %d\n\nAPP\tSTATE\tERROR\n", ws.Wave, ws.Running, ws.Concurrency, ws.Finished, len(ws.Apps))
+				for _, a := range ws.Apps {
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", a.App, a.State, a.Error)
+				}
+			})
+		},
+	}
+	cmd.AddCommand(start, status)
+	return cmd
+}

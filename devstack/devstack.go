@@ -1,0 +1,268 @@
+// Package devstack is `ferry dev`: the whole local stack on loopback — the
+// Temporal dev server with its UI, the govmomi simulator holding a sample
+// portfolio, gcpfake, and a worker — with its state under one directory.
+package devstack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/ferrymigrate/ferry/activities"
+	"github.com/ferrymigrate/ferry/deps"
+	"github.com/ferrymigrate/ferry/gcp"
+	"github.com/ferrymigrate/ferry/gcpfake"
+	"github.com/ferrymigrate/ferry/inventory"
+	"github.com/ferrymigrate/ferry/inventory/sample"
+	"github.com/ferrymigrate/ferry/plan"
+	"github.com/ferrymigrate/ferry/terraform"
+	"github.com/ferrymigrate/ferry/worker"
+)
+
+// Options configure the stack.
+type Options struct {
+	StateDir        string
+	Namespace       string
+	TemporalBin     string
+	TemporalPort    int
+	UIPort          int
+	TerraformBin    string
+	TerraformConfig string // TF_CLI_CONFIG_FILE with the provider mirror
+	UICodecEndpoint string
+	Demo            bool
+	StartedBy       string
+	Out             io.Writer
+	Log             *slog.Logger
+	// Ready, when set, is called once everything runs (tests use it).
+	Ready func(Stack)
+}
+
+// Stack is what a running dev stack offers.
+type Stack struct {
+	TemporalAddress string
+	UIURL           string
+	GCP             gcp.Config
+	VCenterURL      string
+	StateDir        string
+	DemoWave        string
+}
+
+// Run brings the stack up, prints where everything is, and blocks until
+// ctx is done; then it stops all of it.
+func Run(ctx context.Context, o Options) error {
+	abs, err := filepath.Abs(o.StateDir)
+	if err != nil {
+		return err
+	}
+	o.StateDir = abs
+	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
+		return fmt.Errorf("create state directory %s: %w", o.StateDir, err)
+	}
+	lk, err := acquire(o.StateDir)
+	if err != nil {
+		return err
+	}
+	defer lk.release()
+
+	o.Log.Info("starting the Temporal dev server", "port", o.TemporalPort, "ui", o.UIPort)
+	ts, err := startTemporal(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer ts.stop()
+
+	o.Log.Info("starting the vCenter simulator with the sample portfolio")
+	portfolio := sample.Generate(sample.Default())
+	sim, err := sample.Start(ctx, portfolio)
+	if err != nil {
+		return fmt.Errorf("vCenter simulator: %w", err)
+	}
+	defer sim.Close()
+
+	fake, err := gcpfake.Start(gcpfake.Options{})
+	if err != nil {
+		return err
+	}
+	defer fake.Close()
+
+	files, specs, p, err := writeInputs(ctx, o, portfolio, sim.Config())
+	if err != nil {
+		return err
+	}
+	gcfg := gcp.Config{Project: p.GCP.Project, Region: p.GCP.Region,
+		ComputeEndpoint: fake.ComputeEndpoint(), DNSEndpoint: fake.DNSEndpoint(), StorageEndpoint: fake.StorageEndpoint()}
+	if p.GCP.Backend.Type == "gcs" && p.GCP.Backend.Bucket != "" {
+		fake.CreateBucket(p.GCP.Backend.Bucket)
+	}
+
+	hostPort := fmt.Sprintf("127.0.0.1:%d", o.TemporalPort)
+	c, err := client.DialContext(ctx, client.Options{HostPort: hostPort, Namespace: o.Namespace, Logger: tlog.NewStructuredLogger(o.Log)})
+	if err != nil {
+		return fmt.Errorf("connect to the dev server: %w", err)
+	}
+	defer c.Close()
+	acts := &activities.Activities{
+		VCenter:   sim.Config(),
+		GCP:       gcfg,
+		Terraform: terraform.Config{Binary: o.TerraformBin, CLIConfigFile: o.TerraformConfig, WorkRoot: filepath.Join(o.StateDir, "terraform")},
+		Flows:     []string{files.flows},
+	}
+	acts.Notify.UIBaseURL = fmt.Sprintf("http://localhost:%d", o.UIPort)
+	acts.Notify.Namespace = o.Namespace
+	w := worker.New(c, acts)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start the worker: %w", err)
+	}
+	defer w.Stop()
+
+	st := Stack{TemporalAddress: hostPort, UIURL: fmt.Sprintf("http://localhost:%d", o.UIPort), GCP: gcfg,
+		VCenterURL: sim.Config().URL, StateDir: o.StateDir}
+	if err := writeEnv(files.env, st, sim.Config(), o.Namespace); err != nil {
+		return err
+	}
+	if o.Demo && len(p.Waves) > 0 {
+		wave := p.Waves[0]
+		if err := startWave(ctx, c, wave, specs, o.StartedBy); err != nil {
+			return err
+		}
+		st.DemoWave = wave.Name
+	}
+	printBanner(o.Out, st, files, p, specs)
+	if o.Ready != nil {
+		o.Ready(st)
+	}
+	<-ctx.Done()
+	fmt.Fprintln(o.Out, "\nstopping ferry dev: worker, gcpfake, simulator, Temporal dev server…")
+	return nil
+}
+
+type inputFiles struct{ inventory, flows, plan, env string }
+
+// writeInputs discovers the simulator, writes the inventory, the flows and
+// (unless one exists) a plan, and resolves the plan.
+func writeInputs(ctx context.Context, o Options, p *sample.Portfolio, vc inventory.Config) (inputFiles, []plan.AppSpec, *plan.Plan, error) {
+	f := inputFiles{
+		inventory: filepath.Join(o.StateDir, "inventory.json"),
+		flows:     filepath.Join(o.StateDir, "flows.csv"),
+		plan:      filepath.Join(o.StateDir, "ferry.hcl"),
+		env:       filepath.Join(o.StateDir, "dev.env"),
+	}
+	cl, err := inventory.Connect(ctx, vc)
+	if err != nil {
+		return f, nil, nil, err
+	}
+	defer func() { _ = cl.Close(context.WithoutCancel(ctx)) }()
+	inv, err := inventory.Discover(ctx, cl, inventory.DefaultOptions())
+	if err != nil {
+		return f, nil, nil, err
+	}
+	b, _ := json.MarshalIndent(inv, "", "  ")
+	if err := os.WriteFile(f.inventory, b, 0o600); err != nil {
+		return f, nil, nil, err
+	}
+	var flows bytes.Buffer
+	if err := p.WriteFlows(&flows); err != nil {
+		return f, nil, nil, err
+	}
+	if err := os.WriteFile(f.flows, flows.Bytes(), 0o600); err != nil {
+		return f, nil, nil, err
+	}
+	agg := deps.NewAggregator()
+	if err := agg.ReadFlowsFile(f.flows, deps.ParseOptions{}); err != nil {
+		return f, nil, nil, err
+	}
+	d, err := agg.Analyze(inv, deps.Options{})
+	if err != nil {
+		return f, nil, nil, err
+	}
+	if _, err := os.Stat(f.plan); os.IsNotExist(err) {
+		if err := os.WriteFile(f.plan, plan.Init(inv, d), 0o600); err != nil {
+			return f, nil, nil, err
+		}
+	}
+	src, err := os.ReadFile(f.plan)
+	if err != nil {
+		return f, nil, nil, err
+	}
+	pl, diags := plan.Parse(f.plan, src)
+	if pl != nil {
+		diags = append(diags, plan.Validate(pl, inv, d)...)
+	}
+	if diags.HasErrors() {
+		var buf bytes.Buffer
+		_ = plan.WriteDiagnostics(&buf, f.plan, src, diags)
+		return f, nil, nil, fmt.Errorf("the dev plan %s has errors (delete it to regenerate):\n%s", f.plan, buf.String())
+	}
+	specs, _ := plan.Resolve(pl, inv, d)
+	return f, specs, pl, nil
+}
+
+// writeEnv writes the settings another shell needs, mode 0600: it holds
+// the simulator's (throwaway) credentials, which are never printed.
+func writeEnv(path string, st Stack, vc inventory.Config, ns string) error {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# written by ferry dev; source it in another shell\n")
+	fmt.Fprintf(&b, "export FERRY_TEMPORAL_ADDRESS=%s\nexport FERRY_NAMESPACE=%s\nexport FERRY_STATE_DIR=%s\n", st.TemporalAddress, ns, st.StateDir)
+	fmt.Fprintf(&b, "export GOVC_URL=%s\nexport GOVC_USERNAME=%s\nexport GOVC_PASSWORD=%s\nexport GOVC_INSECURE=1\n", vc.URL, vc.Username, vc.Password)
+	fmt.Fprintf(&b, "export FERRY_GCP_PROJECT=%s\nexport FERRY_GCP_REGION=%s\n", st.GCP.Project, st.GCP.Region)
+	fmt.Fprintf(&b, "export FERRY_GCP_COMPUTE_ENDPOINT=%s\nexport FERRY_GCP_DNS_ENDPOINT=%s\nexport FERRY_GCP_STORAGE_ENDPOINT=%s\n", st.GCP.ComputeEndpoint, st.GCP.DNSEndpoint, st.GCP.StorageEndpoint)
+	return os.WriteFile(path, b.Bytes(), 0o600)
+}
+
+func printBanner(w io.Writer, st Stack, f inputFiles, p *plan.Plan, specs []plan.AppSpec) {
+	fmt.Fprintf(w, `
+ferry dev is running (Ctrl-C stops all of it)
+
+  Temporal UI        %s
+  Temporal frontend  %s
+  vCenter simulator  %s (%d apps)
+  gcpfake            %s
+  state              %s
+  inventory, flows   %s, %s
+  plan               %s
+
+`, st.UIURL, st.TemporalAddress, st.VCenterURL, len(specs), st.GCP.ComputeEndpoint, st.StateDir, f.inventory, f.flows, f.plan)
+	if st.DemoWave != "" {
+		fmt.Fprintf(w, "Demo: wave %q started; its apps wait for plan approval in the UI within a minute.\n\n", st.DemoWave)
+	}
+	first := "billing-api"
+	if len(specs) > 0 {
+		first = specs[0].Name
+		for _, s := range specs {
+			if len(p.Waves) > 0 && s.Wave == p.Waves[0].Name {
+				first = s.Name
+				break
+			}
+		}
+	}
+	approver := "owner"
+	for _, s := range specs {
+		if s.Name == first && len(s.Approvers["plan"]) > 0 {
+			approver = s.Approvers["plan"][0]
+		}
+	}
+	fmt.Fprintf(w, `Next, in another shell:
+  source %s
+  ferry status                                   # every app: stage, waiting on whom
+  ferry migrate start %s                   # one app (if no demo wave runs it)
+  ferry migrate status %s
+  ferry migrate approve %s --stage plan --as %s
+  ferry wave start %s                         # a wave: dependency order, concurrency cap
+  open %s/namespaces/default/workflows       # approve from the UI: More Actions → Send a Signal
+`, f.env, first, first, first, approver, firstWave(p), st.UIURL)
+}
+
+func firstWave(p *plan.Plan) string {
+	if len(p.Waves) > 0 {
+		return p.Waves[0].Name
+	}
+	return "wave-1"
+}
