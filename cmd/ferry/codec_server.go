@@ -32,6 +32,7 @@ const maxCodecBody = 8 << 20
 func newCodecServerCmd(g *globals) *cobra.Command {
 	var listen, tokenFile string
 	var origins []string
+	var devNoAuth bool
 	cmd := &cobra.Command{
 		Use:   "codec-server",
 		Short: "Serve /encode and /decode so the Temporal UI can show ferry's encrypted payloads",
@@ -49,9 +50,17 @@ only from --ui-origin. Keep it on loopback or behind your SSO proxy.`,
   ferry codec-server --listen 127.0.0.1:8081 --ui-origin http://localhost:8233 --token-file token`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			token, err := readCodecToken(tokenFile, os.Getenv)
-			if err != nil {
-				return err
+			var token string
+			if devNoAuth {
+				if err := loopbackOnly(listen); err != nil {
+					return err
+				}
+			} else {
+				t, err := readCodecToken(tokenFile, os.Getenv)
+				if err != nil {
+					return err
+				}
+				token = t
 			}
 			keys, err := codec.KeyringFromEnv(os.Getenv)
 			if err != nil {
@@ -74,6 +83,9 @@ only from --ui-origin. Keep it on loopback or behind your SSO proxy.`,
 			if log == nil {
 				log = slog.Default()
 			}
+			if devNoAuth {
+				log.Warn("codec server: --dev-no-auth: /encode and /decode answer without a bearer token (loopback only, for ferry dev)")
+			}
 			log.Info("codec server listening", "addr", "http://"+ln.Addr().String(), "uiOrigins", origins, "activeKey", keys.Active(), "keys", keys.IDs())
 			return serveCodec(cmd.Context(), ln, codecServerHandler(c, origins, token, log))
 		},
@@ -82,6 +94,7 @@ only from --ui-origin. Keep it on loopback or behind your SSO proxy.`,
 	f.StringVar(&listen, "listen", "127.0.0.1:8081", "address to listen on")
 	f.StringSliceVar(&origins, "ui-origin", []string{"http://localhost:8233", "http://127.0.0.1:8233"}, "origin(s) of the Temporal UI allowed to call this server (CORS)")
 	f.StringVar(&tokenFile, "token-file", "", "file holding the bearer token (default: env "+envCodecToken+")")
+	f.BoolVar(&devNoAuth, "dev-no-auth", false, "accept requests without a bearer token (only on a loopback address: the Temporal UI sends a token only with SSO)")
 	return cmd
 }
 
@@ -106,6 +119,18 @@ func readCodecToken(file string, getenv func(string) string) (string, error) {
 	return token, nil
 }
 
+// loopbackOnly refuses --dev-no-auth on anything but a loopback address.
+func loopbackOnly(listen string) error {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return fmt.Errorf("--listen %q: %w", listen, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("--dev-no-auth is allowed only on a loopback address, not %s: give a --token-file instead", listen)
+	}
+	return nil
+}
+
 func serveCodec(ctx context.Context, ln net.Listener, h http.Handler) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
 	errc := make(chan error, 1)
@@ -121,7 +146,8 @@ func serveCodec(ctx context.Context, ln net.Listener, h http.Handler) error {
 }
 
 // codecServerHandler wraps the SDK's codec handler with CORS limited to
-// the UI origins and a bearer token check.
+// the UI origins and a bearer token check (none when token is empty, which
+// only --dev-no-auth on loopback allows).
 func codecServerHandler(c converter.PayloadCodec, origins []string, token string, log *slog.Logger) http.Handler {
 	inner := converter.NewPayloadCodecHTTPHandler(c)
 	want := []byte("Bearer " + token)
@@ -159,7 +185,7 @@ func codecServerHandler(c converter.PayloadCodec, origins []string, token string
 			http.NotFound(w, r)
 			return
 		}
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+		if token != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
 			log.Warn("codec server: refused request without a valid bearer token", "path", r.URL.Path, "remote", r.RemoteAddr, "namespace", r.Header.Get("X-Namespace"))
 			w.Header().Set("WWW-Authenticate", `Bearer realm="ferry-codec"`)
 			http.Error(w, "missing or wrong bearer token", http.StatusUnauthorized)

@@ -176,3 +176,15 @@ func TestCodecServerNeedsTokenAndKey(t *testing.T) {
 		t.Fatalf("short token: %v", err)
 	}
 }
+
+func TestCodecServerDevNoAuthLoopbackOnly(t *testing.T) {
+	if _, err := run(t, "codec-server", "--dev-no-auth", "--listen", "0.0.0.0:0"); err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Fatalf("--dev-no-auth on 0.0.0.0: %v", err)
+	}
+	if err := loopbackOnly("127.0.0.1:8081"); err != nil {
+		t.Fatal(err)
+	}
+	if err := loopbackOnly("[::1]:8081"); err != nil {
+		t.Fatal(err)
+	}
+}
