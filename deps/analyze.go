@@ -29,9 +29,9 @@ type graph struct {
 	nodeIdx  map[string]int // node ID -> index
 	vmApp    map[string]string
 	vmByRef  map[string]*inventory.VM
-	edges    edgeSet         // between nodes
-	intra    edgeSet         // between VMs (by index in inv.VMs) of one app
-	inbound  map[uint64]bool // vm<<32 | port<<8 | proto
+	edges    edgeSet  // between nodes
+	intra    edgeSet  // between VMs (by index in inv.VMs) of one app
+	inbound  []uint64 // sorted vm<<32 | port<<8 | proto
 	warnings []string
 }
 
@@ -56,29 +56,19 @@ type edgeSet struct {
 // the next get.
 func (s *edgeSet) get(from, to int) *edgeAcc {
 	k := uint64(from)<<32 | uint64(uint32(to))
+	if s.idx == nil {
+		s.idx = make(map[uint64]int32, len(s.list))
+		for i := range s.list {
+			s.idx[uint64(s.list[i].from)<<32|uint64(uint32(s.list[i].to))] = int32(i)
+		}
+	}
 	i, ok := s.idx[k]
 	if !ok {
-		if s.idx == nil {
-			s.idx = map[uint64]int32{}
-		}
 		i = int32(len(s.list))
 		s.idx[k] = i
 		s.list = append(s.list, edgeAcc{from: int32(from), to: int32(to)})
 	}
 	return &s.list[i]
-}
-
-func (e *edgeAcc) add(c *conv) {
-	e.bytes += c.bytes
-	e.packets += c.packets
-	e.count += int64(c.count)
-	if i, found := slices.BinarySearch(e.ports, c.port()); !found {
-		e.ports = slices.Insert(e.ports, i, c.port())
-	}
-	if c.first != 0 && (e.first == 0 || c.first < e.first) {
-		e.first = c.first
-	}
-	e.last = max(e.last, c.last)
 }
 
 // edge converts an accumulator with the names of its ends.
@@ -99,8 +89,7 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 	if opts.MaxAppsPerWave < 0 || opts.MaxVMsPerWave < 0 {
 		return nil, errors.New("wave caps must not be negative (0 means no cap)")
 	}
-	g := &graph{inv: inv, nodeIdx: map[string]int{}, vmApp: map[string]string{}, vmByRef: map[string]*inventory.VM{},
-		inbound: map[uint64]bool{}}
+	g := &graph{inv: inv, nodeIdx: map[string]int{}, vmApp: map[string]string{}, vmByRef: map[string]*inventory.VM{}}
 	// Every distinct address, to size the node table once.
 	ids := make(map[uint32]struct{}, 1024)
 	a.each(func(c *conv) {
@@ -119,15 +108,18 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 		g.nodes[i].Migrated = migrated[g.nodes[i].ID]
 	}
 
-	// Resolve every address once; conversations then only look up ids.
+	// Resolve every address once, in id order so nodes are created in a
+	// stable order; conversations then only look up ids.
 	type endpoint struct {
 		node, vm int // vm: index in inv.VMs, -1 for none
 	}
+	idList := make([]uint32, 0, len(ids))
+	for id := range ids {
+		idList = append(idList, id)
+	}
+	slices.Sort(idList)
 	ends := make(map[uint32]endpoint, len(ids))
-	resolve := func(id uint32) endpoint {
-		if e, ok := ends[id]; ok {
-			return e
-		}
+	for _, id := range idList {
 		ip := a.ips.ip(id)
 		e := endpoint{vm: -1}
 		if vm, ok := ipVM[ip]; ok {
@@ -145,41 +137,39 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 				key, name = ip, ip
 			}
 			e.node = g.node("ext:"+key, name, KindExternal, nil)
-			if n := &g.nodes[e.node]; !slices.Contains(n.IPs, ip) {
-				n.IPs = append(n.IPs, ip)
-			}
+			n := &g.nodes[e.node]
+			n.IPs = append(n.IPs, ip)
 		}
 		ends[id] = e
-		return e
 	}
 
-	g.edges.idx = make(map[uint64]int32, a.n/2)
-	g.intra.idx = make(map[uint64]int32, len(inv.VMs))
-	lastSrc := ^uint32(0)
-	var srcEnd endpoint
-	a.each(func(c *conv) {
-		if c.src() != lastSrc {
-			srcEnd, lastSrc = resolve(c.src()), c.src()
-		}
-		s, d := srcEnd, resolve(c.dst())
+	// Key every conversation by the edge it belongs to, sort, and fold runs
+	// of equal keys: no map lookup per conversation.
+	convs := make([]conv, 0, a.n)
+	a.each(func(c *conv) { convs = append(convs, *c) })
+	var inter, intra []keyed
+	inbound := make([]uint64, 0, len(convs)/2)
+	for i := range convs {
+		c := &convs[i]
+		s, d := ends[c.src()], ends[c.dst()]
 		if d.vm >= 0 {
-			g.inbound[uint64(d.vm)<<32|uint64(c.pp&^convUsed)] = true
+			inbound = append(inbound, uint64(d.vm)<<32|uint64(c.pp&^convUsed))
 		}
-		if s.node == d.node {
+		switch {
+		case s.node == d.node:
 			if s.vm >= 0 && d.vm >= 0 && g.nodes[s.node].Kind == KindApp {
-				e := g.intra.get(s.vm, d.vm)
-				e.observed = true
-				e.add(c)
+				intra = append(intra, keyed{uint64(s.vm)<<32 | uint64(d.vm), int32(i)})
 			}
-			return
+		case g.nodes[s.node].External && g.nodes[d.node].External:
+			// traffic between outsiders says nothing about the apps
+		default:
+			inter = append(inter, keyed{uint64(s.node)<<32 | uint64(d.node), int32(i)})
 		}
-		if g.nodes[s.node].External && g.nodes[d.node].External {
-			return // traffic between outsiders says nothing about the apps
-		}
-		e := g.edges.get(s.node, d.node)
-		e.observed = true
-		e.add(c)
-	})
+	}
+	g.edges.list = foldEdges(inter, convs)
+	g.intra.list = foldEdges(intra, convs)
+	slices.Sort(inbound)
+	g.inbound = slices.Compact(inbound)
 	g.addDeclared(opts.Declared)
 
 	r := &Result{Schema: Schema, Stats: Stats{Records: a.Records, Conversations: a.n, ParseErrors: len(a.Errors)}}
@@ -213,17 +203,9 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 	}
 	sortEdges(r.IntraAppEdges)
 	r.InboundPorts = map[string][]Port{}
-	for k := range g.inbound {
+	for _, k := range g.inbound { // sorted by VM, port, protocol number
 		ref := inv.VMs[k>>32].Ref
 		r.InboundPorts[ref] = append(r.InboundPorts[ref], Port{Port: int(k >> 8 & 0xFFFF), Protocol: protoName(uint8(k))})
-	}
-	for _, ports := range r.InboundPorts {
-		slices.SortFunc(ports, func(a, b Port) int {
-			if a.Port != b.Port {
-				return a.Port - b.Port
-			}
-			return strings.Compare(a.Protocol, b.Protocol)
-		})
 	}
 	r.Warnings = g.warnings
 	plan(r, g, opts)
@@ -235,6 +217,46 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 		r.Apps[i] = g.nodes[o]
 	}
 	return r, nil
+}
+
+// keyed ties a conversation (index) to the edge it belongs to (from<<32|to).
+type keyed struct {
+	key uint64
+	ci  int32
+}
+
+// foldEdges sorts conversations by edge and sums each run into one edge.
+func foldEdges(ks []keyed, convs []conv) []edgeAcc {
+	slices.SortFunc(ks, func(a, b keyed) int {
+		if a.key != b.key {
+			if a.key < b.key {
+				return -1
+			}
+			return 1
+		}
+		return int(a.ci - b.ci)
+	})
+	var out []edgeAcc
+	for i := 0; i < len(ks); {
+		e := edgeAcc{from: int32(ks[i].key >> 32), to: int32(uint32(ks[i].key)), observed: true}
+		j := i
+		for ; j < len(ks) && ks[j].key == ks[i].key; j++ {
+			c := &convs[ks[j].ci]
+			e.bytes += c.bytes
+			e.packets += c.packets
+			e.count += int64(c.count)
+			e.ports = append(e.ports, c.port())
+			if c.first != 0 && (e.first == 0 || c.first < e.first) {
+				e.first = c.first
+			}
+			e.last = max(e.last, c.last)
+		}
+		slices.Sort(e.ports)
+		e.ports = slices.Clip(slices.Compact(e.ports))
+		out = append(out, e)
+		i = j
+	}
+	return out
 }
 
 func sortEdges(es []Edge) {
