@@ -71,6 +71,7 @@ func (s *Server) newOp(sc opScope, opType, targetLink string, targetID any, f *F
 		op.Error = f.OpError
 	}
 	s.state.Ops[key] = op
+	s.pruneOps()
 	return s.opView(op)
 }
 
@@ -106,4 +107,20 @@ func (s *Server) pollOp(key string, wait bool) (map[string]any, *apiError) {
 		}
 	}
 	return s.opView(op), nil
+}
+
+// maxOps bounds the operations a long-running fake (ferry dev) keeps;
+// beyond it, finished ones are forgotten, as GCE forgets old operations.
+const maxOps = 5000
+
+func (s *Server) pruneOps() {
+	if len(s.state.Ops) <= maxOps {
+		return
+	}
+	t := time.Now()
+	for k, op := range s.state.Ops {
+		if op.PollsLeft == 0 && !t.Before(op.DoneAfter) {
+			delete(s.state.Ops, k)
+		}
+	}
 }

@@ -121,9 +121,19 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Faults returns the fault injection hooks.
 func (s *Server) Faults() *Faults { return &s.faults }
 
-// CreateBucket creates a Cloud Storage bucket (e.g. for terraform state).
+// CreateBucket creates a Cloud Storage bucket (e.g. for terraform state);
+// creating one that exists is a no-op. Buckets are versioned unless the
+// fake keeps them on disk (StateDir), where fake-gcs-server cannot.
 func (s *Server) CreateBucket(name string) {
-	s.gcs.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: name, VersioningEnabled: true})
+	if _, err := s.gcs.Backend().GetBucket(name); err == nil {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s.logf("gcpfake: create bucket %s: %v", name, r)
+		}
+	}()
+	s.gcs.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: name, VersioningEnabled: s.opts.StateDir == ""})
 }
 
 // Close stops serving and saves the state.
@@ -141,7 +151,11 @@ func (s *Server) Close() error {
 	return err
 }
 
-// Requests returns the requests served so far.
+// maxRequests bounds the request log; past it the older half is dropped.
+const maxRequests = 100000
+
+// Requests returns the requests served so far (the latest 50,000 to
+// 100,000 in a long-running fake).
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -193,6 +207,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			s.mu.Lock()
+			if len(s.reqs) >= maxRequests {
+				s.reqs = append(s.reqs[:0], s.reqs[maxRequests/2:]...)
+			}
 			s.reqs = append(s.reqs, Request{Method: r.Method, Path: r.URL.Path, Status: sw.status})
 			s.mu.Unlock()
 			if s.opts.Logger != nil {
