@@ -1,0 +1,146 @@
+package test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/ferrymigrate/ferry/internal/testenv"
+	"github.com/ferrymigrate/ferry/workflows"
+)
+
+// TestFerryDev is the newcomer's path: `ferry dev --demo` brings the stack
+// up, the UI answers, a workflow of the demo wave waits for approval, the
+// signal named in its details moves it on, and Ctrl-C leaves nothing behind.
+func TestFerryDev(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	temporal := testenv.Temporal(t)
+	tf, tfrc := testenv.Terraform(t)
+	bin := ferry(t)
+	state := t.TempDir()
+	port, ui := freePort(t), freePort(t)
+	args := []string{"dev", "--demo", "--state-dir", state, "--temporal-port", fmt.Sprint(port), "--ui-port", fmt.Sprint(ui),
+		"--temporal-bin", temporal, "--terraform-bin", tf, "--terraform-config", tfrc, "--log-level", "warn"}
+	cmd := exec.Command(bin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Env = append(os.Environ(), "FERRY_USER=newcomer@example.com")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+		}
+	}()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	uiURL := fmt.Sprintf("http://127.0.0.1:%d/", ui)
+	eventually(t, ctx, "the Temporal UI", 500*time.Millisecond, func() (bool, string) {
+		select {
+		case err := <-exited:
+			t.Fatalf("ferry dev exited: %v\n%s\n%s", err, out.String(), errb.String())
+		default:
+		}
+		resp, err := http.Get(uiURL)
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200, resp.Status
+	})
+
+	c, err := client.Dial(client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", port)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// Some app of the demo wave reaches its plan gate.
+	var app string
+	var st workflows.Status
+	eventually(t, ctx, "a demo workflow waiting for plan approval", time.Second, func() (bool, string) {
+		resp, err := c.ListWorkflow(ctx, listReq("WorkflowType = 'MigrateApp' AND FerryStage = 'ApprovePlan'"))
+		if err != nil || len(resp.Executions) == 0 {
+			return false, fmt.Sprint(err)
+		}
+		app = strings.TrimPrefix(resp.Executions[0].Execution.WorkflowId, "ferry-app-")
+		v, err := c.QueryWorkflow(ctx, workflows.AppWorkflowID(app), "", workflows.QueryStatus)
+		if err != nil {
+			return false, err.Error()
+		}
+		if err := v.Get(&st); err != nil {
+			return false, err.Error()
+		}
+		return st.Waiting != nil && st.Waiting.Gate == workflows.GatePlan, st.Stage
+	})
+	if st.StartedBy != "newcomer@example.com" {
+		t.Errorf("started by %q", st.StartedBy)
+	}
+	if !strings.Contains(out.String(), uiURL[:len(uiURL)-1]) && !strings.Contains(out.String(), fmt.Sprintf("localhost:%d", ui)) {
+		t.Errorf("the banner does not print the UI address:\n%s", out.String())
+	}
+
+	// The details name the signal and the JSON; send exactly that.
+	desc, err := c.DescribeWorkflow(ctx, workflows.AppWorkflowID(app), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = desc
+	approver := st.Waiting.Approvers[0]
+	err = c.SignalWorkflow(ctx, workflows.AppWorkflowID(app), "", workflows.SignalApprove,
+		workflows.Approval{Stage: workflows.GatePlan, Approver: approver, Comment: "looks right"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, ctx, "the workflow to move past the plan gate", time.Second, func() (bool, string) {
+		v, err := c.QueryWorkflow(ctx, workflows.AppWorkflowID(app), "", workflows.QueryStatus)
+		if err != nil {
+			return false, err.Error()
+		}
+		var now workflows.Status
+		_ = v.Get(&now)
+		return len(now.Approvals) == 1 && now.Stage != workflows.StageApprovePlan, now.Stage
+	})
+
+	// A second ferry dev on the same state says so.
+	second := exec.Command(bin, "dev", "--state-dir", state, "--temporal-port", fmt.Sprint(freePort(t)), "--ui-port", fmt.Sprint(freePort(t)), "--temporal-bin", temporal)
+	msg, err := second.CombinedOutput()
+	if err == nil || !strings.Contains(string(msg), "already running") {
+		t.Errorf("second ferry dev: err=%v output=%s", err, msg)
+	}
+
+	// Ctrl-C stops everything.
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("ferry dev exited with %v after SIGINT\n%s", err, errb.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("ferry dev did not stop within 60 s of SIGINT")
+	}
+	time.Sleep(500 * time.Millisecond)
+	if left := leftovers(state); len(left) > 0 {
+		t.Errorf("processes left after ferry dev stopped:\n%s", strings.Join(left, "\n"))
+	}
+	if _, err := os.Stat(filepath.Join(state, "temporal.db")); err != nil {
+		t.Errorf("no persistent Temporal db under the state dir: %v", err)
+	}
+}
