@@ -17,7 +17,7 @@ import (
 // comments, heredocs, templates or operators), with an ASCII fast path for
 // column counts. TestFormatMatchesHCLWrite holds it equal to hclwrite.Format.
 func fileBytes(f *hclwrite.File) []byte {
-	toks := f.BuildTokens(nil)
+	toks := f.BuildTokens(make(hclwrite.Tokens, 0, 1024))
 	formatTokens(toks)
 	var buf bytes.Buffer
 	buf.Grow(len(toks) * 8)
@@ -33,7 +33,13 @@ func fileBytes(f *hclwrite.File) []byte {
 type fmtLine struct{ lead, assign hclwrite.Tokens }
 
 func formatTokens(toks hclwrite.Tokens) {
-	var lines []fmtLine
+	n := 1
+	for _, t := range toks {
+		if t.Type == hclsyntax.TokenNewline {
+			n++
+		}
+	}
+	lines := make([]fmtLine, 0, n)
 	start := 0
 	for i, t := range toks {
 		if t.Type == hclsyntax.TokenEOF {

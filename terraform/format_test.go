@@ -35,12 +35,12 @@ func TestFormatMatchesHCLWrite(t *testing.T) {
 func TestTokensMatchHCLWrite(t *testing.T) {
 	strs := []string{"", "plain", `q"uote\back`, "tab\tnl\nret\r", "${interp} %{dir} $ % {", "é e\u0301 日本", "\x00\x7f\u200b", "\U0001F600"}
 	for _, s := range strs {
-		if got, want := strTokens(s).Bytes(), hclwrite.TokensForValue(cty.StringVal(s)).Bytes(); !bytes.Equal(got, want) {
+		if got, want := (*arena)(nil).strTokens(s).Bytes(), hclwrite.TokensForValue(cty.StringVal(s)).Bytes(); !bytes.Equal(got, want) {
 			t.Errorf("string %q: got %s want %s", s, got, want)
 		}
 	}
 	list := cty.ListVal([]cty.Value{cty.StringVal("a"), cty.StringVal("b c")})
-	if got, want := hclwrite.Format(append([]byte("x = "), listTokens([]string{"a", "b c"}).Bytes()...)),
+	if got, want := hclwrite.Format(append([]byte("x = "), (*arena)(nil).listTokens([]string{"a", "b c"}).Bytes()...)),
 		hclwrite.Format(append([]byte("x = "), hclwrite.TokensForValue(list).Bytes()...)); !bytes.Equal(got, want) {
 		t.Errorf("list: got %s want %s", got, want)
 	}
@@ -50,7 +50,7 @@ func TestTokensMatchHCLWrite(t *testing.T) {
 		cm[k] = cty.StringVal(v)
 	}
 	f1 := hclwrite.NewEmptyFile()
-	f1.Body().SetAttributeRaw("m", mapTokens(m))
+	f1.Body().SetAttributeRaw("m", (&arena{}).mapTokens(m))
 	f2 := hclwrite.NewEmptyFile()
 	f2.Body().SetAttributeValue("m", cty.MapVal(cm))
 	if got, want := fileBytes(f1), f2.Bytes(); !bytes.Equal(got, want) {

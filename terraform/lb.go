@@ -31,45 +31,45 @@ func (r renderer) lb(b *hclwrite.Body) {
 	for _, z := range sortedKeys(zones) {
 		name := r.name("-" + z)
 		ig := b.AppendNewBlock("resource", []string{"google_compute_instance_group", igLocal(z)}).Body()
-		setStr(ig, "name", (name))
-		setStr(ig, "zone", (z))
-		setStr(ig, "description", ("Instances of " + app + " in " + z + " (managed by ferry)"))
+		r.a.setStr(ig, "name", (name))
+		r.a.setStr(ig, "zone", (z))
+		r.a.setStr(ig, "description", ("Instances of " + app + " in " + z + " (managed by ferry)"))
 		var members []hclwrite.Tokens
 		for _, vm := range zones[z] {
 			members = append(members, ref("google_compute_instance", vm, "self_link"))
 		}
 		ig.SetAttributeRaw("instances", hclwrite.TokensForTuple(members))
 		np := ig.AppendNewBlock("named_port", nil).Body()
-		setStr(np, "name", ("http"))
-		setInt(np, "port", (int64(hc.Port)))
+		r.a.setStr(np, "name", ("http"))
+		r.a.setInt(np, "port", (int64(hc.Port)))
 		b.AppendNewline()
 	}
 
 	h := b.AppendNewBlock("resource", []string{"google_compute_health_check", "app"}).Body()
-	setStr(h, "name", (r.name("-hc")))
-	setInt(h, "check_interval_sec", (5))
-	setInt(h, "timeout_sec", (5))
+	r.a.setStr(h, "name", (r.name("-hc")))
+	r.a.setInt(h, "check_interval_sec", (5))
+	r.a.setInt(h, "timeout_sec", (5))
 	if hc.Protocol == "tcp" {
 		h.AppendNewBlock("tcp_health_check", nil).Body().SetAttributeValue("port", cty.NumberIntVal(int64(hc.Port)))
 	} else {
 		hb := h.AppendNewBlock("http_health_check", nil).Body()
-		setInt(hb, "port", (int64(hc.Port)))
-		setStr(hb, "request_path", (orStr(hc.Path, "/")))
+		r.a.setInt(hb, "port", (int64(hc.Port)))
+		r.a.setStr(hb, "request_path", (orStr(hc.Path, "/")))
 	}
 	b.AppendNewline()
 
 	g := b.AppendNewBlock("resource", []string{"google_compute_backend_service", "gcp"}).Body()
-	setStr(g, "name", (traffic.GCPBackendName(app)))
-	setStr(g, "protocol", ("HTTP"))
-	setStr(g, "port_name", ("http"))
-	setStr(g, "load_balancing_scheme", ("EXTERNAL_MANAGED"))
-	setInt(g, "timeout_sec", (30))
+	r.a.setStr(g, "name", (traffic.GCPBackendName(app)))
+	r.a.setStr(g, "protocol", ("HTTP"))
+	r.a.setStr(g, "port_name", ("http"))
+	r.a.setStr(g, "load_balancing_scheme", ("EXTERNAL_MANAGED"))
+	r.a.setInt(g, "timeout_sec", (30))
 	g.SetAttributeRaw("health_checks", hclwrite.TokensForTuple([]hclwrite.Tokens{ref("google_compute_health_check", "app", "id")}))
 	for _, z := range sortedKeys(zones) {
 		be := g.AppendNewBlock("backend", nil).Body()
 		be.SetAttributeRaw("group", ref("google_compute_instance_group", igLocal(z), "id"))
-		setStr(be, "balancing_mode", ("UTILIZATION"))
-		be.SetAttributeRaw("capacity_scaler", intTokens(1))
+		r.a.setStr(be, "balancing_mode", ("UTILIZATION"))
+		be.SetAttributeRaw("capacity_scaler", r.a.intTokens(1))
 	}
 	if r.spec.Cutover.Strategy != "lb" {
 		return // dns: the record set is swapped through the API, not terraform
@@ -81,12 +81,12 @@ func (r renderer) lb(b *hclwrite.Body) {
 		negZone = r.spec.VMs[0].Zone
 	}
 	neg := b.AppendNewBlock("resource", []string{"google_compute_network_endpoint_group", "dc"}).Body()
-	setStr(neg, "name", (traffic.DCNEGName(app)))
-	setStr(neg, "network", (r.spec.Network))
-	setStr(neg, "zone", (negZone))
-	setStr(neg, "network_endpoint_type", ("NON_GCP_PRIVATE_IP_PORT"))
-	setInt(neg, "default_port", (int64(hc.Port)))
-	setStr(neg, "description", ("Endpoints of " + app + " in the datacenter, reached over hybrid connectivity"))
+	r.a.setStr(neg, "name", (traffic.DCNEGName(app)))
+	r.a.setStr(neg, "network", (r.spec.Network))
+	r.a.setStr(neg, "zone", (negZone))
+	r.a.setStr(neg, "network_endpoint_type", ("NON_GCP_PRIVATE_IP_PORT"))
+	r.a.setInt(neg, "default_port", (int64(hc.Port)))
+	r.a.setStr(neg, "description", ("Endpoints of " + app + " in the datacenter, reached over hybrid connectivity"))
 	for i, ep := range r.spec.Cutover.DCEndpoints {
 		host, port, err := net.SplitHostPort(ep)
 		pn, perr := strconv.Atoi(port)
@@ -96,27 +96,27 @@ func (r renderer) lb(b *hclwrite.Body) {
 		b.AppendNewline()
 		e := b.AppendNewBlock("resource", []string{"google_compute_network_endpoint", "dc-" + strconv.Itoa(i+1)}).Body()
 		e.SetAttributeRaw("network_endpoint_group", ref("google_compute_network_endpoint_group", "dc", "name"))
-		setStr(e, "zone", (negZone))
-		setStr(e, "ip_address", (host))
-		setInt(e, "port", (int64(pn)))
+		r.a.setStr(e, "zone", (negZone))
+		r.a.setStr(e, "ip_address", (host))
+		r.a.setInt(e, "port", (int64(pn)))
 	}
 	b.AppendNewline()
 
 	dc := b.AppendNewBlock("resource", []string{"google_compute_backend_service", "dc"}).Body()
-	setStr(dc, "name", (traffic.DCBackendName(app)))
-	setStr(dc, "protocol", ("HTTP"))
-	setStr(dc, "load_balancing_scheme", ("EXTERNAL_MANAGED"))
-	setInt(dc, "timeout_sec", (30))
+	r.a.setStr(dc, "name", (traffic.DCBackendName(app)))
+	r.a.setStr(dc, "protocol", ("HTTP"))
+	r.a.setStr(dc, "load_balancing_scheme", ("EXTERNAL_MANAGED"))
+	r.a.setInt(dc, "timeout_sec", (30))
 	dcb := dc.AppendNewBlock("backend", nil).Body()
 	dcb.SetAttributeRaw("group", ref("google_compute_network_endpoint_group", "dc", "id"))
-	setStr(dcb, "balancing_mode", ("RATE"))
-	setInt(dcb, "max_rate_per_endpoint", (1000))
-	dcb.SetAttributeRaw("capacity_scaler", intTokens(1))
+	r.a.setStr(dcb, "balancing_mode", ("RATE"))
+	r.a.setInt(dcb, "max_rate_per_endpoint", (1000))
+	dcb.SetAttributeRaw("capacity_scaler", r.a.intTokens(1))
 	b.AppendNewline()
 
 	um := b.AppendNewBlock("resource", []string{"google_compute_url_map", "app"}).Body()
-	setStr(um, "name", (traffic.URLMapName(app)))
-	setStr(um, "description", ("Traffic split of " + app + " between the datacenter and GCP; ferry shifts the weights"))
+	r.a.setStr(um, "name", (traffic.URLMapName(app)))
+	r.a.setStr(um, "description", ("Traffic split of " + app + " between the datacenter and GCP; ferry shifts the weights"))
 	ra := um.AppendNewBlock("default_route_action", nil).Body()
 	for _, w := range []struct {
 		local  string
@@ -124,7 +124,7 @@ func (r renderer) lb(b *hclwrite.Body) {
 	}{{"dc", InitialDCWeight}, {"gcp", InitialGCPWeight}} {
 		wb := ra.AppendNewBlock("weighted_backend_services", nil).Body()
 		wb.SetAttributeRaw("backend_service", ref("google_compute_backend_service", w.local, "id"))
-		setInt(wb, "weight", (w.weight))
+		r.a.setInt(wb, "weight", (w.weight))
 	}
 	lc := um.AppendNewBlock("lifecycle", nil).Body()
 	lc.SetAttributeRaw("ignore_changes", hclwrite.TokensForTuple([]hclwrite.Tokens{
@@ -133,16 +133,16 @@ func (r renderer) lb(b *hclwrite.Body) {
 	b.AppendNewline()
 
 	px := b.AppendNewBlock("resource", []string{"google_compute_target_http_proxy", "app"}).Body()
-	setStr(px, "name", (r.name("-proxy")))
+	r.a.setStr(px, "name", (r.name("-proxy")))
 	px.SetAttributeRaw("url_map", ref("google_compute_url_map", "app", "id"))
 	b.AppendNewline()
 
 	fr := b.AppendNewBlock("resource", []string{"google_compute_global_forwarding_rule", "app"}).Body()
-	setStr(fr, "name", (r.name("-fr")))
+	r.a.setStr(fr, "name", (r.name("-fr")))
 	fr.SetAttributeRaw("target", ref("google_compute_target_http_proxy", "app", "id"))
-	setStr(fr, "port_range", ("80"))
-	setStr(fr, "load_balancing_scheme", ("EXTERNAL_MANAGED"))
-	setMap(fr, "labels", r.labels(nil))
+	r.a.setStr(fr, "port_range", ("80"))
+	r.a.setStr(fr, "load_balancing_scheme", ("EXTERNAL_MANAGED"))
+	r.a.setMap(fr, "labels", r.labels(nil))
 }
 
 func igLocal(zone string) string { return "ig-" + gcename.Name(zone, nil) }
@@ -166,8 +166,8 @@ func (r renderer) outputs(b *hclwrite.Body) {
 		})
 	}
 	o := b.AppendNewBlock("output", []string{"instance_ips"}).Body()
-	setStr(o, "description", "Internal IP of each instance, by GCE name")
-	o.SetAttributeRaw("value", objectTokens(keys, vals, true))
+	r.a.setStr(o, "description", "Internal IP of each instance, by GCE name")
+	o.SetAttributeRaw("value", r.a.objectTokens(keys, vals, true))
 	b.AppendNewline()
 	o = b.AppendNewBlock("output", []string{"gcp_backend_service"}).Body()
 	o.SetAttributeRaw("value", ref("google_compute_backend_service", "gcp", "name"))

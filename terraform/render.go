@@ -49,7 +49,7 @@ func Render(spec plan.AppSpec, opts RenderOptions) (map[string][]byte, error) {
 	if err := checkSpec(spec); err != nil {
 		return nil, err
 	}
-	r := renderer{spec: spec, opts: opts}
+	r := renderer{spec: spec, opts: opts, a: &arena{}}
 	files := map[string]*hclwrite.File{}
 	for _, f := range []struct {
 		name string
@@ -103,6 +103,7 @@ func checkSpec(s plan.AppSpec) error {
 type renderer struct {
 	spec plan.AppSpec
 	opts RenderOptions
+	a    *arena
 }
 
 func ref(parts ...string) hclwrite.Tokens {
@@ -128,7 +129,7 @@ func strList(xs []string) cty.Value {
 
 func (r renderer) versions(b *hclwrite.Body) {
 	tf := b.AppendNewBlock("terraform", nil).Body()
-	setStr(tf, "required_version", (">= 1.8"))
+	r.a.setStr(tf, "required_version", (">= 1.8"))
 	rp := tf.AppendNewBlock("required_providers", nil).Body()
 	constraint := r.opts.ProviderConstraint
 	if constraint == "" {
@@ -141,32 +142,32 @@ func (r renderer) versions(b *hclwrite.Body) {
 	switch be.Type {
 	case "gcs":
 		bb := tf.AppendNewBlock("backend", []string{"gcs"}).Body()
-		setStr(bb, "bucket", (be.Bucket))
-		setStr(bb, "prefix", (StatePrefix(be, r.spec.Name)))
+		r.a.setStr(bb, "bucket", (be.Bucket))
+		r.a.setStr(bb, "prefix", (StatePrefix(be, r.spec.Name)))
 		if ep := r.opts.GCP.StorageEndpoint; ep != "" {
-			setStr(bb, "storage_custom_endpoint", (ep))
+			r.a.setStr(bb, "storage_custom_endpoint", (ep))
 		}
 		if r.opts.GCP.Fake() {
-			setStr(bb, "access_token", (gcp.FakeAccessToken))
+			r.a.setStr(bb, "access_token", (gcp.FakeAccessToken))
 		}
 	default:
 		tf.AppendNewBlock("backend", []string{"local"}).Body().SetAttributeValue("path", str("terraform.tfstate"))
 	}
 	b.AppendNewline()
 	p := b.AppendNewBlock("provider", []string{"google"}).Body()
-	setStr(p, "project", (r.spec.Project))
-	setStr(p, "region", (r.spec.Region))
+	r.a.setStr(p, "project", (r.spec.Project))
+	r.a.setStr(p, "region", (r.spec.Region))
 	if ep := r.opts.GCP.ComputeEndpoint; ep != "" {
-		setStr(p, "compute_custom_endpoint", (ep))
+		r.a.setStr(p, "compute_custom_endpoint", (ep))
 	}
 	if ep := r.opts.GCP.DNSEndpoint; ep != "" {
-		setStr(p, "dns_custom_endpoint", (ep))
+		r.a.setStr(p, "dns_custom_endpoint", (ep))
 	}
 	if ep := r.opts.GCP.StorageEndpoint; ep != "" {
-		setStr(p, "storage_custom_endpoint", (ep))
+		r.a.setStr(p, "storage_custom_endpoint", (ep))
 	}
 	if r.opts.GCP.Fake() {
-		setStr(p, "access_token", (gcp.FakeAccessToken))
+		r.a.setStr(p, "access_token", (gcp.FakeAccessToken))
 	}
 }
 
@@ -204,34 +205,34 @@ func (r renderer) instances(b *hclwrite.Body) {
 			name := dataDiskName(v.GCEName, j)
 			disks = append(disks, name)
 			d := b.AppendNewBlock("resource", []string{"google_compute_disk", name}).Body()
-			setStr(d, "name", (name))
-			setStr(d, "zone", (v.Zone))
-			setStr(d, "type", (diskType(v)))
-			setInt(d, "size", (gb))
-			setMap(d, "labels", r.labels(map[string]string{"source-vm": v.Name}))
+			r.a.setStr(d, "name", (name))
+			r.a.setStr(d, "zone", (v.Zone))
+			r.a.setStr(d, "type", (diskType(v)))
+			r.a.setInt(d, "size", (gb))
+			r.a.setMap(d, "labels", r.labels(map[string]string{"source-vm": v.Name}))
 			b.AppendNewline()
 		}
 		in := b.AppendNewBlock("resource", []string{"google_compute_instance", v.GCEName}).Body()
-		setStr(in, "name", (v.GCEName))
-		setStr(in, "zone", (v.Zone))
-		setStr(in, "machine_type", (v.MachineType))
-		in.SetAttributeRaw("allow_stopping_for_update", boolTokens(true))
-		setList(in, "tags", (r.tags(v)))
-		setMap(in, "labels", r.labels(map[string]string{"source-vm": v.Name}))
-		setMap(in, "metadata", map[string]string{
+		r.a.setStr(in, "name", (v.GCEName))
+		r.a.setStr(in, "zone", (v.Zone))
+		r.a.setStr(in, "machine_type", (v.MachineType))
+		in.SetAttributeRaw("allow_stopping_for_update", r.a.boolTokens(true))
+		r.a.setList(in, "tags", (r.tags(v)))
+		r.a.setMap(in, "labels", r.labels(map[string]string{"source-vm": v.Name}))
+		r.a.setMap(in, "metadata", map[string]string{
 			"ferry-app": r.spec.Name, "ferry-source-vm": v.Name, "ferry-source-ref": v.Ref,
 		})
 		ip := in.AppendNewBlock("boot_disk", nil).Body().AppendNewBlock("initialize_params", nil).Body()
-		setStr(ip, "image", (v.Image))
-		setInt(ip, "size", (v.DiskGB))
-		setStr(ip, "type", (diskType(v)))
+		r.a.setStr(ip, "image", (v.Image))
+		r.a.setInt(ip, "size", (v.DiskGB))
+		r.a.setStr(ip, "type", (diskType(v)))
 		for _, d := range disks {
 			in.AppendNewBlock("attached_disk", nil).Body().SetAttributeRaw("source", ref("google_compute_disk", d, "self_link"))
 		}
 		ni := in.AppendNewBlock("network_interface", nil).Body()
-		setStr(ni, "network", (r.spec.Network))
+		r.a.setStr(ni, "network", (r.spec.Network))
 		if r.spec.Subnetwork != "" {
-			setStr(ni, "subnetwork", (r.spec.Subnetwork))
+			r.a.setStr(ni, "subnetwork", (r.spec.Subnetwork))
 		}
 	}
 }
@@ -270,15 +271,15 @@ var privateRanges = []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}
 func (r renderer) network(b *hclwrite.Body) {
 	hc := r.spec.Cutover.HealthCheck
 	fw := b.AppendNewBlock("resource", []string{"google_compute_firewall", "health"}).Body()
-	setStr(fw, "name", (r.name("-hc")))
-	setStr(fw, "network", (r.spec.Network))
-	setStr(fw, "direction", ("INGRESS"))
-	setInt(fw, "priority", (1000))
-	setList(fw, "source_ranges", (healthCheckRanges))
-	setList(fw, "target_tags", ([]string{r.appTag()}))
+	r.a.setStr(fw, "name", (r.name("-hc")))
+	r.a.setStr(fw, "network", (r.spec.Network))
+	r.a.setStr(fw, "direction", ("INGRESS"))
+	r.a.setInt(fw, "priority", (1000))
+	r.a.setList(fw, "source_ranges", (healthCheckRanges))
+	r.a.setList(fw, "target_tags", ([]string{r.appTag()}))
 	al := fw.AppendNewBlock("allow", nil).Body()
-	setStr(al, "protocol", ("tcp"))
-	setList(al, "ports", ([]string{strconv.Itoa(hc.Port)}))
+	r.a.setStr(al, "protocol", ("tcp"))
+	r.a.setList(al, "ports", ([]string{strconv.Itoa(hc.Port)}))
 	for _, v := range r.spec.VMs {
 		if len(v.Ports) == 0 {
 			continue
@@ -290,16 +291,16 @@ func (r renderer) network(b *hclwrite.Body) {
 		b.AppendNewline()
 		name := gcename.Name(v.GCEName+"-in", nil)
 		f := b.AppendNewBlock("resource", []string{"google_compute_firewall", name}).Body()
-		setStr(f, "name", (name))
-		setStr(f, "description", (fmt.Sprintf("Inbound ports observed on %s (%s) in the datacenter", v.Name, v.Ref)))
-		setStr(f, "network", (r.spec.Network))
-		setStr(f, "direction", ("INGRESS"))
-		setInt(f, "priority", (1000))
-		setList(f, "source_ranges", (privateRanges))
-		setList(f, "target_tags", ([]string{v.GCEName}))
+		r.a.setStr(f, "name", (name))
+		r.a.setStr(f, "description", (fmt.Sprintf("Inbound ports observed on %s (%s) in the datacenter", v.Name, v.Ref)))
+		r.a.setStr(f, "network", (r.spec.Network))
+		r.a.setStr(f, "direction", ("INGRESS"))
+		r.a.setInt(f, "priority", (1000))
+		r.a.setList(f, "source_ranges", (privateRanges))
+		r.a.setList(f, "target_tags", ([]string{v.GCEName}))
 		a := f.AppendNewBlock("allow", nil).Body()
-		setStr(a, "protocol", ("tcp"))
-		setList(a, "ports", (ports))
+		r.a.setStr(a, "protocol", ("tcp"))
+		r.a.setList(a, "ports", (ports))
 	}
 }
 

@@ -16,7 +16,30 @@ import (
 // holds them equal), minus its per-value formatting pass: the file is
 // formatted once at the end (fileBytes).
 
-func tok(t hclsyntax.TokenType, b []byte) *hclwrite.Token { return &hclwrite.Token{Type: t, Bytes: b} }
+// arena hands out tokens from chunks: a module has thousands of tokens and
+// allocating each alone made rendering allocation-bound.
+type arena struct{ buf []hclwrite.Token }
+
+func (a *arena) tok(t hclsyntax.TokenType, b []byte) *hclwrite.Token {
+	if a == nil {
+		return &hclwrite.Token{Type: t, Bytes: b}
+	}
+	if len(a.buf) == cap(a.buf) {
+		a.buf = make([]hclwrite.Token, 0, 2048)
+	}
+	a.buf = append(a.buf, hclwrite.Token{Type: t, Bytes: b})
+	return &a.buf[len(a.buf)-1]
+}
+
+var (
+	bOBrace  = []byte{'{'}
+	bCBrace  = []byte{'}'}
+	bOBrack  = []byte{'['}
+	bCBrack  = []byte{']'}
+	bComma   = []byte{','}
+	bNewline = []byte{'\n'}
+	bEqual   = []byte{'='}
+)
 
 var (
 	quote = []byte{'"'}
@@ -24,15 +47,15 @@ var (
 
 // appendStr appends a quoted string literal (NFC-normalised like
 // cty.StringVal, escaped like hclwrite).
-func appendStr(toks hclwrite.Tokens, s string) hclwrite.Tokens {
-	toks = append(toks, tok(hclsyntax.TokenOQuote, quote))
+func (a *arena) appendStr(toks hclwrite.Tokens, s string) hclwrite.Tokens {
+	toks = append(toks, a.tok(hclsyntax.TokenOQuote, quote))
 	if !isASCII(s) {
 		s = norm.NFC.String(s)
 	}
 	if src := escapeLit(s); len(src) > 0 {
-		toks = append(toks, tok(hclsyntax.TokenQuotedLit, src))
+		toks = append(toks, a.tok(hclsyntax.TokenQuotedLit, src))
 	}
-	return append(toks, tok(hclsyntax.TokenCQuote, quote))
+	return append(toks, a.tok(hclsyntax.TokenCQuote, quote))
 }
 
 func isASCII(s string) bool {
@@ -84,64 +107,70 @@ func escapeLit(s string) []byte {
 	return buf
 }
 
-func strTokens(s string) hclwrite.Tokens { return appendStr(make(hclwrite.Tokens, 0, 3), s) }
+func (a *arena) strTokens(s string) hclwrite.Tokens {
+	return a.appendStr(make(hclwrite.Tokens, 0, 3), s)
+}
 
-func listTokens(xs []string) hclwrite.Tokens {
+func (a *arena) listTokens(xs []string) hclwrite.Tokens {
 	toks := make(hclwrite.Tokens, 0, 2+len(xs)*4)
-	toks = append(toks, tok(hclsyntax.TokenOBrack, []byte{'['}))
+	toks = append(toks, a.tok(hclsyntax.TokenOBrack, bOBrack))
 	for i, x := range xs {
 		if i > 0 {
-			toks = append(toks, tok(hclsyntax.TokenComma, []byte{','}))
+			toks = append(toks, a.tok(hclsyntax.TokenComma, bComma))
 		}
-		toks = appendStr(toks, x)
+		toks = a.appendStr(toks, x)
 	}
-	return append(toks, tok(hclsyntax.TokenCBrack, []byte{']'}))
+	return append(toks, a.tok(hclsyntax.TokenCBrack, bCBrack))
 }
 
-func intTokens(n int64) hclwrite.Tokens {
-	return hclwrite.Tokens{tok(hclsyntax.TokenNumberLit, strconv.AppendInt(nil, n, 10))}
+func (a *arena) intTokens(n int64) hclwrite.Tokens {
+	return hclwrite.Tokens{a.tok(hclsyntax.TokenNumberLit, strconv.AppendInt(nil, n, 10))}
 }
 
-func boolTokens(v bool) hclwrite.Tokens {
-	return hclwrite.Tokens{tok(hclsyntax.TokenIdent, []byte(strconv.FormatBool(v)))}
+func (a *arena) boolTokens(v bool) hclwrite.Tokens {
+	return hclwrite.Tokens{a.tok(hclsyntax.TokenIdent, []byte(strconv.FormatBool(v)))}
 }
 
 // mapTokens is a map(string) literal with sorted keys, one per line.
-func mapTokens(m map[string]string) hclwrite.Tokens {
+func (a *arena) mapTokens(m map[string]string) hclwrite.Tokens {
 	keys := sortedKeys(m)
 	vals := make([]hclwrite.Tokens, len(keys))
 	for i, k := range keys {
-		vals[i] = strTokens(m[k])
+		vals[i] = a.strTokens(m[k])
 	}
-	return objectTokens(keys, vals, false)
+	return a.objectTokens(keys, vals, false)
 }
 
 // objectTokens is an object literal; keys that are identifiers stay bare
 // (as hclwrite writes them) unless quoteKeys.
-func objectTokens(keys []string, vals []hclwrite.Tokens, quoteKeys bool) hclwrite.Tokens {
+func (a *arena) objectTokens(keys []string, vals []hclwrite.Tokens, quoteKeys bool) hclwrite.Tokens {
 	toks := make(hclwrite.Tokens, 0, 2+len(keys)*6)
-	toks = append(toks, tok(hclsyntax.TokenOBrace, []byte{'{'}))
+	toks = append(toks, a.tok(hclsyntax.TokenOBrace, bOBrace))
 	if len(keys) > 0 {
-		toks = append(toks, tok(hclsyntax.TokenNewline, []byte{'\n'}))
+		toks = append(toks, a.tok(hclsyntax.TokenNewline, bNewline))
 	}
 	for i, k := range keys {
 		if !quoteKeys && validIdent(k) {
-			toks = append(toks, tok(hclsyntax.TokenIdent, []byte(k)))
+			toks = append(toks, a.tok(hclsyntax.TokenIdent, []byte(k)))
 		} else {
-			toks = appendStr(toks, k)
+			toks = a.appendStr(toks, k)
 		}
-		toks = append(toks, tok(hclsyntax.TokenEqual, []byte{'='}))
+		toks = append(toks, a.tok(hclsyntax.TokenEqual, bEqual))
 		toks = append(toks, vals[i]...)
-		toks = append(toks, tok(hclsyntax.TokenNewline, []byte{'\n'}))
+		toks = append(toks, a.tok(hclsyntax.TokenNewline, bNewline))
 	}
-	return append(toks, tok(hclsyntax.TokenCBrace, []byte{'}'}))
+	return append(toks, a.tok(hclsyntax.TokenCBrace, bCBrace))
 }
 
-func setStr(b *hclwrite.Body, name, s string)            { b.SetAttributeRaw(name, strTokens(s)) }
-func setList(b *hclwrite.Body, name string, xs []string) { b.SetAttributeRaw(name, listTokens(xs)) }
-func setInt(b *hclwrite.Body, name string, n int64)      { b.SetAttributeRaw(name, intTokens(n)) }
-func setMap(b *hclwrite.Body, name string, m map[string]string) {
-	b.SetAttributeRaw(name, mapTokens(m))
+func (a *arena) setStr(b *hclwrite.Body, name, s string) { b.SetAttributeRaw(name, a.strTokens(s)) }
+func (a *arena) setList(b *hclwrite.Body, name string, xs []string) {
+	b.SetAttributeRaw(name, a.listTokens(xs))
+}
+func (a *arena) setInt(b *hclwrite.Body, name string, n int64) {
+	b.SetAttributeRaw(name, a.intTokens(n))
+}
+func (a *arena) setMap(b *hclwrite.Body, name string, m map[string]string) {
+	b.SetAttributeRaw(name, a.mapTokens(m))
 }
 
 // validIdent is hclsyntax.ValidIdentifier with an ASCII fast path (letter
