@@ -53,6 +53,8 @@ func ActivitiesFromEnv(stateDir, namespace string) (*activities.Activities, erro
 		},
 		Terraform: terraform.Config{Binary: tf, CLIConfigFile: os.Getenv("TF_CLI_CONFIG_FILE"), WorkRoot: work},
 	}
+	// Relative hook working directories are relative to the plan's folder.
+	a.Hooks.BaseDir, _ = filepath.Abs(os.Getenv("FERRY_PLAN_DIR"))
 	a.Notify.WebhookURL = os.Getenv(EnvWebhookURL)
 	a.Notify.UIBaseURL = os.Getenv(EnvUIURL)
 	a.Notify.Namespace = namespace

@@ -13,11 +13,9 @@ import (
 	"github.com/ferrymigrate/ferry/runbooks"
 )
 
-// RunbookBase is where runbook links point; the worker may change it
-// before it starts (e.g. to the repository's web URL).
-var RunbookBase = "runbooks/"
-
-func runbookLink(reason string) string { return RunbookBase + reason + ".md" }
+// runbookLink links a reason's runbook (runbooks.SetBaseURL, set once when
+// the worker starts, moves every link).
+func runbookLink(reason string) string { return runbooks.Link(runbooks.Reason(reason)) }
 
 func gateReason(gate string) string {
 	switch gate {

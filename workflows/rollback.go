@@ -6,6 +6,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/ferrymigrate/ferry/activities"
+	"github.com/ferrymigrate/ferry/runbooks"
 )
 
 // rollback is the saga: traffic back to the datacenter first, then the
@@ -81,12 +82,12 @@ func (m *migration) run(ctx workflow.Context, opts workflow.ActivityOptions, nam
 
 func (m *migration) parkSaga(ctx workflow.Context, s step, err error) string {
 	reason, msg := reasonOf(err)
-	m.st.LastError = &StepError{Stage: StageRollingBack, Reason: reason, Message: msg, Runbook: runbookLink("rollback-failed"), At: workflow.Now(ctx)}
+	m.st.LastError = &StepError{Stage: StageRollingBack, Reason: reason, Message: msg, Runbook: runbookLink(string(runbooks.ReasonRollbackFailed)), At: workflow.Now(ctx)}
 	m.parked = &s
 	m.action = ""
 	m.waiting = &Waiting{Gate: "retry", Since: workflow.Now(ctx), Hint: fmt.Sprintf("rollback step %s failed (%s)", s.name, reason)}
 	m.setStage(ctx, StageBlocked, "rollback: "+s.name+": "+reason)
-	m.notify(ctx, "parked", fmt.Sprintf("rollback step %s failed: fix it, then retry (or skip)", s.name), "rollback-failed", msg)
+	m.notify(ctx, "parked", fmt.Sprintf("rollback step %s failed: fix it, then retry (or skip)", s.name), string(runbooks.ReasonRollbackFailed), msg)
 	_ = workflow.Await(ctx, func() bool { return m.action != "" })
 	m.parked = nil
 	m.waiting = nil

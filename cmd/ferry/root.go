@@ -10,6 +10,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ferrymigrate/ferry/redact"
 )
 
 // globals are the flags every command shares.
@@ -57,6 +59,10 @@ Start with 'ferry dev' (the whole local stack) or read README.md.`,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			switch g.Output {
 			case "table", "json":
+			case "svg":
+				if cmd.Name() != "burndown" {
+					return fmt.Errorf("--output svg: only 'ferry burndown' draws SVG; use table or json")
+				}
 			default:
 				return fmt.Errorf("--output %q: use table or json", g.Output)
 			}
@@ -92,13 +98,18 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
 	}
 	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler
 	switch strings.ToLower(format) {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		h = slog.NewTextHandler(w, opts)
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		h = slog.NewJSONHandler(w, opts)
+	default:
+		return nil, fmt.Errorf("--log-format %q: use text or json", format)
 	}
-	return nil, fmt.Errorf("--log-format %q: use text or json", format)
+	// Every log line goes through redaction: secrets from the environment
+	// and credential shapes never reach the terminal or a log collector.
+	return slog.New(redact.NewHandler(h, nil)), nil
 }
 
 // print writes v as indented JSON with -o json, or calls table with a
