@@ -93,22 +93,22 @@ func (r *tfRun) must(args ...string) string {
 
 // applyNoDiffDestroy is the whole life of a module: apply, a plan that
 // must show no changes, destroy.
-func (r *tfRun) apply() {
+func (r *tfRun) apply(extra ...string) string {
 	r.t.Helper()
-	r.must("apply", "-input=false", "-auto-approve", "-no-color")
+	return r.must(append([]string{"apply", "-input=false", "-auto-approve", "-no-color"}, extra...)...)
 }
 
-func (r *tfRun) planNoDiff() {
+func (r *tfRun) planNoDiff(extra ...string) {
 	r.t.Helper()
-	code, out := r.run("plan", "-input=false", "-detailed-exitcode", "-no-color")
+	code, out := r.run(append([]string{"plan", "-input=false", "-detailed-exitcode", "-no-color"}, extra...)...)
 	if code != 0 {
 		r.t.Fatalf("plan after apply: exit %d (2 means a diff):\n%s", code, out)
 	}
 }
 
-func (r *tfRun) destroy() {
+func (r *tfRun) destroy(extra ...string) {
 	r.t.Helper()
-	r.must("destroy", "-input=false", "-auto-approve", "-no-color")
+	r.must(append([]string{"destroy", "-input=false", "-auto-approve", "-no-color"}, extra...)...)
 }
 
 // userResources counts the resources of a project beyond the default
@@ -151,7 +151,27 @@ func TestTerraformCore(t *testing.T) {
 	}
 
 	tf.planNoDiff()
-	tf.destroy()
+
+	// In-place updates: metadata, labels, tags, firewall, health check.
+	out := tf.apply("-var=generation=2")
+	if !strings.Contains(out, "0 added, 4 changed, 0 destroyed") {
+		t.Fatalf("update apply, want 4 in-place changes:\n%s", out)
+	}
+	tf.planNoDiff("-var=generation=2")
+	inst := s.Resources(project, "instances")[0]
+	if inst.Body["labels"].(map[string]any)["generation"] != "2" {
+		t.Errorf("labels after update: %v", inst.Body["labels"])
+	}
+	// Drift: someone deletes the firewall rule by hand; terraform repairs it.
+	if code, _, _ := do(t, "DELETE", s.ComputeEndpoint()+"projects/"+project+"/global/firewalls/billing-allow-http", ""); code != 200 {
+		t.Fatalf("delete firewall: %d", code)
+	}
+	out = tf.apply("-var=generation=2")
+	if !strings.Contains(out, "1 added, 0 changed, 0 destroyed") {
+		t.Fatalf("drift repair, want 1 added:\n%s", out)
+	}
+
+	tf.destroy("-var=generation=2")
 	if left := userResources(s, project); len(left) != 0 {
 		t.Fatalf("after destroy, left behind: %+v", left)
 	}

@@ -10,6 +10,10 @@ terraform {
 variable "compute_endpoint" { type = string }
 variable "dns_endpoint" { type = string }
 variable "project" { type = string }
+variable "generation" {
+  type    = string
+  default = "1"
+}
 
 provider "google" {
   project                 = var.project
@@ -35,13 +39,15 @@ resource "google_compute_instance" "vm" {
   name         = "app-${count.index + 1}"
   machine_type = "e2-standard-2"
   zone         = "us-central1-a"
-  tags         = ["billing", "http"]
+  tags         = ["billing", "http", "gen-${var.generation}"]
   labels = {
     app        = "billing"
     managed-by = "ferry"
+    generation = var.generation
   }
   metadata = {
     ferry-source-vm = "vm-${count.index + 1}"
+    generation      = var.generation
   }
 
   boot_disk {
@@ -68,7 +74,7 @@ resource "google_compute_instance" "vm" {
 resource "google_compute_firewall" "http" {
   name          = "billing-allow-http"
   network       = "default"
-  source_ranges = ["10.0.0.0/8"]
+  source_ranges = ["10.0.0.0/8", "172.16.${var.generation}.0/24"]
   target_tags   = ["billing"]
   allow {
     protocol = "tcp"
@@ -90,7 +96,7 @@ resource "google_compute_health_check" "http" {
   name = "billing-hc"
   http_health_check {
     port         = 8080
-    request_path = "/healthz"
+    request_path = "/healthz/${var.generation}"
   }
 }
 
