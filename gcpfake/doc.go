@@ -9,3 +9,21 @@
 // reliability tests. Like vcsim for vSphere, it ships with ferry: `ferry dev`
 // runs it in-process.
 package gcpfake
+
+// Wiring, for terraform (see testdata/full/main.tf):
+//
+//	provider "google" {
+//	  project                 = "P"
+//	  access_token            = "gcpfake-token"          // any value
+//	  compute_custom_endpoint = s.ComputeEndpoint()      // http://127.0.0.1:PORT/compute/v1/
+//	  dns_custom_endpoint     = s.DNSEndpoint()          // http://127.0.0.1:PORT/dns/v1/
+//	}
+//	terraform { backend "gcs" {} }  // init -backend-config=bucket=B
+//	  // -backend-config=storage_custom_endpoint=<s.StorageEndpoint()>
+//	  // -backend-config=access_token=gcpfake-token   (bucket from s.CreateBucket)
+//
+// and CHECKPOINT_DISABLE=1 in terraform's environment. Go clients take
+// option.WithEndpoint(s.ComputeEndpoint() or s.URL()+"/") with
+// option.WithoutAuthentication(), as gcp.Config does. Resources() lists
+// what is stored by collection name; every project starts with the
+// "default" network and its subnetworks, as a new real project does.
