@@ -36,13 +36,18 @@ func (c Config) Fake() bool {
 const FakeAccessToken = "gcpfake-token"
 
 // ComputeOptions returns client options for cloud.google.com/go/compute REST
-// clients.
+// clients. Terraform takes the endpoint with its API path
+// (…/compute/v1/); the Go clients add that path themselves, so they get
+// the bare base URL.
 func (c Config) ComputeOptions() []option.ClientOption {
-	return c.options(c.ComputeEndpoint)
+	return c.options(strings.TrimSuffix(c.ComputeEndpoint, "compute/v1/"))
 }
 
-// DNSOptions returns client options for google.golang.org/api/dns/v1.
-func (c Config) DNSOptions() []option.ClientOption { return c.options(c.DNSEndpoint) }
+// DNSOptions returns client options for google.golang.org/api/dns/v1
+// (which, like the compute clients, adds dns/v1/ itself).
+func (c Config) DNSOptions() []option.ClientOption {
+	return c.options(strings.TrimSuffix(c.DNSEndpoint, "dns/v1/"))
+}
 
 // StorageOptions returns client options for storage clients.
 func (c Config) StorageOptions() []option.ClientOption { return c.options(c.StorageEndpoint) }
