@@ -67,11 +67,11 @@ type AppConf struct {
 	GateReminder string            `hcl:"gate_reminder,optional"`
 	Bake         string            `hcl:"bake,optional"`
 
-	VMs          []*vmConf          `hcl:"vm,block"`
-	Cutover      *cutoverConf       `hcl:"cutover,block"`
-	Approvers    *approversConf     `hcl:"approvers,block"`
-	Hooks        []*hookConf        `hcl:"hook,block"`
-	Decommission *decommissionConf  `hcl:"decommission,block"`
+	VMs          []*vmConf         `hcl:"vm,block"`
+	Cutover      *cutoverConf      `hcl:"cutover,block"`
+	Approvers    *approversConf    `hcl:"approvers,block"`
+	Hooks        []*hookConf       `hcl:"hook,block"`
+	Decommission *decommissionConf `hcl:"decommission,block"`
 
 	block *hclsyntax.Block
 }
@@ -86,17 +86,17 @@ type vmConf struct {
 }
 
 type cutoverConf struct {
-	Strategy    string          `hcl:"strategy,optional"`
-	Steps       []int           `hcl:"steps,optional"`
-	StepBake    string          `hcl:"step_bake,optional"`
-	StepTimeout string          `hcl:"step_timeout,optional"`
-	PublicURL   string          `hcl:"public_url,optional"`
-	DCEndpoints []string        `hcl:"dc_endpoints,optional"`
-	Step        []*stepConf     `hcl:"step,block"`
-	HealthCheck *healthConf     `hcl:"health_check,block"`
-	SLO         *sloConf        `hcl:"slo,block"`
-	Windows     []*windowConf   `hcl:"window,block"`
-	DNS         *dnsConf        `hcl:"dns,block"`
+	Strategy    string        `hcl:"strategy,optional"`
+	Steps       []int         `hcl:"steps,optional"`
+	StepBake    string        `hcl:"step_bake,optional"`
+	StepTimeout string        `hcl:"step_timeout,optional"`
+	PublicURL   string        `hcl:"public_url,optional"`
+	DCEndpoints []string      `hcl:"dc_endpoints,optional"`
+	Step        []*stepConf   `hcl:"step,block"`
+	HealthCheck *healthConf   `hcl:"health_check,block"`
+	SLO         *sloConf      `hcl:"slo,block"`
+	Windows     []*windowConf `hcl:"window,block"`
+	DNS         *dnsConf      `hcl:"dns,block"`
 }
 
 type stepConf struct {

@@ -16,8 +16,8 @@ import (
 // 2025-06. Other regions cost up to ~25 % more; the estimate is evidence for
 // a reviewer, not a bill. Update PricesAsOf when you change the numbers.
 const (
-	PricesSource = "cloud.google.com/compute/vm-instance-pricing + /disks-image-pricing, us-central1 on-demand"
-	PricesAsOf   = "2025-06"
+	PricesSource  = "cloud.google.com/compute/vm-instance-pricing + /disks-image-pricing, us-central1 on-demand"
+	PricesAsOf    = "2025-06"
 	HoursPerMonth = 730
 )
 

@@ -27,9 +27,14 @@ var (
 	DefaultShutdown     = 10 * time.Minute
 	DefaultRetention    = 14 * 24 * time.Hour
 	DefaultDiskType     = "pd-balanced"
-	DefaultImages       = map[string]string{
-		"linuxGuest":   "projects/debian-cloud/global/images/family/debian-12",
-		"windowsGuest": "projects/windows-cloud/global/images/family/windows-2022",
+	// DefaultImages are pinned public images (full form, so the provider
+	// makes no lookup and a new family release never replaces instances).
+	// Pin your own with the app's images attribute; `gcloud compute images
+	// describe-from-family debian-12 --project debian-cloud` names the
+	// current one.
+	DefaultImages = map[string]string{
+		"linuxGuest":   "projects/debian-cloud/global/images/debian-12-bookworm-v20250610",
+		"windowsGuest": "projects/windows-cloud/global/images/windows-server-2022-dc-v20250610",
 	}
 )
 
@@ -425,5 +430,3 @@ func levenshtein(a, b string) int {
 	}
 	return prev[len(b)]
 }
-
-

@@ -31,7 +31,7 @@ func benchSpecs(apps, vmsPerApp int) []plan.AppSpec {
 		for v := 0; v < vmsPerApp; v++ {
 			n := fmt.Sprintf("%s-vm-%d", name, v)
 			s.VMs = append(s.VMs, plan.VMSpec{Ref: fmt.Sprintf("vm-%d", a*vmsPerApp+v), Name: n, GCEName: n,
-				MachineType: "e2-standard-2", Image: "projects/debian-cloud/global/images/family/debian-12",
+				MachineType: "e2-standard-2", Image: "projects/debian-cloud/global/images/debian-12-bookworm-v20250610",
 				Zone: "europe-west1-b", DiskGB: 20, DataDisksGB: []int64{100}, Ports: []int{8080}})
 		}
 		out[a] = s
