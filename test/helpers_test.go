@@ -44,7 +44,7 @@ func ferry(t *testing.T) string {
 	return ferryBin
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -34,12 +34,22 @@ func New(c client.Client, acts *activities.Activities) sdkworker.Worker {
 // Register adds ferry's workflows and activities to any registry (a worker,
 // a replayer or a test environment).
 func Register(r interface {
-	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
+	WorkflowRegistry
 	RegisterActivity(a any)
 }, acts *activities.Activities) {
+	RegisterWorkflows(r)
+	r.RegisterActivity(acts)
+}
+
+// WorkflowRegistry is a worker, a replayer or a test environment.
+type WorkflowRegistry interface {
+	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
+}
+
+// RegisterWorkflows adds ferry's workflows under their stable names.
+func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.MigrateApp, workflow.RegisterOptions{Name: workflows.MigrateAppWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Wave, workflow.RegisterOptions{Name: workflows.WaveWorkflowName})
-	r.RegisterActivity(acts)
 }
 
 // Run polls until ctx is done, then drains: no new tasks are taken and

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/ferrymigrate/ferry/internal/fakeacts"
 	"github.com/ferrymigrate/ferry/plan"
 	"github.com/ferrymigrate/ferry/runbooks"
 )
@@ -18,7 +19,7 @@ import (
 type harness struct {
 	t   *testing.T
 	env *testsuite.TestWorkflowEnvironment
-	f   *fakes
+	f   *fakeacts.Fakes
 	in  MigrateAppInput
 }
 
@@ -26,8 +27,8 @@ func newHarness(t *testing.T) *harness {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.SetStartTime(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)) // a Monday
-	f := &fakes{}
-	f.register(env)
+	f := &fakeacts.Fakes{}
+	f.Register(env)
 	env.RegisterWorkflowWithOptions(MigrateApp, registerOpts(MigrateAppWorkflowName))
 	return &harness{t: t, env: env, f: f, in: MigrateAppInput{Spec: testSpec(), StartedBy: "carl@example.com"}}
 }
@@ -69,22 +70,22 @@ func TestHappyPath(t *testing.T) {
 	if got := len(res.Status.Approvals); got != 3 {
 		t.Errorf("approvals recorded = %d, want 3", got)
 	}
-	if w := h.f.weights; len(w) != 3 || w[0] != 10 || w[1] != 50 || w[2] != 100 {
+	if w := h.f.Weights(); len(w) != 3 || w[0] != 10 || w[1] != 50 || w[2] != 100 {
 		t.Errorf("traffic steps %v, want [10 50 100]", w)
 	}
 	for _, name := range []string{"DiscoverApp", "CheckDependencies", "TerraformPlan", "TerraformApply", "HealthCheck", "PowerOffSources", "FinalizeDecommission", "RunHook:smoke", "RunHook:final-sync"} {
-		if h.f.count(name) != 1 {
-			t.Errorf("%s called %d times, want 1 (calls %v)", name, h.f.count(name), h.f.calls)
+		if h.f.Count(name) != 1 {
+			t.Errorf("%s called %d times, want 1 (calls %v)", name, h.f.Count(name), h.f.Calls())
 		}
 	}
-	if h.f.count("TerraformDestroy") != 0 || h.f.count("TrafficToDatacenter") != 0 {
-		t.Errorf("rollback activities ran on the happy path: %v", h.f.calls)
+	if h.f.Count("TerraformDestroy") != 0 || h.f.Count("TrafficToDatacenter") != 0 {
+		t.Errorf("rollback activities ran on the happy path: %v", h.f.Calls())
 	}
 	if res.Status.TrafficPercent != 100 {
 		t.Errorf("traffic %d, want 100", res.Status.TrafficPercent)
 	}
 	var events []string
-	for _, n := range h.f.notes {
+	for _, n := range h.f.Notes() {
 		events = append(events, n.Event)
 	}
 	for _, e := range []string{"gate-waiting", "cutover-done", "decommission-done"} {
@@ -103,8 +104,8 @@ func TestPlanGateRejected(t *testing.T) {
 	if res.Outcome != StageRejected {
 		t.Fatalf("outcome %s, want Rejected", res.Outcome)
 	}
-	if h.f.count("TerraformApply")+h.f.count("TerraformDestroy") != 0 {
-		t.Errorf("nothing was provisioned, yet %v", h.f.calls)
+	if h.f.Count("TerraformApply")+h.f.Count("TerraformDestroy") != 0 {
+		t.Errorf("nothing was provisioned, yet %v", h.f.Calls())
 	}
 	if r := res.Status.Approvals; len(r) != 1 || r[0].Decision != "rejected" {
 		t.Errorf("rejection not recorded: %+v", r)
@@ -118,10 +119,10 @@ func TestCutoverGateRejectedDestroys(t *testing.T) {
 		signal(h.env, SignalReject, Approval{Stage: GateCutover, Approver: "bo@example.com", Comment: "not now"})
 	})
 	res := h.run()
-	if res.Outcome != StageRejected || h.f.count("TerraformDestroy") != 1 {
-		t.Fatalf("outcome %s, destroy %d: want Rejected and one destroy", res.Outcome, h.f.count("TerraformDestroy"))
+	if res.Outcome != StageRejected || h.f.Count("TerraformDestroy") != 1 {
+		t.Fatalf("outcome %s, destroy %d: want Rejected and one destroy", res.Outcome, h.f.Count("TerraformDestroy"))
 	}
-	if h.f.count("TrafficToDatacenter") != 0 {
+	if h.f.Count("TrafficToDatacenter") != 0 {
 		t.Errorf("traffic was never shifted; no traffic rollback expected")
 	}
 }
@@ -134,8 +135,8 @@ func TestDecommissionGateRejectedRollsBack(t *testing.T) {
 		signal(h.env, SignalReject, Approval{Stage: GateDecommission, Approver: "ana@example.com", Comment: "keep DC"})
 	})
 	res := h.run()
-	if res.Outcome != StageRejected || h.f.count("TrafficToDatacenter") != 1 {
-		t.Fatalf("outcome %s, calls %v", res.Outcome, h.f.calls)
+	if res.Outcome != StageRejected || h.f.Count("TrafficToDatacenter") != 1 {
+		t.Fatalf("outcome %s, calls %v", res.Outcome, h.f.Calls())
 	}
 }
 
@@ -152,7 +153,7 @@ func TestGateTimeoutRemindsAndNeverApproves(t *testing.T) {
 		t.Errorf("stage after 12 h without approval = %s, want ApprovePlan", stageAt12h)
 	}
 	reminders := 0
-	for _, n := range h.f.notes {
+	for _, n := range h.f.Notes() {
 		if n.Event == "gate-reminder" && strings.Contains(n.Needed, "plan") {
 			reminders++
 		}
@@ -227,7 +228,7 @@ func applyErr() error {
 
 func TestStepFailsThenRetryResumesAtFailedStep(t *testing.T) {
 	h := newHarness(t)
-	h.f.apply = func(n int) error {
+	h.f.Apply = func(n int) error {
 		if n == 1 {
 			return applyErr()
 		}
@@ -246,8 +247,8 @@ func TestStepFailsThenRetryResumesAtFailedStep(t *testing.T) {
 	if !strings.Contains(blocked.LastError.Runbook, "terraform-apply-failed.md") {
 		t.Errorf("runbook link %q", blocked.LastError.Runbook)
 	}
-	if h.f.count("TerraformApply") != 2 || h.f.count("TerraformPlan") != 1 || h.f.count("DiscoverApp") != 1 {
-		t.Errorf("retry did not resume at the failed step: %v", h.f.calls)
+	if h.f.Count("TerraformApply") != 2 || h.f.Count("TerraformPlan") != 1 || h.f.Count("DiscoverApp") != 1 {
+		t.Errorf("retry did not resume at the failed step: %v", h.f.Calls())
 	}
 	if res.Outcome != StageDone {
 		t.Errorf("outcome %s", res.Outcome)
@@ -256,7 +257,7 @@ func TestStepFailsThenRetryResumesAtFailedStep(t *testing.T) {
 
 func TestSkipOnlyWhereAllowed(t *testing.T) {
 	h := newHarness(t)
-	h.f.hook = func(hs plan.HookSpec) error {
+	h.f.Hook = func(hs plan.HookSpec) error {
 		if hs.Name == "smoke" {
 			return temporal.NewNonRetryableApplicationError("smoke test exited 1: GET /health 503", string(runbooks.ReasonHookFailed), nil)
 		}
@@ -275,8 +276,8 @@ func TestSkipOnlyWhereAllowed(t *testing.T) {
 	if len(res.Status.Audit) != 1 || !strings.Contains(res.Status.Audit[0].Reason, "does not allow skipping") {
 		t.Errorf("refused skip not audited: %+v", res.Status.Audit)
 	}
-	if h.f.count("TerraformDestroy") != 1 {
-		t.Errorf("rollback did not destroy what was provisioned: %v", h.f.calls)
+	if h.f.Count("TerraformDestroy") != 1 {
+		t.Errorf("rollback did not destroy what was provisioned: %v", h.f.Calls())
 	}
 	if res.Status.RollbackReason != "smoke test keeps failing" {
 		t.Errorf("rollback reason %q", res.Status.RollbackReason)
@@ -286,7 +287,7 @@ func TestSkipOnlyWhereAllowed(t *testing.T) {
 func TestSkipAllowed(t *testing.T) {
 	h := newHarness(t)
 	h.in.Spec.Skippable = []string{"hook:smoke"}
-	h.f.hook = func(hs plan.HookSpec) error {
+	h.f.Hook = func(hs plan.HookSpec) error {
 		if hs.Name == "smoke" {
 			return temporal.NewNonRetryableApplicationError("smoke failed", string(runbooks.ReasonHookFailed), nil)
 		}
@@ -304,7 +305,7 @@ func TestSkipAllowed(t *testing.T) {
 
 func TestAutoRollbackFromSLOGate(t *testing.T) {
 	h := newHarness(t)
-	h.f.slo = func(p int) activityResult {
+	h.f.SLO = func(p int) activityResult {
 		if p == 50 {
 			return activityResult{Pass: false, Reason: "error ratio 0.31 > 0.01 on the GCP backend", ErrorRatio: 0.31}
 		}
@@ -316,12 +317,12 @@ func TestAutoRollbackFromSLOGate(t *testing.T) {
 	if res.Outcome != StageRolledBack {
 		t.Fatalf("outcome %s", res.Outcome)
 	}
-	if w := h.f.weights; len(w) != 3 || w[2] != 0 {
+	if w := h.f.Weights(); len(w) != 3 || w[2] != 0 {
 		t.Errorf("weights %v, want [10 50 0]", w)
 	}
 	// Traffic first, then destroy.
 	ti, di := -1, -1
-	for i, c := range h.f.calls {
+	for i, c := range h.f.Calls() {
 		switch c {
 		case "TrafficToDatacenter":
 			ti = i
@@ -330,7 +331,7 @@ func TestAutoRollbackFromSLOGate(t *testing.T) {
 		}
 	}
 	if ti < 0 || di < 0 || ti > di {
-		t.Errorf("saga order wrong: %v", h.f.calls)
+		t.Errorf("saga order wrong: %v", h.f.Calls())
 	}
 	if !strings.Contains(res.Status.RollbackReason, "SLO gate failed at 50 %") {
 		t.Errorf("reason %q", res.Status.RollbackReason)
@@ -346,10 +347,10 @@ func TestRollbackDuringRetentionPowersSourcesOn(t *testing.T) {
 	if res.Outcome != StageRolledBack {
 		t.Fatalf("outcome %s", res.Outcome)
 	}
-	if h.f.count("PowerOnSources") != 1 || h.f.count("TrafficToDatacenter") != 1 || h.f.count("TerraformDestroy") != 0 {
-		t.Errorf("saga with keep policy: %v", h.f.calls)
+	if h.f.Count("PowerOnSources") != 1 || h.f.Count("TrafficToDatacenter") != 1 || h.f.Count("TerraformDestroy") != 0 {
+		t.Errorf("saga with keep policy: %v", h.f.Calls())
 	}
-	if h.f.count("FinalizeDecommission") != 0 {
+	if h.f.Count("FinalizeDecommission") != 0 {
 		t.Errorf("final action ran after rollback")
 	}
 }
@@ -380,7 +381,7 @@ func TestRollbackRefusedAfterDecommission(t *testing.T) {
 func TestRollbackFailureParksAndRetries(t *testing.T) {
 	h := newHarness(t)
 	fixed := false
-	h.f.destroy = func(n int) error {
+	h.f.Destroy = func(n int) error {
 		if !fixed {
 			return errors.New("googleapi: Error 503")
 		}
@@ -395,8 +396,8 @@ func TestRollbackFailureParksAndRetries(t *testing.T) {
 	if parked.Stage != StageBlocked || parked.LastError == nil {
 		t.Fatalf("failed rollback step did not park: %+v", parked)
 	}
-	if res.Outcome != StageRolledBack || h.f.count("TerraformDestroy") < 2 {
-		t.Fatalf("outcome %s calls %v", res.Outcome, h.f.calls)
+	if res.Outcome != StageRolledBack || h.f.Count("TerraformDestroy") < 2 {
+		t.Fatalf("outcome %s calls %v", res.Outcome, h.f.Calls())
 	}
 }
 
@@ -427,7 +428,7 @@ func TestMalformedSignalIsAuditedNotFatal(t *testing.T) {
 
 func TestDependencyLeftBehindNeedsAcknowledgement(t *testing.T) {
 	h := newHarness(t)
-	h.f.deps.LeftBehind = []string{"ledger-db"}
+	h.f.Deps.LeftBehind = []string{"ledger-db"}
 	h.approve(time.Hour, GateDependencies, "ana@example.com")
 	h.approve(2*time.Hour, GatePlan, "bo@example.com")
 	h.approve(3*time.Hour, GateCutover, "bo@example.com")

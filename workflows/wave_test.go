@@ -7,6 +7,7 @@ import (
 
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/ferrymigrate/ferry/internal/fakeacts"
 	"github.com/ferrymigrate/ferry/plan"
 )
 
@@ -38,8 +39,8 @@ func TestWaveOrder(t *testing.T) {
 func TestWaveConcurrencyCapAndDependencyOrder(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	f := &fakes{}
-	f.register(env)
+	f := &fakeacts.Fakes{}
+	f.Register(env)
 	env.RegisterWorkflowWithOptions(MigrateApp, registerOpts(MigrateAppWorkflowName))
 	env.RegisterWorkflowWithOptions(Wave, registerOpts(WaveWorkflowName))
 	specs := waveSpecs()
@@ -87,7 +88,7 @@ func TestWaveConcurrencyCapAndDependencyOrder(t *testing.T) {
 		t.Errorf("never 2 apps in flight: the cap is not used")
 	}
 	// Children start in dependency order.
-	if !slices.Equal(f.started, []string{"batch", "db", "api", "web"}) {
-		t.Errorf("start order %v (wave order %v)", f.started, order)
+	if !slices.Equal(f.Started(), []string{"batch", "db", "api", "web"}) {
+		t.Errorf("start order %v (wave order %v)", f.Started(), order)
 	}
 }
