@@ -26,7 +26,7 @@ func (a *Activities) TerraformPlan(ctx context.Context, in TerraformInput) (Terr
 	}
 	sum, _, err := r.Plan(ctx)
 	if err != nil {
-		return TerraformPlanResult{}, terraformError(err, runbooks.ReasonTerraformPlan)
+		return TerraformPlanResult{}, terraformError(ctx, err, runbooks.ReasonTerraformPlan)
 	}
 	activity.GetLogger(ctx).Info("terraform plan", "app", in.Spec.Name, "add", sum.Add, "change", sum.Change, "destroy", sum.Destroy)
 	return TerraformPlanResult{Summary: toSummary(sum)}, nil
@@ -43,7 +43,7 @@ func (a *Activities) TerraformApply(ctx context.Context, in TerraformApplyInput)
 	res, err := r.Apply(ctx, in.ApprovedPlanHash)
 	stop()
 	if err != nil {
-		return TerraformApplyResult{}, terraformError(err, runbooks.ReasonTerraformApply)
+		return TerraformApplyResult{}, terraformError(ctx, err, runbooks.ReasonTerraformApply)
 	}
 	if res.Resumed {
 		activity.GetLogger(ctx).Info("terraform apply completed an interrupted apply", "app", in.Spec.Name)
@@ -62,7 +62,7 @@ func (a *Activities) TerraformDestroy(ctx context.Context, in TerraformInput) (T
 	n, err := r.Destroy(ctx)
 	stop()
 	if err != nil {
-		return TerraformDestroyResult{Destroyed: n}, terraformError(err, runbooks.ReasonTerraformDestroy)
+		return TerraformDestroyResult{Destroyed: n}, terraformError(ctx, err, runbooks.ReasonTerraformDestroy)
 	}
 	return TerraformDestroyResult{Destroyed: n}, nil
 }
@@ -117,7 +117,12 @@ func heartbeat(ctx context.Context, r *terraform.Runner) (stop func()) {
 // terraformError maps runner errors to typed Temporal errors: terraform's
 // own failures, lock conflicts and plan drift park the workflow with the
 // right runbook; anything else (e.g. a cancelled context) is retryable.
-func terraformError(err error, reason runbooks.Reason) error {
+func terraformError(ctx context.Context, err error, reason runbooks.Reason) error {
+	if ctx.Err() != nil {
+		// Cancelled or timed out: terraform stopped gracefully and a retry
+		// resumes (orphans are adopted by the runner).
+		return temporal.NewApplicationError(err.Error(), string(reason))
+	}
 	var locked *terraform.LockedError
 	var drift *terraform.PlanDriftError
 	var tfe *terraform.Error

@@ -30,7 +30,7 @@ func (r renderer) lb(b *hclwrite.Body) {
 	zones := r.zones()
 	for _, z := range sortedKeys(zones) {
 		name := r.name("-" + z)
-		ig := b.AppendNewBlock("resource", []string{"google_compute_instance_group", igLocal(z)}).Body()
+		ig := r.resource(b, "google_compute_instance_group", igLocal(z), r.zonal("instanceGroups", z, name))
 		r.a.setStr(ig, "name", (name))
 		r.a.setStr(ig, "zone", (z))
 		r.a.setStr(ig, "description", ("Instances of " + app + " in " + z + " (managed by ferry)"))
@@ -45,7 +45,7 @@ func (r renderer) lb(b *hclwrite.Body) {
 		b.AppendNewline()
 	}
 
-	h := b.AppendNewBlock("resource", []string{"google_compute_health_check", "app"}).Body()
+	h := r.resource(b, "google_compute_health_check", "app", r.global("healthChecks", r.name("-hc")))
 	r.a.setStr(h, "name", (r.name("-hc")))
 	r.a.setInt(h, "check_interval_sec", (5))
 	r.a.setInt(h, "timeout_sec", (5))
@@ -58,7 +58,7 @@ func (r renderer) lb(b *hclwrite.Body) {
 	}
 	b.AppendNewline()
 
-	g := b.AppendNewBlock("resource", []string{"google_compute_backend_service", "gcp"}).Body()
+	g := r.resource(b, "google_compute_backend_service", "gcp", r.global("backendServices", traffic.GCPBackendName(app)))
 	r.a.setStr(g, "name", (traffic.GCPBackendName(app)))
 	r.a.setStr(g, "protocol", ("HTTP"))
 	r.a.setStr(g, "port_name", ("http"))
@@ -80,7 +80,7 @@ func (r renderer) lb(b *hclwrite.Body) {
 	if negZone == "" {
 		negZone = r.spec.VMs[0].Zone
 	}
-	neg := b.AppendNewBlock("resource", []string{"google_compute_network_endpoint_group", "dc"}).Body()
+	neg := r.resource(b, "google_compute_network_endpoint_group", "dc", r.zonal("networkEndpointGroups", negZone, traffic.DCNEGName(app)))
 	r.a.setStr(neg, "name", (traffic.DCNEGName(app)))
 	r.a.setStr(neg, "network", (r.spec.Network))
 	r.a.setStr(neg, "zone", (negZone))
@@ -94,7 +94,8 @@ func (r renderer) lb(b *hclwrite.Body) {
 			continue // Validate rejects these before rendering
 		}
 		b.AppendNewline()
-		e := b.AppendNewBlock("resource", []string{"google_compute_network_endpoint", "dc-" + strconv.Itoa(i+1)}).Body()
+		e := r.resource(b, "google_compute_network_endpoint", "dc-"+strconv.Itoa(i+1),
+			r.zonal("networkEndpointGroups", negZone, traffic.DCNEGName(app))+"//"+host+"/"+port)
 		e.SetAttributeRaw("network_endpoint_group", ref("google_compute_network_endpoint_group", "dc", "name"))
 		r.a.setStr(e, "zone", (negZone))
 		r.a.setStr(e, "ip_address", (host))
@@ -102,7 +103,7 @@ func (r renderer) lb(b *hclwrite.Body) {
 	}
 	b.AppendNewline()
 
-	dc := b.AppendNewBlock("resource", []string{"google_compute_backend_service", "dc"}).Body()
+	dc := r.resource(b, "google_compute_backend_service", "dc", r.global("backendServices", traffic.DCBackendName(app)))
 	r.a.setStr(dc, "name", (traffic.DCBackendName(app)))
 	r.a.setStr(dc, "protocol", ("HTTP"))
 	r.a.setStr(dc, "load_balancing_scheme", ("EXTERNAL_MANAGED"))
@@ -114,7 +115,7 @@ func (r renderer) lb(b *hclwrite.Body) {
 	dcb.SetAttributeRaw("capacity_scaler", r.a.intTokens(1))
 	b.AppendNewline()
 
-	um := b.AppendNewBlock("resource", []string{"google_compute_url_map", "app"}).Body()
+	um := r.resource(b, "google_compute_url_map", "app", r.global("urlMaps", traffic.URLMapName(app)))
 	r.a.setStr(um, "name", (traffic.URLMapName(app)))
 	r.a.setStr(um, "description", ("Traffic split of " + app + " between the datacenter and GCP; ferry shifts the weights"))
 	ra := um.AppendNewBlock("default_route_action", nil).Body()
@@ -132,12 +133,12 @@ func (r renderer) lb(b *hclwrite.Body) {
 	}))
 	b.AppendNewline()
 
-	px := b.AppendNewBlock("resource", []string{"google_compute_target_http_proxy", "app"}).Body()
+	px := r.resource(b, "google_compute_target_http_proxy", "app", r.global("targetHttpProxies", r.name("-proxy")))
 	r.a.setStr(px, "name", (r.name("-proxy")))
 	px.SetAttributeRaw("url_map", ref("google_compute_url_map", "app", "id"))
 	b.AppendNewline()
 
-	fr := b.AppendNewBlock("resource", []string{"google_compute_global_forwarding_rule", "app"}).Body()
+	fr := r.resource(b, "google_compute_global_forwarding_rule", "app", r.global("forwardingRules", r.name("-fr")))
 	r.a.setStr(fr, "name", (r.name("-fr")))
 	fr.SetAttributeRaw("target", ref("google_compute_target_http_proxy", "app", "id"))
 	r.a.setStr(fr, "port_range", ("80"))

@@ -104,6 +104,35 @@ type renderer struct {
 	spec plan.AppSpec
 	opts RenderOptions
 	a    *arena
+	ids  map[string]string // resource address -> provider import ID
+}
+
+// resource appends a resource block and records its import ID: an apply
+// interrupted between a create call and the state write leaves an object
+// terraform does not know, and the runner adopts it by this ID.
+func (r renderer) resource(b *hclwrite.Body, typ, name, id string) *hclwrite.Body {
+	if r.ids != nil {
+		r.ids[typ+"."+name] = id
+	}
+	return b.AppendNewBlock("resource", []string{typ, name}).Body()
+}
+
+func (r renderer) zonal(kind, zone, name string) string {
+	return "projects/" + r.spec.Project + "/zones/" + zone + "/" + kind + "/" + name
+}
+
+func (r renderer) global(kind, name string) string {
+	return "projects/" + r.spec.Project + "/global/" + kind + "/" + name
+}
+
+// ImportIDs maps each resource address of the app's module to the ID
+// `terraform import` takes for it.
+func ImportIDs(spec plan.AppSpec) map[string]string {
+	r := renderer{spec: spec, a: &arena{}, ids: map[string]string{}}
+	for _, fn := range []func(*hclwrite.Body){r.instances, r.network, r.lb} {
+		fn(hclwrite.NewEmptyFile().Body())
+	}
+	return r.ids
 }
 
 func ref(parts ...string) hclwrite.Tokens {
@@ -204,7 +233,7 @@ func (r renderer) instances(b *hclwrite.Body) {
 		for j, gb := range v.DataDisksGB {
 			name := dataDiskName(v.GCEName, j)
 			disks = append(disks, name)
-			d := b.AppendNewBlock("resource", []string{"google_compute_disk", name}).Body()
+			d := r.resource(b, "google_compute_disk", name, r.zonal("disks", v.Zone, name))
 			r.a.setStr(d, "name", (name))
 			r.a.setStr(d, "zone", (v.Zone))
 			r.a.setStr(d, "type", (diskType(v)))
@@ -212,7 +241,7 @@ func (r renderer) instances(b *hclwrite.Body) {
 			r.a.setMap(d, "labels", r.labels(map[string]string{"source-vm": v.Name}))
 			b.AppendNewline()
 		}
-		in := b.AppendNewBlock("resource", []string{"google_compute_instance", v.GCEName}).Body()
+		in := r.resource(b, "google_compute_instance", v.GCEName, r.zonal("instances", v.Zone, v.GCEName))
 		r.a.setStr(in, "name", (v.GCEName))
 		r.a.setStr(in, "zone", (v.Zone))
 		r.a.setStr(in, "machine_type", (v.MachineType))
@@ -270,7 +299,7 @@ var privateRanges = []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}
 
 func (r renderer) network(b *hclwrite.Body) {
 	hc := r.spec.Cutover.HealthCheck
-	fw := b.AppendNewBlock("resource", []string{"google_compute_firewall", "health"}).Body()
+	fw := r.resource(b, "google_compute_firewall", "health", r.global("firewalls", r.name("-hc")))
 	r.a.setStr(fw, "name", (r.name("-hc")))
 	r.a.setStr(fw, "network", (r.spec.Network))
 	r.a.setStr(fw, "direction", ("INGRESS"))
@@ -290,7 +319,7 @@ func (r renderer) network(b *hclwrite.Body) {
 		}
 		b.AppendNewline()
 		name := gcename.Name(v.GCEName+"-in", nil)
-		f := b.AppendNewBlock("resource", []string{"google_compute_firewall", name}).Body()
+		f := r.resource(b, "google_compute_firewall", name, r.global("firewalls", name))
 		r.a.setStr(f, "name", (name))
 		r.a.setStr(f, "description", (fmt.Sprintf("Inbound ports observed on %s (%s) in the datacenter", v.Name, v.Ref)))
 		r.a.setStr(f, "network", (r.spec.Network))

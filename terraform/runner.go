@@ -64,8 +64,12 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var parts []string
+	seen := map[string]bool{}
 	for _, d := range e.Diagnostics {
-		parts = append(parts, d.String())
+		if s := d.String(); !seen[s] {
+			seen[s] = true
+			parts = append(parts, s)
+		}
 	}
 	msg := fmt.Sprintf("terraform %s of app %q failed", e.Op, e.App)
 	if len(parts) > 0 {
@@ -246,18 +250,33 @@ func (r *Runner) Apply(ctx context.Context, approvedHash string) (ApplyResult, e
 		}
 		res.Resumed = true
 	}
+	if err := r.applyFile(ctx, file); err != nil {
+		var tfe *Error
+		adopt := []string(nil)
+		if errors.As(err, &tfe) && ctx.Err() == nil {
+			adopt = orphans(tfe.Diagnostics)
+		}
+		if len(adopt) == 0 {
+			return res, err
+		}
+		res.Resumed = true
+		if _, err := r.adoptAndApply(ctx, adopt); err != nil {
+			return res, err
+		}
+	}
+	res.Changed = true
+	return r.withOutputs(ctx, res)
+}
+
+func (r *Runner) applyFile(ctx context.Context, file string) error {
 	tf, err := r.tf()
 	if err != nil {
-		return res, err
+		return err
 	}
 	s := newJSONStream(r.Progress)
 	err = tf.ApplyJSON(ctx, s, tfexec.DirOrPlan(file), tfexec.LockTimeout(r.lockTimeout()))
 	s.close()
-	if err := r.fail("apply", err, s.errors()); err != nil {
-		return res, err
-	}
-	res.Changed = true
-	return r.withOutputs(ctx, res)
+	return r.fail("apply", err, s.errors())
 }
 
 func (r *Runner) withOutputs(ctx context.Context, res ApplyResult) (ApplyResult, error) {
