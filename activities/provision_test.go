@@ -1,0 +1,139 @@
+package activities
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"testing"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/ferrymigrate/ferry/gcp"
+	"github.com/ferrymigrate/ferry/gcpfake"
+	"github.com/ferrymigrate/ferry/internal/testenv"
+	"github.com/ferrymigrate/ferry/inventory"
+	"github.com/ferrymigrate/ferry/plan"
+	"github.com/ferrymigrate/ferry/runbooks"
+	"github.com/ferrymigrate/ferry/terraform"
+)
+
+// ledgerSpec resolves the ledger app of plan/testdata/ferry.hcl with its
+// state in the fake's GCS bucket.
+func ledgerSpec(t *testing.T) plan.AppSpec {
+	t.Helper()
+	b, err := os.ReadFile("../plan/testdata/inventory.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inv inventory.Inventory
+	if err := json.Unmarshal(b, &inv); err != nil {
+		t.Fatal(err)
+	}
+	p, diags := plan.Load("../plan/testdata/ferry.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	specs, diags := plan.Resolve(p, &inv, nil)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	s := specs[0]
+	s.Backend = plan.Backend{Type: "gcs", Bucket: "ferry-state", Prefix: "ferry"}
+	return s
+}
+
+func provisionEnv(t *testing.T) (*testsuite.TestActivityEnvironment, *gcpfake.Server) {
+	t.Helper()
+	bin, rc := testenv.Terraform(t)
+	fake, err := gcpfake.Start(gcpfake.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fake.Close() })
+	fake.CreateBucket("ferry-state")
+	a := &Activities{
+		GCP: gcp.Config{Project: "acme-migration", Region: "europe-west1", ComputeEndpoint: fake.ComputeEndpoint(),
+			DNSEndpoint: fake.DNSEndpoint(), StorageEndpoint: fake.StorageEndpoint()},
+		Terraform: terraform.Config{Binary: bin, CLIConfigFile: rc, WorkRoot: t.TempDir()},
+	}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+	return env, fake
+}
+
+func reasonOf(err error) string {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		return ae.Type()
+	}
+	return ""
+}
+
+func TestTerraformActivities(t *testing.T) {
+	env, fake := provisionEnv(t)
+	spec := ledgerSpec(t)
+
+	val, err := env.ExecuteActivity(TerraformPlanName, TerraformInput{Spec: spec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pr TerraformPlanResult
+	if err := val.Get(&pr); err != nil {
+		t.Fatal(err)
+	}
+	if pr.Summary.Add < 3 || pr.Summary.Hash == "" || pr.Summary.MonthlyUSD <= 0 {
+		t.Fatalf("plan summary: %+v", pr.Summary)
+	}
+
+	// An approval of another plan is refused before anything is applied.
+	_, err = env.ExecuteActivity(TerraformApplyName, TerraformApplyInput{Spec: spec, ApprovedPlanHash: "0000.1111"})
+	if reasonOf(err) != string(runbooks.ReasonTerraformPlanDrift) {
+		t.Fatalf("want %s, got %v", runbooks.ReasonTerraformPlanDrift, err)
+	}
+	if n := len(fake.Resources(spec.Project, "instances")); n != 0 {
+		t.Fatalf("%d instances created by a refused apply", n)
+	}
+
+	val, err = env.ExecuteActivity(TerraformApplyName, TerraformApplyInput{Spec: spec, ApprovedPlanHash: pr.Summary.Hash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ar TerraformApplyResult
+	if err := val.Get(&ar); err != nil {
+		t.Fatal(err)
+	}
+	if !ar.Changed || len(ar.InstanceIP) != 1 {
+		t.Fatalf("apply result: %+v", ar)
+	}
+	// Retrying the activity (as Temporal would after a lost completion)
+	// changes nothing.
+	val, err = env.ExecuteActivity(TerraformApplyName, TerraformApplyInput{Spec: spec, ApprovedPlanHash: pr.Summary.Hash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := val.Get(&ar); err != nil || ar.Changed {
+		t.Fatalf("re-apply changed something: %+v %v", ar, err)
+	}
+
+	val, err = env.ExecuteActivity(TerraformDestroyName, TerraformInput{Spec: spec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dr TerraformDestroyResult
+	if err := val.Get(&dr); err != nil || dr.Destroyed != pr.Summary.Add {
+		t.Fatalf("destroy: %+v %v (created %d)", dr, err, pr.Summary.Add)
+	}
+}
+
+func TestTerraformPlanRefusesInvalidSpec(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(&Activities{Terraform: terraform.Config{Binary: "/nonexistent/terraform", WorkRoot: t.TempDir()}})
+	spec := plan.AppSpec{Name: "broken"}
+	_, err := env.ExecuteActivity(TerraformPlanName, TerraformInput{Spec: spec})
+	if reasonOf(err) != string(runbooks.ReasonPlanInvalid) {
+		t.Fatalf("want %s, got %v", runbooks.ReasonPlanInvalid, err)
+	}
+}
