@@ -58,17 +58,22 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 // visibleJS is a JS expression for the first rendered element matching css
 // inside scope (both CSS selectors; scope "" is the document). The Temporal
 // UI renders its header, menu and dialogs twice, one copy hidden.
-func visibleJS(scope, css string) string {
+func visibleJS(scope, css string) string { return visibleTextJS(scope, css, "") }
+
+// visibleTextJS is visibleJS for an element whose trimmed text is text
+// ("" matches any).
+func visibleTextJS(scope, css, text string) string {
 	sc, _ := json.Marshal(scope)
 	cs, _ := json.Marshal(css)
+	tx, _ := json.Marshal(text)
 	return fmt.Sprintf(`(() => {
 	  const roots = %s ? [...document.querySelectorAll(%s)].filter(e => e.getClientRects().length > 0) : [document];
 	  for (const r of roots) {
-	    const el = [...r.querySelectorAll(%s)].find(e => e.getClientRects().length > 0);
+	    const el = [...r.querySelectorAll(%s)].find(e => e.getClientRects().length > 0 && (%s === "" || e.textContent.trim() === %s));
 	    if (el) return el;
 	  }
 	  return null;
-	})()`, sc, sc, cs)
+	})()`, sc, sc, cs, tx, tx)
 }
 
 // waitJS polls a JS condition until it is true.
@@ -89,7 +94,14 @@ func waitJS(t *testing.T, ctx context.Context, d time.Duration, what, cond strin
 // click waits for a rendered element and clicks its centre with the mouse.
 func click(t *testing.T, ctx context.Context, scope, css string) {
 	t.Helper()
-	el := visibleJS(scope, css)
+	clickText(t, ctx, scope, css, "")
+}
+
+// clickText clicks the first rendered element matching css whose text is
+// text.
+func clickText(t *testing.T, ctx context.Context, scope, css, text string) {
+	t.Helper()
+	el := visibleTextJS(scope, css, text)
 	waitJS(t, ctx, 20*time.Second, css, el)
 	type pt struct{ X, Y float64 }
 	p := eval[pt](t, ctx, fmt.Sprintf(`(() => { const e = %s; e.scrollIntoView({block: "center"}); const r = e.getBoundingClientRect(); return {X: r.x + r.width/2, Y: r.y + r.height/2}; })()`, el))
