@@ -31,7 +31,6 @@ type graph struct {
 	vmByRef  map[string]*inventory.VM
 	edges    edgeSet  // between nodes
 	intra    edgeSet  // between VMs (by index in inv.VMs) of one app
-	inbound  []uint64 // sorted vm<<32 | port<<8 | proto
 	warnings []string
 }
 
@@ -90,16 +89,18 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 		return nil, errors.New("wave caps must not be negative (0 means no cap)")
 	}
 	g := &graph{inv: inv, nodeIdx: map[string]int{}, vmApp: map[string]string{}, vmByRef: map[string]*inventory.VM{}}
-	// Every distinct address, to size the node table once.
-	ids := make(map[uint32]struct{}, 1024)
-	a.each(func(c *conv) {
-		ids[c.src()] = struct{}{}
-		ids[c.dst()] = struct{}{}
-	})
-	g.nodes = make([]Node, 0, len(inv.Apps)+len(inv.VMs)/4+len(ids))
+	convs := make([]conv, 0, a.n)
+	a.each(func(c *conv) { convs = append(convs, *c) })
+	// Every distinct address, numbered densely, to size the node table once.
+	ids := newIDIndex(1024)
+	for i := range convs {
+		ids.add(convs[i].src())
+		ids.add(convs[i].dst())
+	}
+	g.nodes = make([]Node, 0, len(inv.Apps)+len(inv.VMs)/4+len(ids.ids))
 	g.nodeIdx = make(map[string]int, cap(g.nodes))
 	g.addApps()
-	ipVM := g.indexIPs()
+	ipVM, vmOrder := g.indexIPs()
 	migrated := map[string]bool{}
 	for _, m := range opts.Migrated {
 		migrated[m] = true
@@ -109,26 +110,23 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 	}
 
 	// Resolve every address once, in id order so nodes are created in a
-	// stable order; conversations then only look up ids.
+	// stable order; conversations then only look up dense numbers.
 	type endpoint struct {
-		node, vm int // vm: index in inv.VMs, -1 for none
+		node, vm int32 // vm: index in inv.VMs, -1 for none
 	}
-	idList := make([]uint32, 0, len(ids))
-	for id := range ids {
-		idList = append(idList, id)
-	}
+	idList := slices.Clone(ids.ids)
 	slices.Sort(idList)
-	ends := make(map[uint32]endpoint, len(ids))
+	ends := make([]endpoint, len(idList))
 	for _, id := range idList {
 		ip := a.ips.ip(id)
 		e := endpoint{vm: -1}
 		if vm, ok := ipVM[ip]; ok {
-			e.vm = vm
+			e.vm = int32(vm)
 			v := &inv.VMs[vm]
 			if app := g.vmApp[v.Ref]; app != "" {
-				e.node = g.nodeIdx[app]
+				e.node = int32(g.nodeIdx[app])
 			} else {
-				e.node = g.node("vm:"+v.Name, v.Name, KindUnassigned, v)
+				e.node = int32(g.node("vm:"+v.Name, v.Name, KindUnassigned, v))
 			}
 		} else {
 			name := a.ips.names[id]
@@ -136,60 +134,79 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 			if key == "" {
 				key, name = ip, ip
 			}
-			e.node = g.node("ext:"+key, name, KindExternal, nil)
+			e.node = int32(g.node("ext:"+key, name, KindExternal, nil))
 			n := &g.nodes[e.node]
 			n.IPs = append(n.IPs, ip)
 		}
-		ends[id] = e
+		ends[ids.get(id)] = e
 	}
 
-	// Key every conversation by the edge it belongs to, sort, and fold runs
-	// of equal keys: no map lookup per conversation.
-	convs := make([]conv, 0, a.n)
-	a.each(func(c *conv) { convs = append(convs, *c) })
-	var inter, intra []keyed
+	// Node ranks in ID order (and VM ranks in ref order) key the edges, so
+	// folding conversations into edges yields them in output order: one
+	// counting sort on the client's rank, small integer sorts within it.
+	order, rank := g.rankNodes()
+	vmRank := make([]int32, len(inv.VMs))
+	for r, i := range vmOrder {
+		vmRank[i] = int32(r)
+	}
+	kindOf := make([]uint8, len(g.nodes)) // 0 app, 1 external or unassigned
+	for i := range g.nodes {
+		if g.nodes[i].External {
+			kindOf[i] = 1
+		}
+	}
+	var interFrom, interTo, interCI, intraFrom, intraTo, intraCI []int32
 	inbound := make([]uint64, 0, len(convs)/2)
+	inboundVM := make([]int32, 0, len(convs)/2)
 	for i := range convs {
 		c := &convs[i]
-		s, d := ends[c.src()], ends[c.dst()]
+		s, d := ends[ids.get(c.src())], ends[ids.get(c.dst())]
 		if d.vm >= 0 {
-			inbound = append(inbound, uint64(d.vm)<<32|uint64(c.pp&^convUsed))
+			inboundVM = append(inboundVM, d.vm)
+			inbound = append(inbound, uint64(c.pp&^convUsed))
 		}
 		switch {
 		case s.node == d.node:
-			if s.vm >= 0 && d.vm >= 0 && g.nodes[s.node].Kind == KindApp {
-				intra = append(intra, keyed{uint64(s.vm)<<32 | uint64(d.vm), int32(i)})
+			if s.vm >= 0 && d.vm >= 0 && kindOf[s.node] == 0 {
+				intraFrom = append(intraFrom, vmRank[s.vm])
+				intraTo = append(intraTo, vmRank[d.vm])
+				intraCI = append(intraCI, int32(i))
 			}
-		case g.nodes[s.node].External && g.nodes[d.node].External:
+		case kindOf[s.node] == 1 && kindOf[d.node] == 1:
 			// traffic between outsiders says nothing about the apps
 		default:
-			inter = append(inter, keyed{uint64(s.node)<<32 | uint64(d.node), int32(i)})
+			interFrom = append(interFrom, rank[s.node])
+			interTo = append(interTo, rank[d.node])
+			interCI = append(interCI, int32(i))
 		}
 	}
-	g.edges.list = foldEdges(inter, convs)
-	g.intra.list = foldEdges(intra, convs)
-	slices.Sort(inbound)
-	g.inbound = slices.Compact(inbound)
+	g.edges.list = foldEdges(interFrom, interTo, interCI, convs, len(g.nodes))
+	for i := range g.edges.list { // ranks back to node indices
+		e := &g.edges.list[i]
+		e.from, e.to = int32(order[e.from]), int32(order[e.to])
+	}
+	g.intra.list = foldEdges(intraFrom, intraTo, intraCI, convs, len(inv.VMs))
+	for i := range g.intra.list {
+		e := &g.intra.list[i]
+		e.from, e.to = int32(vmOrder[e.from]), int32(vmOrder[e.to])
+	}
+	nodes := len(g.nodes)
 	g.addDeclared(opts.Declared)
-
-	r := &Result{Schema: Schema, Stats: Stats{Records: a.Records, Conversations: a.n, ParseErrors: len(a.Errors)}}
-	// Node ranks in ID order let edges sort on integers.
-	order := make([]int, len(g.nodes))
-	for i := range order {
-		order[i] = i
+	if len(g.nodes) != nodes {
+		order, rank = g.rankNodes()
 	}
-	slices.SortFunc(order, func(i, j int) int { return strings.Compare(g.nodes[i].ID, g.nodes[j].ID) })
-	rank := make([]int32, len(g.nodes))
-	for r, i := range order {
-		rank[i] = int32(r)
-	}
-	slices.SortFunc(g.edges.list, func(x, y edgeAcc) int {
+	byRank := func(x, y edgeAcc) int {
 		if rank[x.from] != rank[y.from] {
 			return int(rank[x.from] - rank[y.from])
 		}
 		return int(rank[x.to] - rank[y.to])
-	})
+	}
+	if !slices.IsSortedFunc(g.edges.list, byRank) { // declared edges were appended
+		slices.SortFunc(g.edges.list, byRank)
+	}
 	g.edges.idx = nil // indices changed; plan works on the list
+
+	r := &Result{Schema: Schema, Stats: Stats{Records: a.Records, Conversations: a.n, ParseErrors: len(a.Errors)}}
 	r.Edges = make([]Edge, 0, len(g.edges.list))
 	for i := range g.edges.list {
 		e := &g.edges.list[i]
@@ -201,11 +218,20 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 		from := &inv.VMs[e.from]
 		r.IntraAppEdges = append(r.IntraAppEdges, e.edge(from.Ref, inv.VMs[e.to].Ref, g.vmApp[from.Ref]))
 	}
-	sortEdges(r.IntraAppEdges)
+	sortEdges(r.IntraAppEdges) // already in ref order unless refs repeat
 	r.InboundPorts = map[string][]Port{}
-	for _, k := range g.inbound { // sorted by VM, port, protocol number
-		ref := inv.VMs[k>>32].Ref
-		r.InboundPorts[ref] = append(r.InboundPorts[ref], Port{Port: int(k >> 8 & 0xFFFF), Protocol: protoName(uint8(k))})
+	ports, bounds := groupSort(inboundVM, inbound, len(inv.VMs))
+	for vm := range inv.VMs {
+		ps := slices.Compact(ports[bounds[vm]:bounds[vm+1]]) // port<<8 | proto
+		if len(ps) == 0 {
+			continue
+		}
+		ref := inv.VMs[vm].Ref
+		list := r.InboundPorts[ref] // two VMs may share a ref
+		for _, k := range ps {
+			list = append(list, Port{Port: int(k >> 8 & 0xFFFF), Protocol: protoName(uint8(k))})
+		}
+		r.InboundPorts[ref] = list
 	}
 	r.Warnings = g.warnings
 	plan(r, g, opts)
@@ -219,53 +245,31 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 	return r, nil
 }
 
-// keyed ties a conversation (index) to the edge it belongs to (from<<32|to).
-type keyed struct {
-	key uint64
-	ci  int32
-}
-
-// foldEdges sorts conversations by edge and sums each run into one edge.
-func foldEdges(ks []keyed, convs []conv) []edgeAcc {
-	slices.SortFunc(ks, func(a, b keyed) int {
-		if a.key != b.key {
-			if a.key < b.key {
-				return -1
-			}
-			return 1
-		}
-		return int(a.ci - b.ci)
-	})
-	var out []edgeAcc
-	for i := 0; i < len(ks); {
-		e := edgeAcc{from: int32(ks[i].key >> 32), to: int32(uint32(ks[i].key)), observed: true}
-		j := i
-		for ; j < len(ks) && ks[j].key == ks[i].key; j++ {
-			c := &convs[ks[j].ci]
-			e.bytes += c.bytes
-			e.packets += c.packets
-			e.count += int64(c.count)
-			e.ports = append(e.ports, c.port())
-			if c.first != 0 && (e.first == 0 || c.first < e.first) {
-				e.first = c.first
-			}
-			e.last = max(e.last, c.last)
-		}
-		slices.Sort(e.ports)
-		e.ports = slices.Clip(slices.Compact(e.ports))
-		out = append(out, e)
-		i = j
-	}
-	return out
-}
-
 func sortEdges(es []Edge) {
-	slices.SortFunc(es, func(a, b Edge) int {
+	cmp := func(a, b Edge) int {
 		if c := strings.Compare(a.From, b.From); c != 0 {
 			return c
 		}
 		return strings.Compare(a.To, b.To)
-	})
+	}
+	if !slices.IsSortedFunc(es, cmp) {
+		slices.SortFunc(es, cmp)
+	}
+}
+
+// rankNodes returns the node indices in ID order and each node's rank in
+// it, so edges can be ordered by integers.
+func (g *graph) rankNodes() (order []int, rank []int32) {
+	order = make([]int, len(g.nodes))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int { return strings.Compare(g.nodes[i].ID, g.nodes[j].ID) })
+	rank = make([]int32, len(g.nodes))
+	for r, i := range order {
+		rank[i] = int32(r)
+	}
+	return order, rank
 }
 
 // addApps makes one node per app of the inventory, in name order.
@@ -321,8 +325,9 @@ func (g *graph) addApps() {
 }
 
 // indexIPs maps every VM IP to its VM (index in inv.VMs); an IP on two
-// VMs is attributed to the first by ref and reported.
-func (g *graph) indexIPs() map[string]int {
+// VMs is attributed to the first by ref and reported. It also returns the
+// VM indices in ref order.
+func (g *graph) indexIPs() (map[string]int, []int) {
 	order := make([]int, len(g.inv.VMs))
 	for i := range order {
 		order[i] = i
@@ -347,7 +352,7 @@ func (g *graph) indexIPs() map[string]int {
 			out[ip] = i
 		}
 	}
-	return out
+	return out, order
 }
 
 // node returns the index of the node with id, creating it.

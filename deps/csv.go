@@ -66,6 +66,7 @@ type csvParser struct {
 	*parser
 	col     [numRoles]int // index of the column for each role, -1 if absent
 	nfields int
+	roles   []role // role of each column, colNone for columns not used
 	fields  [][]byte
 	scratch []byte
 	rec     record
@@ -87,6 +88,12 @@ func (p *parser) csvHeader(line int, header []byte) (*csvParser, error) {
 		}
 	}
 	c.nfields = len(fields)
+	c.roles = make([]role, len(fields))
+	for r, i := range c.col {
+		if i >= 0 {
+			c.roles[i] = role(r)
+		}
+	}
 	var missing []string
 	if c.col[colSrcIP] < 0 {
 		missing = append(missing, "source IP (src_ip, Source IP, sa)")
@@ -123,6 +130,10 @@ func (c *csvParser) run(lr *lineReader) error {
 		}
 		if bytes.HasPrefix(line, []byte("Summary")) {
 			return nil // nfdump appends a summary block after the records
+		}
+		if c.fastLine(line) {
+			c.emit(&c.rec)
+			continue
 		}
 		if reason := c.parseLine(line); reason != "" {
 			if err := c.fail(lr.n, "%s", reason); err != nil {

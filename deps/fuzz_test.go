@@ -3,6 +3,8 @@ package deps
 import (
 	"bytes"
 	"net/netip"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/ferrymigrate/ferry/inventory"
@@ -84,6 +86,43 @@ func FuzzParseTime(f *testing.F) {
 		ns, ok := parseTime(b)
 		if ok && ns < 0 {
 			t.Fatalf("%q -> %d", b, ns)
+		}
+	})
+}
+
+// FuzzFastLine: the one-pass parser accepts only lines the general parser
+// accepts, with the same record.
+func FuzzFastLine(f *testing.F) {
+	h := "src_ip,dst_ip,dst_port,protocol,bytes,packets,first_seen,last_seen"
+	f.Add(h, "10.0.0.1,10.0.0.2,443,tcp,1,1,2026-01-01T00:00:00Z,2026-01-01T00:00:01Z")
+	f.Add(h, "10.0.0.1,10.0.0.2,0.8,icmp,1.5,1,1767225600,")
+	f.Add("Source,Source IP,Destination,Destination IP,Destination Port,Protocol,Session Count", "a,10.0.0.1,10.0.0.2,10.0.0.2,TCP/22,TCP,3")
+	f.Add("ts,te,td,sa,da,sp,dp,pr,ipkt,ibyt", "2026-05-15 12:35:53,2026-05-15 12:36:10,17,10.2.0.1,10.2.0.2,1,5432,TCP,1,2")
+	f.Add(h, "010.0.0.1,10.0.0.2,443,tcp,1,1,,")
+	f.Add(h, "10.0.0.1,10.0.0.2,99999,17,0,1234567890123456789,,")
+	f.Fuzz(func(t *testing.T, header, line string) {
+		if strings.ContainsAny(header+line, "\r\n") {
+			return
+		}
+		p := &parser{file: "f.csv", ips: newIPTable()}
+		c, err := p.csvHeader(1, []byte(header))
+		if err != nil {
+			return
+		}
+		if !c.fastLine([]byte(line)) {
+			return
+		}
+		fast := c.rec
+		fastNames := string(fast.srcName) + "|" + string(fast.dstName)
+		fast.srcName, fast.dstName = nil, nil
+		if reason := c.parseLine([]byte(line)); reason != "" {
+			t.Fatalf("%q: fast path accepted, general parser says %s", line, reason)
+		}
+		slow := c.rec
+		slowNames := string(slow.srcName) + "|" + string(slow.dstName)
+		slow.srcName, slow.dstName = nil, nil
+		if !reflect.DeepEqual(fast, slow) || fastNames != slowNames {
+			t.Fatalf("%q: fast %+v, general %+v", line, fast, slow)
 		}
 	})
 }

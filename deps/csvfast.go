@@ -1,0 +1,164 @@
+package deps
+
+import "bytes"
+
+// fastLine parses the common shape of a data line in one pass over its
+// bytes: no quotes, no padding, dotted-quad IPv4 addresses, plain integer
+// counters and ports. IPs and integers are read straight from the bytes,
+// which also finds the comma after them; only other columns are scanned
+// for their end. It fills c.rec and returns true, or returns false as soon
+// as anything is unusual; parseLine then parses the line again, the general
+// way, and says what is wrong. So this path accepts a subset of what
+// parseLine accepts, with the same result, and never decides an error.
+func (c *csvParser) fastLine(line []byte) bool {
+	rc := &c.rec
+	*rc = record{proto: 6}
+	port := -1
+	i := 0
+	for col, r := range c.roles {
+		if col > 0 {
+			if i >= len(line) || line[i] != ',' {
+				return false
+			}
+			i++
+		}
+		switch r {
+		case colSrcIP, colDstIP:
+			v, n := ipv4At(line, i)
+			if n == 0 || v >= internBase {
+				return false
+			}
+			if r == colSrcIP {
+				rc.src = v
+			} else {
+				rc.dst = v
+			}
+			i = n
+		case colDstPort:
+			v, n, ok := uintAt(line, i)
+			if !ok || n == i || v > 65535 {
+				return false
+			}
+			port, i = int(v), n
+		case colBytes, colPackets, colCount:
+			v, n, ok := uintAt(line, i)
+			if !ok {
+				return false
+			}
+			switch r {
+			case colBytes:
+				rc.bytes = v
+			case colPackets:
+				rc.packets = v
+			default:
+				rc.count = v
+			}
+			i = n
+		default:
+			if i < len(line) && line[i] == '"' {
+				return false // quoted: parseLine unquotes
+			}
+			end := len(line)
+			if j := bytes.IndexByte(line[i:], ','); j >= 0 {
+				end = i + j
+			}
+			f := line[i:end]
+			i = end
+			if len(f) > 0 && (f[0] == ' ' || f[0] == '\t' || f[len(f)-1] == ' ' || f[len(f)-1] == '\t') {
+				return false // padded: parseLine trims
+			}
+			var ok bool
+			switch r {
+			case colProto:
+				if len(f) == 3 && (string(f) == "tcp" || string(f) == "TCP") {
+					rc.proto = 6
+				} else if len(f) > 0 {
+					if rc.proto, ok = parseProto(f); !ok {
+						return false
+					}
+				}
+			case colFirst:
+				if rc.first, ok = parseTime(f); !ok {
+					return false
+				}
+			case colLast:
+				if rc.last, ok = parseTime(f); !ok {
+					return false
+				}
+			case colSrcName:
+				rc.srcName = f
+			case colDstName:
+				rc.dstName = f
+			}
+		}
+	}
+	if i != len(line) || port < 0 {
+		return false
+	}
+	if rc.first != 0 && rc.last != 0 && rc.last < rc.first {
+		return false
+	}
+	if isPortless(rc.proto) {
+		port = 0
+	}
+	rc.port = port
+	if rc.count == 0 {
+		rc.count = 1
+	}
+	if rc.srcName != nil {
+		c.ips.setName(rc.src, rc.srcName)
+	}
+	if rc.dstName != nil {
+		c.ips.setName(rc.dst, rc.dstName)
+	}
+	return true
+}
+
+// ipv4At reads a dotted-quad IPv4 address at b[i:] as parseIPv4 does (no
+// leading zeros) and returns it with the index just past it, which must be
+// the end of b or a comma; n is 0 when there is no such address.
+func ipv4At(b []byte, i int) (v uint32, n int) {
+	for octet := 0; octet < 4; octet++ {
+		if octet > 0 {
+			if i >= len(b) || b[i] != '.' {
+				return 0, 0
+			}
+			i++
+		}
+		start := i
+		var x uint32
+		for i < len(b) && i-start < 3 && b[i]-'0' <= 9 {
+			x = x*10 + uint32(b[i]-'0')
+			i++
+		}
+		if i == start || x > 255 || (b[start] == '0' && i-start > 1) {
+			return 0, 0
+		}
+		v = v<<8 | x
+	}
+	if i < len(b) && b[i] != ',' {
+		return 0, 0
+	}
+	return v, i
+}
+
+// uintAt reads decimal digits at b[i:] up to the end of b or a comma and
+// returns the value and the index past them; ok is false for anything but
+// digits before the comma or more than 18 digits (what parseUint refuses).
+func uintAt(b []byte, i int) (v int64, n int, ok bool) {
+	start := i
+	for ; i < len(b); i++ {
+		d := b[i] - '0'
+		if d > 9 {
+			if b[i] == ',' {
+				break
+			}
+			return 0, 0, false
+		}
+		v = v*10 + int64(d)
+	}
+	if i-start > 18 {
+		return 0, 0, false // v may have wrapped; refused anyway
+	}
+	return v, i, true
+}
