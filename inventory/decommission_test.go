@@ -3,6 +3,7 @@ package inventory_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,7 @@ func (f *decomFixture) vm(t *testing.T, i int, tools bool) (inventory.SourceVM, 
 	for _, r := range f.model.Map().All("VirtualMachine") {
 		vms = append(vms, r.(*simulator.VirtualMachine))
 	}
+	slices.SortFunc(vms, func(a, b *simulator.VirtualMachine) int { return strings.Compare(a.Name, b.Name) })
 	v := vms[i]
 	status := types.VirtualMachineToolsRunningStatusGuestToolsNotRunning
 	if tools {
