@@ -29,8 +29,10 @@ type graph struct {
 	nodeIdx  map[string]int // node ID -> index
 	vmApp    map[string]string
 	vmByRef  map[string]*inventory.VM
-	edges    edgeSet  // between nodes
-	intra    edgeSet  // between VMs (by index in inv.VMs) of one app
+	order    []int   // node indices in ID order
+	rank     []int32 // node index -> position in order
+	edges    edgeSet // between nodes
+	intra    edgeSet // between VMs (by index in inv.VMs) of one app
 	warnings []string
 }
 
@@ -155,7 +157,8 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 			kindOf[i] = 1
 		}
 	}
-	var interFrom, interTo, interCI, intraFrom, intraTo, intraCI []int32
+	interFrom, interTo, interCI := make([]int32, 0, len(convs)), make([]int32, 0, len(convs)), make([]int32, 0, len(convs))
+	var intraFrom, intraTo, intraCI []int32
 	inbound := make([]uint64, 0, len(convs)/2)
 	inboundVM := make([]int32, 0, len(convs)/2)
 	for i := range convs {
@@ -195,6 +198,7 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 	if len(g.nodes) != nodes {
 		order, rank = g.rankNodes()
 	}
+	g.order, g.rank = order, rank
 	byRank := func(x, y edgeAcc) int {
 		if rank[x.from] != rank[y.from] {
 			return int(rank[x.from] - rank[y.from])
@@ -235,6 +239,7 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 	}
 	r.Warnings = g.warnings
 	plan(r, g, opts)
+	order = slices.Clone(order) // g.order stays in ID order
 	// apps by name, then unassigned VMs and external endpoints by ID
 	kind := map[string]int{KindApp: 0, KindUnassigned: 1, KindExternal: 2}
 	slices.SortStableFunc(order, func(i, j int) int { return kind[g.nodes[i].Kind] - kind[g.nodes[j].Kind] })

@@ -109,7 +109,16 @@ func foldEdges(from []int32, to []int32, ci []int32, convs []conv, n int) []edge
 		vals[i] = uint64(to[i])<<32 | uint64(uint32(ci[i]))
 	}
 	sorted, bounds := groupSort(from, vals, n)
-	var out []edgeAcc
+	edges := 0
+	for f := 0; f < n; f++ {
+		run := sorted[bounds[f]:bounds[f+1]]
+		for i := range run {
+			if i == 0 || run[i]>>32 != run[i-1]>>32 {
+				edges++
+			}
+		}
+	}
+	out := make([]edgeAcc, 0, edges)
 	ports := make([]int, 0, len(sorted))
 	for f := 0; f < n; f++ {
 		run := sorted[bounds[f]:bounds[f+1]]

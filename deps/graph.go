@@ -2,7 +2,6 @@ package deps
 
 import (
 	"math/bits"
-	"slices"
 )
 
 // tarjan returns the strongly connected components of the graph with n
@@ -105,11 +104,12 @@ func blastRadius(r *Result, g *graph, adj [][]int) {
 			compOf[v] = c
 		}
 	}
+	// Bits in node ID order, so reading a set yields sorted IDs.
 	bit := make([]int, n) // node -> bit, -1 for external endpoints
 	var bitNode []int
-	for v, node := range g.nodes {
+	for _, v := range g.order {
 		bit[v] = -1
-		if node.Kind != KindExternal {
+		if g.nodes[v].Kind != KindExternal {
 			bit[v] = len(bitNode)
 			bitNode = append(bitNode, v)
 		}
@@ -139,27 +139,40 @@ func blastRadius(r *Result, g *graph, adj [][]int) {
 		}
 	}
 	r.BlastRadius = make(map[string][]string, len(r.Apps))
-	for v, node := range g.nodes {
-		if node.Kind != KindApp {
+	// Each app's set: its component's, plus the other members of its
+	// component (a cycle: each member depends on the others).
+	tmp := make([]uint64, words)
+	withMembers := func(v int) []uint64 {
+		c := compOf[v]
+		copy(tmp, set(c))
+		for _, m := range comps[c] {
+			if b := bit[m]; m != v && b >= 0 {
+				tmp[b/64] |= 1 << (b % 64)
+			}
+		}
+		return tmp
+	}
+	total := 0
+	for v := range g.nodes {
+		if g.nodes[v].Kind == KindApp {
+			for _, x := range withMembers(v) {
+				total += bits.OnesCount64(x)
+			}
+		}
+	}
+	all := make([]string, 0, total) // one backing array for every list
+	for v := range g.nodes {
+		if g.nodes[v].Kind != KindApp {
 			continue
 		}
-		c := compOf[v]
-		out := []string{}
-		for i, x := range set(c) {
+		start := len(all)
+		for i, x := range withMembers(v) {
 			for x != 0 {
 				b := bits.TrailingZeros64(x)
 				x &^= 1 << b
-				out = append(out, g.nodes[bitNode[i*64+b]].ID)
+				all = append(all, g.nodes[bitNode[i*64+b]].ID)
 			}
 		}
-		for _, m := range comps[c] {
-			if m != v && bit[m] >= 0 {
-				out = append(out, g.nodes[m].ID) // a cycle: each member depends on the others
-			}
-		}
-		if !slices.IsSorted(out) {
-			slices.Sort(out)
-		}
-		r.BlastRadius[node.ID] = out
+		r.BlastRadius[g.nodes[v].ID] = all[start:len(all):len(all)]
 	}
 }
