@@ -224,7 +224,13 @@ func initWaves(inv *inventory.Inventory, d *deps.Result) [][]string {
 		}
 		out[l] = append(out[l], a)
 	}
-	return out
+	compact := out[:0]
+	for _, w := range out {
+		if len(w) > 0 {
+			compact = append(compact, w)
+		}
+	}
+	return compact
 }
 
 func sortedAppNames(inv *inventory.Inventory) []string {
