@@ -1,0 +1,109 @@
+target_date = "2027-06-30"
+
+gcp {
+  project    = "acme-migration"
+  region     = "europe-west1"
+  zones      = ["europe-west1-b", "europe-west1-c"]
+  network    = "default"
+  labels     = { cost-center = "platform" }
+
+  backend "gcs" {
+    bucket = "acme-ferry-state"
+    prefix = "ferry"
+  }
+}
+
+wave "wave-1" {
+  apps        = ["ledger"]
+  not_before  = "2027-01-11"
+  concurrency = 2
+}
+
+wave "wave-2" {
+  apps                  = ["billing-api", "reports"]
+  concurrency           = 2
+  hold_cutover_for_deps = true
+}
+
+app "billing-api" {
+  zone         = "europe-west1-b"
+  network_tags = ["web"]
+  disk_type    = "pd-ssd"
+
+  vm "Billing_DB.prod" {
+    machine_type = "n2-highmem-4"
+  }
+
+  cutover {
+    strategy     = "lb"
+    public_url   = "http://billing.example.com/"
+    dc_endpoints = ["10.20.0.11:8080", "10.20.0.12:8080"]
+
+    step {
+      percent = 10
+      bake    = "15m"
+    }
+    step {
+      percent = 50
+      bake    = "30m"
+    }
+    step {
+      percent = 100
+    }
+
+    health_check {
+      protocol = "http"
+      port     = 8080
+      path     = "/healthz"
+    }
+
+    slo {
+      requests        = 200
+      max_error_ratio = 0.005
+      max_p95         = "300ms"
+    }
+
+    window {
+      days     = ["tue", "thu"]
+      start    = "22:00"
+      duration = "4h"
+      timezone = "Europe/Paris"
+    }
+  }
+
+  approvers {
+    plan         = ["ana"]
+    cutover      = ["ana", "bo"]
+    decommission = ["ana"]
+  }
+
+  hook "smoke" {
+    at      = "smoke_test"
+    command = ["./hooks/smoke.sh", "--url", "http://billing.example.com/healthz"]
+    timeout = "5m"
+    env     = { SMOKE_LEVEL = "full" }
+  }
+
+  rollback      = "destroy"
+  skippable     = ["SyncVerify"]
+  gate_reminder = "2h"
+  bake          = "2d"
+
+  decommission {
+    shutdown_timeout = "5m"
+    retention        = "30d"
+    final_action     = "archive"
+    archive_folder   = "/dc-paris/vm/archive"
+  }
+}
+
+app "reports" {
+  cutover {
+    strategy = "dns"
+    steps    = [100]
+    dns {
+      managed_zone = "example-com"
+      name         = "reports.example.com."
+    }
+  }
+}
