@@ -33,11 +33,13 @@ func (a *Activities) HealthCheck(ctx context.Context, in HealthCheckInput) (Heal
 			fmt.Sprintf("health check of app %s: the plan lists no VMs", in.Spec.Name), string(runbooks.ReasonHealthCheck), nil)
 	}
 	var res HealthCheckResult
+	var bad []string
 	for _, h := range traffic.NewProbe(a.Traffic).CheckInstances(ctx, in.Spec.Cutover.HealthCheck, insts) {
 		if h.Healthy {
 			res.Healthy++
 		} else {
 			res.Unhealthy++
+			bad = append(bad, h.Detail)
 		}
 		res.Details = append(res.Details, h.Detail)
 	}
@@ -46,12 +48,6 @@ func (a *Activities) HealthCheck(ctx context.Context, in HealthCheckInput) (Heal
 	}
 	activity.GetLogger(ctx).Info("health check", "app", in.Spec.Name, "healthy", res.Healthy, "unhealthy", res.Unhealthy)
 	if res.Unhealthy > 0 {
-		var bad []string
-		for _, d := range res.Details {
-			if !strings.Contains(d, " ok in ") && !strings.Contains(d, " open") {
-				bad = append(bad, d)
-			}
-		}
 		return res, temporal.NewApplicationError(
 			fmt.Sprintf("app %s: %d of %d GCP instances unhealthy: %s; check the instances' serial console and the app's logs",
 				in.Spec.Name, res.Unhealthy, len(insts), strings.Join(bad, "; ")),

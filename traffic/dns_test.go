@@ -100,3 +100,61 @@ func TestDNSStepsAndRollback(t *testing.T) {
 		}
 	}
 }
+
+// racingDNS changes the record behind the strategy's back after each of its
+// first reads.
+type racingDNS struct {
+	traffic.DNSAPI
+	races int
+}
+
+func (r *racingDNS) GetRecordSet(ctx context.Context, project, zone, name, typ string) (*dns.ResourceRecordSet, error) {
+	rr, err := r.DNSAPI.GetRecordSet(ctx, project, zone, name, typ)
+	if err == nil && r.races > 0 {
+		r.races--
+		other := *rr
+		other.Ttl++
+		if _, err := r.DNSAPI.CreateChange(ctx, project, zone, &dns.Change{Deletions: []*dns.ResourceRecordSet{rr}, Additions: []*dns.ResourceRecordSet{&other}}); err != nil {
+			panic(err)
+		}
+	}
+	return rr, err
+}
+
+func TestDNSConflictRetry(t *testing.T) {
+	ctx := context.Background()
+	s, g := fake(t, gcpfake.Options{})
+	svc, err := dns.NewService(ctx, traffic.DNSOptions(g)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.ManagedZones.Create(project, &dns.ManagedZone{Name: "corp", DnsName: "corp.example."}).Do(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Changes.Create(project, "corp", &dns.Change{Additions: []*dns.ResourceRecordSet{
+		{Name: "api.corp.example.", Type: "A", Ttl: 300, Rrdatas: []string{"10.128.0.9"}}}}).Do(); err != nil {
+		t.Fatal(err)
+	}
+	spec := plan.AppSpec{Name: "api", Project: project, Cutover: plan.CutoverSpec{Strategy: traffic.StrategyDNS,
+		DCEndpoints: []string{"192.0.2.20"}, DNS: plan.DNSTarget{ManagedZone: "corp", Name: "api.corp.example.", TTL: 10}}}
+	d, err := traffic.NewDNS(&racingDNS{DNSAPI: traffic.DNSService{S: svc}, races: 2}, nil, traffic.Config{}, project, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ToDatacenter(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rr := s.DNSRecords(project, "corp")["api.corp.example. A"]
+	if fmt.Sprint(rr["rrdatas"], rr["ttl"]) != "[192.0.2.20] 10" {
+		t.Fatalf("record after rollback: %v", rr)
+	}
+	var conflicts int
+	for _, r := range s.Requests() {
+		if r.Status == 412 {
+			conflicts++
+		}
+	}
+	if conflicts != 2 {
+		t.Fatalf("%d conflicts, want 2", conflicts)
+	}
+}
