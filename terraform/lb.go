@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 
@@ -36,9 +36,9 @@ func (r renderer) lb(b *hclwrite.Body) {
 		r.a.setStr(ig, "description", ("Instances of " + app + " in " + z + " (managed by ferry)"))
 		var members []hclwrite.Tokens
 		for _, vm := range zones[z] {
-			members = append(members, ref("google_compute_instance", vm, "self_link"))
+			members = append(members, r.a.ref("google_compute_instance", vm, "self_link"))
 		}
-		ig.SetAttributeRaw("instances", hclwrite.TokensForTuple(members))
+		r.a.attr(ig, "instances", r.a.tuple(members))
 		np := ig.AppendNewBlock("named_port", nil).Body()
 		r.a.setStr(np, "name", ("http"))
 		r.a.setInt(np, "port", (int64(hc.Port)))
@@ -64,12 +64,12 @@ func (r renderer) lb(b *hclwrite.Body) {
 	r.a.setStr(g, "port_name", ("http"))
 	r.a.setStr(g, "load_balancing_scheme", ("EXTERNAL_MANAGED"))
 	r.a.setInt(g, "timeout_sec", (30))
-	g.SetAttributeRaw("health_checks", hclwrite.TokensForTuple([]hclwrite.Tokens{ref("google_compute_health_check", "app", "id")}))
+	r.a.attr(g, "health_checks", r.a.tuple([]hclwrite.Tokens{r.a.ref("google_compute_health_check", "app", "id")}))
 	for _, z := range sortedKeys(zones) {
 		be := g.AppendNewBlock("backend", nil).Body()
-		be.SetAttributeRaw("group", ref("google_compute_instance_group", igLocal(z), "id"))
+		r.a.attr(be, "group", r.a.ref("google_compute_instance_group", igLocal(z), "id"))
 		r.a.setStr(be, "balancing_mode", ("UTILIZATION"))
-		be.SetAttributeRaw("capacity_scaler", r.a.intTokens(1))
+		r.a.attr(be, "capacity_scaler", r.a.intTokens(1))
 	}
 	if r.spec.Cutover.Strategy != "lb" {
 		return // dns: the record set is swapped through the API, not terraform
@@ -96,7 +96,7 @@ func (r renderer) lb(b *hclwrite.Body) {
 		b.AppendNewline()
 		e := r.resource(b, "google_compute_network_endpoint", "dc-"+strconv.Itoa(i+1),
 			r.zonal("networkEndpointGroups", negZone, traffic.DCNEGName(app))+"//"+host+"/"+port)
-		e.SetAttributeRaw("network_endpoint_group", ref("google_compute_network_endpoint_group", "dc", "name"))
+		r.a.attr(e, "network_endpoint_group", r.a.ref("google_compute_network_endpoint_group", "dc", "name"))
 		r.a.setStr(e, "zone", (negZone))
 		r.a.setStr(e, "ip_address", (host))
 		r.a.setInt(e, "port", (int64(pn)))
@@ -109,10 +109,10 @@ func (r renderer) lb(b *hclwrite.Body) {
 	r.a.setStr(dc, "load_balancing_scheme", ("EXTERNAL_MANAGED"))
 	r.a.setInt(dc, "timeout_sec", (30))
 	dcb := dc.AppendNewBlock("backend", nil).Body()
-	dcb.SetAttributeRaw("group", ref("google_compute_network_endpoint_group", "dc", "id"))
+	r.a.attr(dcb, "group", r.a.ref("google_compute_network_endpoint_group", "dc", "id"))
 	r.a.setStr(dcb, "balancing_mode", ("RATE"))
 	r.a.setInt(dcb, "max_rate_per_endpoint", (1000))
-	dcb.SetAttributeRaw("capacity_scaler", r.a.intTokens(1))
+	r.a.attr(dcb, "capacity_scaler", r.a.intTokens(1))
 	b.AppendNewline()
 
 	um := r.resource(b, "google_compute_url_map", "app", r.global("urlMaps", traffic.URLMapName(app)))
@@ -124,23 +124,23 @@ func (r renderer) lb(b *hclwrite.Body) {
 		weight int64
 	}{{"dc", InitialDCWeight}, {"gcp", InitialGCPWeight}} {
 		wb := ra.AppendNewBlock("weighted_backend_services", nil).Body()
-		wb.SetAttributeRaw("backend_service", ref("google_compute_backend_service", w.local, "id"))
+		r.a.attr(wb, "backend_service", r.a.ref("google_compute_backend_service", w.local, "id"))
 		r.a.setInt(wb, "weight", (w.weight))
 	}
 	lc := um.AppendNewBlock("lifecycle", nil).Body()
-	lc.SetAttributeRaw("ignore_changes", hclwrite.TokensForTuple([]hclwrite.Tokens{
-		hclwrite.TokensForTraversal(hcl.Traversal{hcl.TraverseRoot{Name: "default_route_action"}}),
+	r.a.attr(lc, "ignore_changes", r.a.tuple([]hclwrite.Tokens{
+		r.a.ref("default_route_action"),
 	}))
 	b.AppendNewline()
 
 	px := r.resource(b, "google_compute_target_http_proxy", "app", r.global("targetHttpProxies", r.name("-proxy")))
 	r.a.setStr(px, "name", (r.name("-proxy")))
-	px.SetAttributeRaw("url_map", ref("google_compute_url_map", "app", "id"))
+	r.a.attr(px, "url_map", r.a.ref("google_compute_url_map", "app", "id"))
 	b.AppendNewline()
 
 	fr := r.resource(b, "google_compute_global_forwarding_rule", "app", r.global("forwardingRules", r.name("-fr")))
 	r.a.setStr(fr, "name", (r.name("-fr")))
-	fr.SetAttributeRaw("target", ref("google_compute_target_http_proxy", "app", "id"))
+	r.a.attr(fr, "target", r.a.ref("google_compute_target_http_proxy", "app", "id"))
 	r.a.setStr(fr, "port_range", ("80"))
 	r.a.setStr(fr, "load_balancing_scheme", ("EXTERNAL_MANAGED"))
 	r.a.setMap(fr, "labels", r.labels(nil))
@@ -160,25 +160,23 @@ func (r renderer) outputs(b *hclwrite.Body) {
 	vals := make([]hclwrite.Tokens, len(r.spec.VMs))
 	for i, v := range r.spec.VMs {
 		keys[i] = v.GCEName
-		vals[i] = hclwrite.TokensForTraversal(hcl.Traversal{
-			hcl.TraverseRoot{Name: "google_compute_instance"}, hcl.TraverseAttr{Name: v.GCEName},
-			hcl.TraverseAttr{Name: "network_interface"}, hcl.TraverseIndex{Key: cty.NumberIntVal(0)},
-			hcl.TraverseAttr{Name: "network_ip"},
-		})
+		// google_compute_instance.NAME.network_interface[0].network_ip
+		ip := append(r.a.ref("google_compute_instance", v.GCEName, "network_interface"), r.a.tuple([]hclwrite.Tokens{r.a.intTokens(0)})...)
+		vals[i] = append(ip, r.a.tok(hclsyntax.TokenDot, bDot), r.a.tok(hclsyntax.TokenIdent, []byte("network_ip")))
 	}
 	o := b.AppendNewBlock("output", []string{"instance_ips"}).Body()
 	r.a.setStr(o, "description", "Internal IP of each instance, by GCE name")
-	o.SetAttributeRaw("value", r.a.objectTokens(keys, vals, true))
+	r.a.attr(o, "value", r.a.objectTokens(keys, vals, true))
 	b.AppendNewline()
 	o = b.AppendNewBlock("output", []string{"gcp_backend_service"}).Body()
-	o.SetAttributeRaw("value", ref("google_compute_backend_service", "gcp", "name"))
+	r.a.attr(o, "value", r.a.ref("google_compute_backend_service", "gcp", "name"))
 	if r.spec.Cutover.Strategy == "lb" {
 		b.AppendNewline()
 		o = b.AppendNewBlock("output", []string{"url_map"}).Body()
-		o.SetAttributeRaw("value", ref("google_compute_url_map", "app", "name"))
+		r.a.attr(o, "value", r.a.ref("google_compute_url_map", "app", "name"))
 		b.AppendNewline()
 		o = b.AppendNewBlock("output", []string{"lb_ip"}).Body()
-		o.SetAttributeRaw("value", ref("google_compute_global_forwarding_rule", "app", "ip_address"))
+		r.a.attr(o, "value", r.a.ref("google_compute_global_forwarding_rule", "app", "ip_address"))
 	}
 }
 

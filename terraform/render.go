@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 
@@ -135,14 +134,6 @@ func ImportIDs(spec plan.AppSpec) map[string]string {
 	return r.ids
 }
 
-func ref(parts ...string) hclwrite.Tokens {
-	t := hcl.Traversal{hcl.TraverseRoot{Name: parts[0]}}
-	for _, p := range parts[1:] {
-		t = append(t, hcl.TraverseAttr{Name: p})
-	}
-	return hclwrite.TokensForTraversal(t)
-}
-
 func str(s string) cty.Value { return cty.StringVal(s) }
 
 func strList(xs []string) cty.Value {
@@ -245,7 +236,7 @@ func (r renderer) instances(b *hclwrite.Body) {
 		r.a.setStr(in, "name", (v.GCEName))
 		r.a.setStr(in, "zone", (v.Zone))
 		r.a.setStr(in, "machine_type", (v.MachineType))
-		in.SetAttributeRaw("allow_stopping_for_update", r.a.boolTokens(true))
+		r.a.attr(in, "allow_stopping_for_update", r.a.boolTokens(true))
 		r.a.setList(in, "tags", (r.tags(v)))
 		r.a.setMap(in, "labels", r.labels(map[string]string{"source-vm": v.Name}))
 		r.a.setMap(in, "metadata", map[string]string{
@@ -256,7 +247,7 @@ func (r renderer) instances(b *hclwrite.Body) {
 		r.a.setInt(ip, "size", (v.DiskGB))
 		r.a.setStr(ip, "type", (diskType(v)))
 		for _, d := range disks {
-			in.AppendNewBlock("attached_disk", nil).Body().SetAttributeRaw("source", ref("google_compute_disk", d, "self_link"))
+			r.a.attr(in.AppendNewBlock("attached_disk", nil).Body(), "source", r.a.ref("google_compute_disk", d, "self_link"))
 		}
 		ni := in.AppendNewBlock("network_interface", nil).Body()
 		r.a.setStr(ni, "network", (r.spec.Network))

@@ -162,15 +162,53 @@ func (a *arena) objectTokens(keys []string, vals []hclwrite.Tokens, quoteKeys bo
 	return append(toks, a.tok(hclsyntax.TokenCBrace, bCBrace))
 }
 
-func (a *arena) setStr(b *hclwrite.Body, name, s string) { b.SetAttributeRaw(name, a.strTokens(s)) }
+// attr appends "name = value" to a body as one unstructured node: the same
+// tokens SetAttributeRaw writes, without building an attribute node tree
+// (which dominated allocation when rendering thousands of modules). The
+// renderer never reads attributes back, so it needs no tree.
+func (a *arena) attr(b *hclwrite.Body, name string, val hclwrite.Tokens) {
+	toks := make(hclwrite.Tokens, 0, len(val)+3)
+	toks = append(toks, a.tok(hclsyntax.TokenIdent, []byte(name)), a.tok(hclsyntax.TokenEqual, bEqual))
+	toks = append(toks, val...)
+	toks = append(toks, a.tok(hclsyntax.TokenNewline, bNewline))
+	b.AppendUnstructuredTokens(toks)
+}
+
+func (a *arena) setStr(b *hclwrite.Body, name, s string) { a.attr(b, name, a.strTokens(s)) }
 func (a *arena) setList(b *hclwrite.Body, name string, xs []string) {
-	b.SetAttributeRaw(name, a.listTokens(xs))
+	a.attr(b, name, a.listTokens(xs))
 }
-func (a *arena) setInt(b *hclwrite.Body, name string, n int64) {
-	b.SetAttributeRaw(name, a.intTokens(n))
-}
+func (a *arena) setInt(b *hclwrite.Body, name string, n int64) { a.attr(b, name, a.intTokens(n)) }
 func (a *arena) setMap(b *hclwrite.Body, name string, m map[string]string) {
-	b.SetAttributeRaw(name, a.mapTokens(m))
+	a.attr(b, name, a.mapTokens(m))
+}
+
+var bDot = []byte{'.'}
+
+// ref is a reference like google_compute_disk.x.self_link (the tokens
+// hclwrite.TokensForTraversal writes for it).
+func (a *arena) ref(parts ...string) hclwrite.Tokens {
+	toks := make(hclwrite.Tokens, 0, 2*len(parts))
+	for i, p := range parts {
+		if i > 0 {
+			toks = append(toks, a.tok(hclsyntax.TokenDot, bDot))
+		}
+		toks = append(toks, a.tok(hclsyntax.TokenIdent, []byte(p)))
+	}
+	return toks
+}
+
+// tuple is [e1, e2, ...] (the tokens hclwrite.TokensForTuple writes).
+func (a *arena) tuple(elems []hclwrite.Tokens) hclwrite.Tokens {
+	toks := make(hclwrite.Tokens, 0, 2+4*len(elems))
+	toks = append(toks, a.tok(hclsyntax.TokenOBrack, bOBrack))
+	for i, e := range elems {
+		if i > 0 {
+			toks = append(toks, a.tok(hclsyntax.TokenComma, bComma))
+		}
+		toks = append(toks, e...)
+	}
+	return append(toks, a.tok(hclsyntax.TokenCBrack, bCBrack))
 }
 
 // validIdent is hclsyntax.ValidIdentifier with an ASCII fast path (letter
