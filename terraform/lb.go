@@ -7,7 +7,6 @@ import (
 
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
-	"github.com/zclconf/go-cty/cty"
 
 	"github.com/ferrymigrate/ferry/terraform/gcename"
 	"github.com/ferrymigrate/ferry/traffic"
@@ -50,7 +49,7 @@ func (r renderer) lb(b *hclwrite.Body) {
 	r.a.setInt(h, "check_interval_sec", (5))
 	r.a.setInt(h, "timeout_sec", (5))
 	if hc.Protocol == "tcp" {
-		h.AppendNewBlock("tcp_health_check", nil).Body().SetAttributeValue("port", cty.NumberIntVal(int64(hc.Port)))
+		r.a.setInt(h.AppendNewBlock("tcp_health_check", nil).Body(), "port", int64(hc.Port))
 	} else {
 		hb := h.AppendNewBlock("http_health_check", nil).Body()
 		r.a.setInt(hb, "port", (int64(hc.Port)))

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2/hclwrite"
-	"github.com/zclconf/go-cty/cty"
 
 	"github.com/ferrymigrate/ferry/gcp"
 	"github.com/ferrymigrate/ferry/plan"
@@ -134,19 +133,6 @@ func ImportIDs(spec plan.AppSpec) map[string]string {
 	return r.ids
 }
 
-func str(s string) cty.Value { return cty.StringVal(s) }
-
-func strList(xs []string) cty.Value {
-	if len(xs) == 0 {
-		return cty.ListValEmpty(cty.String)
-	}
-	vs := make([]cty.Value, len(xs))
-	for i, x := range xs {
-		vs[i] = cty.StringVal(x)
-	}
-	return cty.ListVal(vs)
-}
-
 func (r renderer) versions(b *hclwrite.Body) {
 	tf := b.AppendNewBlock("terraform", nil).Body()
 	r.a.setStr(tf, "required_version", (">= 1.8"))
@@ -155,9 +141,8 @@ func (r renderer) versions(b *hclwrite.Body) {
 	if constraint == "" {
 		constraint = DefaultProviderConstraint
 	}
-	rp.SetAttributeValue("google", cty.ObjectVal(map[string]cty.Value{
-		"source": str("hashicorp/google"), "version": str(constraint),
-	}))
+	r.a.attr(rp, "google", r.a.objectTokens([]string{"source", "version"},
+		[]hclwrite.Tokens{r.a.strTokens("hashicorp/google"), r.a.strTokens(constraint)}, false))
 	be := r.spec.Backend
 	switch be.Type {
 	case "gcs":
@@ -171,7 +156,7 @@ func (r renderer) versions(b *hclwrite.Body) {
 			r.a.setStr(bb, "access_token", (gcp.FakeAccessToken))
 		}
 	default:
-		tf.AppendNewBlock("backend", []string{"local"}).Body().SetAttributeValue("path", str("terraform.tfstate"))
+		r.a.setStr(tf.AppendNewBlock("backend", []string{"local"}).Body(), "path", "terraform.tfstate")
 	}
 	b.AppendNewline()
 	p := b.AppendNewBlock("provider", []string{"google"}).Body()
