@@ -191,7 +191,29 @@ func (a *Aggregator) ReadFlowsFile(path string, opts ParseOptions) error {
 		return fmt.Errorf("open flow file: %w", err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil {
+		a.reserve(st.Size())
+	}
 	return a.ReadFlows(f, path, opts)
+}
+
+// reserve presizes the partition tables for a file of size bytes, on the
+// guess that one record in eight starts a new conversation (records are
+// some 60 bytes or more), so a large file does not rehash its tables six
+// times as they grow. The guess is capped at 2^20 conversations (40 MB);
+// tables still grow past it.
+func (a *Aggregator) reserve(size int64) {
+	want := min(size/60/8, 1<<20) / numParts * 4 / 3
+	for i := range a.parts {
+		p := &a.parts[i]
+		if p.n == 0 && int64(len(p.table)) < want {
+			size := len(p.table)
+			for int64(size) < want {
+				size *= 2
+			}
+			p.table = make([]conv, size)
+		}
+	}
 }
 
 // Add adds one already parsed flow. A flow whose addresses are not IPs or

@@ -40,6 +40,17 @@ func (c *csvParser) fastLine(line []byte) bool {
 				return false
 			}
 			port, i = int(v), n
+		case colFirst, colLast:
+			ns, n, ok := timeAt(line, i)
+			if !ok {
+				return false
+			}
+			if r == colFirst {
+				rc.first = ns
+			} else {
+				rc.last = ns
+			}
+			i = n
 		case colBytes, colPackets, colCount:
 			v, n, ok := uintAt(line, i)
 			if !ok {
@@ -76,14 +87,6 @@ func (c *csvParser) fastLine(line []byte) bool {
 					if rc.proto, ok = parseProto(f); !ok {
 						return false
 					}
-				}
-			case colFirst:
-				if rc.first, ok = parseTime(f); !ok {
-					return false
-				}
-			case colLast:
-				if rc.last, ok = parseTime(f); !ok {
-					return false
 				}
 			case colSrcName:
 				rc.srcName = f
@@ -161,4 +164,27 @@ func uintAt(b []byte, i int) (v int64, n int, ok bool) {
 		return 0, 0, false // v may have wrapped; refused anyway
 	}
 	return v, i, true
+}
+
+// timeAt reads a timestamp at b[i:] up to the end of b or a comma. The
+// common "2006-01-02T15:04:05Z" is read in place; anything else goes
+// through parseTime. It returns Unix nanoseconds (0 for an empty field)
+// and the index past the field.
+func timeAt(b []byte, i int) (ns int64, n int, ok bool) {
+	if e := i + 20; e <= len(b) && b[i+19] == 'Z' && (e == len(b) || b[e] == ',') {
+		if ns, ok := fastTime(b[i:e]); ok {
+			return ns, e, true
+		}
+		return 0, 0, false
+	}
+	end := len(b)
+	if j := bytes.IndexByte(b[i:], ','); j >= 0 {
+		end = i + j
+	}
+	f := b[i:end]
+	if len(f) > 0 && (f[0] == ' ' || f[0] == '\t' || f[len(f)-1] == ' ' || f[len(f)-1] == '\t') {
+		return 0, 0, false // padded: parseLine trims
+	}
+	ns, ok = parseTime(f)
+	return ns, end, ok
 }

@@ -190,25 +190,33 @@ func fastTime(b []byte) (int64, bool) {
 	if b[4] != '-' || b[7] != '-' || (b[10] != 'T' && b[10] != ' ') || b[13] != ':' || b[16] != ':' {
 		return 0, false
 	}
-	num := func(s []byte) int {
-		n := 0
-		for _, c := range s {
-			if c < '0' || c > '9' {
-				return -1
-			}
-			n = n*10 + int(c-'0')
-		}
-		return n
+	bad := false // a byte above 9 after subtracting '0' (wrapping) is no digit
+	d := func(k int) int {
+		c := b[k] - '0'
+		bad = bad || c > 9
+		return int(c)
 	}
-	y, mo, d, h, mi, s := num(b[0:4]), num(b[5:7]), num(b[8:10]), num(b[11:13]), num(b[14:16]), num(b[17:19])
-	if y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 {
+	y := d(0)*1000 + d(1)*100 + d(2)*10 + d(3)
+	mo, dd := d(5)*10+d(6), d(8)*10+d(9)
+	h, mi, s := d(11)*10+d(12), d(14)*10+d(15), d(17)*10+d(18)
+	if bad || y < 1970 || y > 2200 || mo < 1 || mo > 12 || dd < 1 || dd > 31 || h > 23 || mi > 59 || s > 60 {
 		return 0, false
 	}
-	if d > daysIn(y, mo) {
+	if dd > 28 && dd > daysIn(y, mo) {
 		return 0, false
 	}
-	return (daysFromCivil(y, mo, d)*86400 + int64(h*3600+mi*60+s)) * 1e9, true
+	return (monthDays[(y-1970)*12+mo-1]+int64(dd-1))*86400*1e9 + int64(h*3600+mi*60+s)*1e9, true
 }
+
+// monthDays[(y-1970)*12 + m-1] is the days from 1970-01-01 to the first of
+// month m of year y, for the years fastTime accepts.
+var monthDays = func() []int64 {
+	t := make([]int64, (2200-1970+1)*12)
+	for i := range t {
+		t[i] = daysFromCivil(1970+i/12, i%12+1, 1)
+	}
+	return t
+}()
 
 // daysFromCivil is days since 1970-01-01 of a proleptic Gregorian date
 // (Howard Hinnant's algorithm): time.Date's arithmetic without its cost.

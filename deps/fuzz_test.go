@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferrymigrate/ferry/inventory"
 )
@@ -86,6 +87,13 @@ func FuzzParseTime(f *testing.F) {
 		ns, ok := parseTime(b)
 		if ok && ns < 0 {
 			t.Fatalf("%q -> %d", b, ns)
+		}
+		// the fast form agrees with the time package
+		if ns, ok := fastTime(b); ok {
+			want, err := time.Parse("2006-01-02T15:04:05Z", strings.Replace(string(b), " ", "T", 1)+"Z"[:20-len(b)])
+			if err == nil && want.UnixNano() != ns {
+				t.Fatalf("%q: fast %d, time.Parse %d", b, ns, want.UnixNano())
+			}
 		}
 	})
 }
