@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ferrymigrate/ferry/gcp"
 	"github.com/ferrymigrate/ferry/gcpfake"
@@ -189,14 +190,50 @@ func TestRunnerInterruptedApplyConverges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Resumed && !strings.Contains(sum.Hash, ".") {
-		t.Errorf("second apply: %+v", res)
+	if !res.Resumed {
+		t.Errorf("the second apply did not report resuming an interrupted one: %+v", res)
 	}
 	if got := countResources(fake, spec.Project); got["instances"] != 3 || got["urlMaps"] != 1 {
 		t.Fatalf("after resume: %v", got)
 	}
 	if s, _, err := r.Plan(context.Background()); err != nil || s.HasChanges() {
 		t.Fatalf("plan after resume: %+v %v", s, err)
+	}
+}
+
+// While one run applies, another run of the same app (another worker)
+// fails on the state lock and names who holds it.
+func TestRunnerStateLock(t *testing.T) {
+	_, cfg, g := fakeEnv(t)
+	spec := specFor(t, "ledger")
+	a, _ := NewRunner(cfg, g, spec)
+	sum, _, err := a.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{})
+	var once sync.Once
+	a.Progress = func(p Progress) {
+		if p.Phase == "start" {
+			once.Do(func() { close(started) })
+		}
+	}
+	done := make(chan error, 1)
+	go func() { _, err := a.Apply(context.Background(), sum.Hash); done <- err }()
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("apply ended before the lock test: %v", err)
+	}
+	b, _ := NewRunner(Config{Binary: cfg.Binary, CLIConfigFile: cfg.CLIConfigFile, WorkRoot: t.TempDir()}, g, spec)
+	b.LockTimeout = time.Second
+	_, _, err = b.Plan(context.Background())
+	var locked *LockedError
+	if !errors.As(err, &locked) || locked.Who == "" || locked.ID == "" {
+		t.Fatalf("want a LockedError naming the holder, got %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the lock holder's apply failed: %v", err)
 	}
 }
 
