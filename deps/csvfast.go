@@ -1,6 +1,9 @@
 package deps
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // fastLine parses the common shape of a data line in one pass over its
 // bytes: no quotes, no padding, dotted-quad IPv4 addresses, plain integer
@@ -121,23 +124,41 @@ func (c *csvParser) fastLine(line []byte) bool {
 // leading zeros) and returns it with the index just past it, which must be
 // the end of b or a comma; n is 0 when there is no such address.
 func ipv4At(b []byte, i int) (v uint32, n int) {
-	for octet := 0; octet < 4; octet++ {
-		if octet > 0 {
-			if i >= len(b) || b[i] != '.' {
-				return 0, 0
-			}
-			i++
-		}
-		start := i
-		var x uint32
-		for i < len(b) && i-start < 3 && b[i]-'0' <= 9 {
-			x = x*10 + uint32(b[i]-'0')
-			i++
-		}
-		if i == start || x > 255 || (b[start] == '0' && i-start > 1) {
+	for octet := 0; ; octet++ {
+		if i >= len(b) {
 			return 0, 0
 		}
+		x := uint32(b[i] - '0')
+		if x > 9 {
+			return 0, 0
+		}
+		i++
+		if i < len(b) {
+			if d := uint32(b[i] - '0'); d <= 9 {
+				if x == 0 {
+					return 0, 0 // a leading zero
+				}
+				x = x*10 + d
+				i++
+				if i < len(b) {
+					if d := uint32(b[i] - '0'); d <= 9 {
+						x = x*10 + d
+						i++
+						if x > 255 {
+							return 0, 0
+						}
+					}
+				}
+			}
+		}
 		v = v<<8 | x
+		if octet == 3 {
+			break
+		}
+		if i >= len(b) || b[i] != '.' {
+			return 0, 0
+		}
+		i++
 	}
 	if i < len(b) && b[i] != ',' {
 		return 0, 0
@@ -172,7 +193,7 @@ func uintAt(b []byte, i int) (v int64, n int, ok bool) {
 // and the index past the field.
 func timeAt(b []byte, i int) (ns int64, n int, ok bool) {
 	if e := i + 20; e <= len(b) && b[i+19] == 'Z' && (e == len(b) || b[e] == ',') {
-		if ns, ok := fastTime(b[i:e]); ok {
+		if ns, ok := rfc3339UTC(b[i:e]); ok {
 			return ns, e, true
 		}
 		return 0, 0, false
@@ -187,4 +208,44 @@ func timeAt(b []byte, i int) (ns int64, n int, ok bool) {
 	}
 	ns, ok = parseTime(f)
 	return ns, end, ok
+}
+
+// rfc3339UTC is fastTime for exactly "2006-01-02T15:04:05Z", checking the
+// digits and separators eight bytes at a time.
+func rfc3339UTC(b []byte) (int64, bool) {
+	if len(b) != 20 {
+		return 0, false
+	}
+	lo := binary.LittleEndian.Uint64(b[0:8])           // YYYY-MM-
+	mid := binary.LittleEndian.Uint64(b[8:16])         // DDTHH:MM
+	hi := uint64(binary.LittleEndian.Uint32(b[16:20])) // :SSZ
+	const (
+		loDigits  = 0x00FFFF00FFFFFFFF // bytes 0-3, 5-6
+		midDigits = 0xFFFF00FFFF00FFFF // bytes 8-9, 11-12, 14-15
+		hiDigits  = 0x00FFFF00         // bytes 17-18
+		ones      = 0x3030303030303030
+		six       = 0x0606060606060606
+		high      = 0xF0F0F0F0F0F0F0F0
+	)
+	digits := func(x, m uint64) bool { // every byte under m is '0'-'9'
+		return x&high&m == ones&m && (x+six)&high&m == ones&m
+	}
+	if !digits(lo, loDigits) || !digits(mid, midDigits) || !digits(hi, hiDigits) ||
+		lo&^loDigits != 0x2D00002D00000000 || mid&^midDigits != 0x00003A0000540000 || hi&^hiDigits != 0x5A00003A {
+		return 0, false
+	}
+	lo -= ones & loDigits
+	mid -= ones & midDigits
+	hi -= ones & hiDigits
+	dig := func(x uint64, k uint) int { return int(x >> (8 * k) & 0xFF) }
+	y := dig(lo, 0)*1000 + dig(lo, 1)*100 + dig(lo, 2)*10 + dig(lo, 3)
+	mo, d := dig(lo, 5)*10+dig(lo, 6), dig(mid, 0)*10+dig(mid, 1)
+	h, mi, s := dig(mid, 3)*10+dig(mid, 4), dig(mid, 6)*10+dig(mid, 7), dig(hi, 1)*10+dig(hi, 2)
+	if y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 {
+		return 0, false
+	}
+	if d > 28 && d > daysIn(y, mo) {
+		return 0, false
+	}
+	return (monthDays[(y-1970)*12+mo-1]+int64(d-1))*86400*1e9 + int64(h*3600+mi*60+s)*1e9, true
 }

@@ -88,6 +88,12 @@ func FuzzParseTime(f *testing.F) {
 		if ok && ns < 0 {
 			t.Fatalf("%q -> %d", b, ns)
 		}
+		// the eight-bytes-at-a-time reader agrees with fastTime
+		if rns, rok := rfc3339UTC(b); rok || (len(b) == 20 && b[10] == 'T') {
+			if fns, fok := fastTime(b); rok != fok || rns != fns {
+				t.Fatalf("%q: rfc3339UTC %d %v, fastTime %d %v", b, rns, rok, fns, fok)
+			}
+		}
 		// the fast form agrees with the time package
 		if ns, ok := fastTime(b); ok {
 			want, err := time.Parse("2006-01-02T15:04:05Z", strings.Replace(string(b), " ", "T", 1)+"Z"[:20-len(b)])
