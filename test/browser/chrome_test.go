@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -85,6 +87,7 @@ func waitJS(t *testing.T, ctx context.Context, d time.Duration, what, cond strin
 			return
 		}
 		if time.Now().After(deadline) {
+			shot(t, ctx, "timeout")
 			t.Fatalf("timed out after %s waiting for %s (%s)", d, what, cond)
 		}
 		time.Sleep(150 * time.Millisecond)
@@ -115,4 +118,22 @@ func insertText(text string) chromedp.Action[chromedp.Void] {
 		_, err := cdp.Call(ctx, t, input.InsertText, input.InsertTextParams{Text: text})
 		return err
 	})
+}
+
+// shot saves a screenshot under $FERRY_BROWSER_DEBUG (a directory) when set.
+func shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("FERRY_BROWSER_DEBUG")
+	if dir == "" {
+		return
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	b, err := chromedp.Run(sctx, chromedp.CaptureScreenshot())
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, name+".png"), b, 0o644)
+	}
+	if err != nil {
+		t.Logf("debug screenshot %s: %v", name, err)
+	}
 }

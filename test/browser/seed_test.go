@@ -172,7 +172,7 @@ func waitFor(t *testing.T, ctx context.Context, c client.Client, app, what strin
 		lastErr = err
 		select {
 		case <-ctx.Done():
-			t.Fatalf("%s never reached %s: last stage %q, waiting %+v, last error %+v, query error %v", app, what, last.Stage, last.Waiting, last.LastError, lastErr)
+			t.Fatalf("%s never reached %s: last stage %q, waiting %+v, last error %+v, approvals %+v, refused %+v, query error %v", app, what, last.Stage, last.Waiting, last.LastError, last.Approvals, last.Audit, lastErr)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}

@@ -14,10 +14,9 @@ import (
 	compute "cloud.google.com/go/compute/apiv1"
 	"github.com/chromedp/chromedp"
 	"go.temporal.io/sdk/activity"
-	sdkworker "go.temporal.io/sdk/worker"
-	"github.com/chromedp/chromedp/kb"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/ferrymigrate/ferry/activities"
 	"github.com/ferrymigrate/ferry/gcp"
@@ -124,24 +123,48 @@ func TestApproveCutoverInTemporalUI(t *testing.T) {
 
 	// With a worker the UI lists the workflow's signals; without, a text box.
 	if eval[bool](t, b, "!!"+visibleJS(dialog, `[data-testid="signal-select-button"]`)) {
-		click(t, b, dialog, `[data-testid="signal-select-button"]`)
-		clickText(t, b, "", `li[role=option]`, workflows.SignalApprove)
+		sel := visibleJS(dialog, `[data-testid="signal-select-button"]`)
+		for i := 0; ; i++ {
+			click(t, b, dialog, `[data-testid="signal-select-button"]`)
+			// The options count as rendered before the list has opened.
+			within(t, b, 2*time.Second, "let the list open", chromedp.Sleep(400*time.Millisecond))
+			clickText(t, b, "", `li[role=option]`, workflows.SignalApprove)
+			within(t, b, 2*time.Second, "let the select settle", chromedp.Sleep(300*time.Millisecond))
+			if got := eval[string](t, b, sel+`.querySelector("input").value`); got == workflows.SignalApprove {
+				break
+			}
+			if i == 2 {
+				shot(t, b, "signal-select")
+				t.Fatalf("the signal select never showed %q", workflows.SignalApprove)
+			}
+		}
 	} else {
 		click(t, b, dialog, `input[data-testid="signal-name"]`)
 		within(t, b, 5*time.Second, "type the signal name", insertText(workflows.SignalApprove))
 	}
 	payload := fmt.Sprintf(`{"stage":%q,"approver":%q,"comment":%q}`, workflows.GateCutover, approver, comment)
+	editor := visibleJS(dialog, `.cm-content[contenteditable="true"]`)
 	click(t, b, dialog, `.cm-content[contenteditable="true"]`)
-	within(t, b, 10*time.Second, "enter the JSON",
-		chromedp.KeyEvent("a", chromedp.KeyModifiers(kb.ModifierCtrl)), chromedp.KeyEvent(kb.Backspace), insertText(payload))
+	// The editor starts empty; focus it explicitly (a click may land
+	// before it is ready, and Ctrl+A would then select the whole page).
+	_ = eval[bool](t, b, `(`+editor+`.focus(), true)`)
+	waitJS(t, b, 5*time.Second, "the editor focused", editor+`.contains(document.activeElement) || document.activeElement === `+editor)
+	within(t, b, 10*time.Second, "enter the JSON", insertText(payload))
+	if got := eval[string](t, b, editor+`.textContent`); got != payload {
+		t.Fatalf("the signal editor holds %q, want %q", got, payload)
+	}
 	_ = eval[bool](t, b, `(document.activeElement && document.activeElement.blur(), true)`)
 	within(t, b, 2*time.Second, "let the dialog re-layout", chromedp.Sleep(300*time.Millisecond))
 	submit := visibleJS(dialog, `[data-testid="confirm-modal-button"]`)
 	waitJS(t, b, 10*time.Second, "Submit enabled", submit+"&& !"+submit+".disabled")
+	shot(t, b, "before-submit")
 	click(t, b, dialog, `[data-testid="confirm-modal-button"]`)
 	waitJS(t, b, 15*time.Second, "the dialog to close", "!"+visibleJS("", dialog))
 
-	after := waitFor(t, ctx, st.C, app, "the cutover approval", func(s workflows.Status) bool {
+	shot(t, b, "after-submit")
+	actx, cancelA := context.WithTimeout(ctx, 30*time.Second)
+	defer cancelA()
+	after := waitFor(t, actx, st.C, app, "the cutover approval", func(s workflows.Status) bool {
 		return slices.ContainsFunc(s.Approvals, func(a workflows.ApprovalRecord) bool {
 			return a.Stage == workflows.GateCutover && a.Decision == "approved"
 		}) && (s.Waiting == nil || s.Waiting.Gate != workflows.GateCutover)
