@@ -1,7 +1,7 @@
 package terraform
 
 import (
-	"bytes"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -17,18 +17,27 @@ import (
 // comments, heredocs, templates or operators), with an ASCII fast path for
 // column counts. TestFormatMatchesHCLWrite holds it equal to hclwrite.Format.
 func fileBytes(f *hclwrite.File) []byte {
-	toks := f.BuildTokens(make(hclwrite.Tokens, 0, 1024))
+	tp := tokenBufs.Get().(*hclwrite.Tokens)
+	toks := f.BuildTokens((*tp)[:0])
 	formatTokens(toks)
-	var buf bytes.Buffer
-	buf.Grow(len(toks) * 8)
+	n := 0
+	for _, t := range toks {
+		n += t.SpacesBefore + len(t.Bytes)
+	}
+	out := make([]byte, 0, n)
 	for _, t := range toks {
 		for i := 0; i < t.SpacesBefore; i++ {
-			buf.WriteByte(' ')
+			out = append(out, ' ')
 		}
-		buf.Write(t.Bytes)
+		out = append(out, t.Bytes...)
 	}
-	return buf.Bytes()
+	clear(toks)
+	*tp = toks[:0]
+	tokenBufs.Put(tp)
+	return out
 }
+
+var tokenBufs = sync.Pool{New: func() any { t := make(hclwrite.Tokens, 0, 4096); return &t }}
 
 type fmtLine struct{ lead, assign hclwrite.Tokens }
 

@@ -47,7 +47,9 @@ func Render(spec plan.AppSpec, opts RenderOptions) (map[string][]byte, error) {
 	if err := checkSpec(spec); err != nil {
 		return nil, err
 	}
-	r := renderer{spec: spec, opts: opts, a: &arena{}}
+	a := arenas.Get().(*arena)
+	defer func() { a.reset(); arenas.Put(a) }()
+	r := renderer{spec: spec, opts: opts, a: a, base: baseLabels(spec)}
 	files := map[string]*hclwrite.File{}
 	for _, f := range []struct {
 		name string
@@ -103,6 +105,7 @@ type renderer struct {
 	opts RenderOptions
 	a    *arena
 	ids  map[string]string // resource address -> provider import ID
+	base map[string]string // labels of every resource
 }
 
 // resource appends a resource block and records its import ID: an apply
@@ -126,7 +129,7 @@ func (r renderer) global(kind, name string) string {
 // ImportIDs maps each resource address of the app's module to the ID
 // `terraform import` takes for it.
 func ImportIDs(spec plan.AppSpec) map[string]string {
-	r := renderer{spec: spec, a: &arena{}, ids: map[string]string{}}
+	r := renderer{spec: spec, a: &arena{}, ids: map[string]string{}, base: baseLabels(spec)}
 	for _, fn := range []func(*hclwrite.Body){r.instances, r.network, r.lb} {
 		fn(hclwrite.NewEmptyFile().Body())
 	}
@@ -184,16 +187,25 @@ func StatePrefix(be plan.Backend, app string) string {
 	return strings.TrimSuffix(be.Prefix, "/") + "/" + app
 }
 
-// labels are the app's labels plus ferry's own, sanitised for GCE.
-func (r renderer) labels(extra map[string]string) map[string]string {
+// baseLabels are the app's labels plus ferry's own, sanitised for GCE.
+func baseLabels(spec plan.AppSpec) map[string]string {
 	out := map[string]string{}
-	for k, v := range r.spec.Labels {
+	for k, v := range spec.Labels {
 		out[LabelKey(k)] = LabelValue(v)
 	}
-	out["app"] = LabelValue(r.spec.Name)
-	out["wave"] = LabelValue(r.spec.Wave)
-	out["owner"] = LabelValue(r.spec.Owner)
+	out["app"] = LabelValue(spec.Name)
+	out["wave"] = LabelValue(spec.Wave)
+	out["owner"] = LabelValue(spec.Owner)
 	out["managed-by"] = "ferry"
+	return out
+}
+
+// labels are the base labels plus a resource's own.
+func (r renderer) labels(extra map[string]string) map[string]string {
+	out := make(map[string]string, len(r.base)+len(extra))
+	for k, v := range r.base {
+		out[k] = v
+	}
 	for k, v := range extra {
 		out[LabelKey(k)] = LabelValue(v)
 	}

@@ -3,6 +3,7 @@ package terraform
 import (
 	"fmt"
 	"strconv"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -17,18 +18,43 @@ import (
 // formatted once at the end (fileBytes).
 
 // arena hands out tokens from chunks: a module has thousands of tokens and
-// allocating each alone made rendering allocation-bound.
-type arena struct{ buf []hclwrite.Token }
+// allocating each alone made rendering allocation-bound. Render returns its
+// arena to a pool once the bytes are written, so chunks are reused.
+type arena struct {
+	chunks [][]hclwrite.Token
+	cur    int // index of the chunk in use
+}
+
+const chunkTokens = 1024
+
+var arenas = sync.Pool{New: func() any { return &arena{} }}
 
 func (a *arena) tok(t hclsyntax.TokenType, b []byte) *hclwrite.Token {
 	if a == nil {
 		return &hclwrite.Token{Type: t, Bytes: b}
 	}
-	if len(a.buf) == cap(a.buf) {
-		a.buf = make([]hclwrite.Token, 0, 2048)
+	if len(a.chunks) == 0 {
+		a.chunks = append(a.chunks, make([]hclwrite.Token, 0, chunkTokens))
 	}
-	a.buf = append(a.buf, hclwrite.Token{Type: t, Bytes: b})
-	return &a.buf[len(a.buf)-1]
+	c := &a.chunks[a.cur]
+	if len(*c) == cap(*c) {
+		a.cur++
+		if a.cur == len(a.chunks) {
+			a.chunks = append(a.chunks, make([]hclwrite.Token, 0, chunkTokens))
+		}
+		c = &a.chunks[a.cur]
+	}
+	*c = append(*c, hclwrite.Token{Type: t, Bytes: b})
+	return &(*c)[len(*c)-1]
+}
+
+// reset makes every chunk reusable; nothing may hold its tokens.
+func (a *arena) reset() {
+	for i := range a.chunks {
+		clear(a.chunks[i])
+		a.chunks[i] = a.chunks[i][:0]
+	}
+	a.cur = 0
 }
 
 var (
@@ -70,6 +96,16 @@ func isASCII(s string) bool {
 func escapeLit(s string) []byte {
 	if s == "" {
 		return nil
+	}
+	plain := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '$' || c == '%' {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return []byte(s)
 	}
 	buf := make([]byte, 0, len(s)+2)
 	for i, r := range s {
