@@ -62,7 +62,7 @@ type Forecast struct {
 // Burndown is the migration's progress against the plan.
 type Burndown struct {
 	Now       time.Time `json:"now"`
-	Start     time.Time `json:"start"`            // first migration start (now if none)
+	Start     time.Time `json:"start"`           // first migration start (now if none)
 	Target    time.Time `json:"target,omitzero"` // plan target_date
 	Total     Amounts   `json:"total"`           // the plan's totals
 	Done      Amounts   `json:"done"`

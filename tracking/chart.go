@@ -170,7 +170,7 @@ func (b Burndown) WriteSVG(w io.Writer) error {
 	}
 	fmt.Fprintf(&s, `<polyline class="actual" points="%s" fill="none" stroke="%s" stroke-width="2.5"/>`+"\n", strings.Join(pts, " "), colActual)
 	if !b.Target.IsZero() && !b.Target.Before(from) {
-		fmt.Fprintf(&s, `<line class="target" x1="%.1f" x2="%.1f" y1="%d" y2="%d" stroke="%s" stroke-width="1.5"/><text x="%.1f" y="%d" text-anchor="middle" fill="%s">target %s</text>`+"\n",
+		fmt.Fprintf(&s, `<line class="target" x1="%.1f" x2="%.1f" y1="%d" y2="%d" stroke="%s" stroke-width="1.5"/><text x="%.1f" y="%d" text-anchor="end" fill="%s">target %s</text>`+"\n",
 			x(b.Target), x(b.Target), padT, padT+plotH, colTg, x(b.Target), padT-4, colTg, day(b.Target))
 	}
 	fmt.Fprintf(&s, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" stroke="#5f6368" stroke-dasharray="1 2"/><text x="%.1f" y="%d" text-anchor="middle" fill="#5f6368">now</text>`+"\n",

@@ -102,7 +102,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	if !bytes.Contains([]byte(links["error"]), []byte("health-check-failed: 0 of")) {
 		t.Errorf("last error %q", links["error"])
 	}
-	waiting := eval[string](t, b, fmt.Sprintf(`document.querySelector('#apps tr[data-app=%q] .waiting').textContent`, sd.WaitingPlan[0]))
+	waiting := eval[string](t, b, fmt.Sprintf(`document.querySelector('#apps tr[data-app=%q] td.waiting').textContent`, sd.WaitingPlan[0]))
 	if !bytes.HasPrefix([]byte(waiting), []byte("plan (")) {
 		t.Errorf("waiting on %q, want the plan gate and its approvers", waiting)
 	}
