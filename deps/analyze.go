@@ -157,8 +157,9 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 			kindOf[i] = 1
 		}
 	}
-	interFrom, interTo, interCI := make([]int32, 0, len(convs)), make([]int32, 0, len(convs)), make([]int32, 0, len(convs))
-	var intraFrom, intraTo, intraCI []int32
+	interFrom, interToCI := make([]int32, 0, len(convs)), make([]uint64, 0, len(convs))
+	var intraFrom []int32
+	var intraToCI []uint64
 	inbound := make([]uint64, 0, len(convs)/2)
 	inboundVM := make([]int32, 0, len(convs)/2)
 	for i := range convs {
@@ -172,23 +173,21 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 		case s.node == d.node:
 			if s.vm >= 0 && d.vm >= 0 && kindOf[s.node] == 0 {
 				intraFrom = append(intraFrom, vmRank[s.vm])
-				intraTo = append(intraTo, vmRank[d.vm])
-				intraCI = append(intraCI, int32(i))
+				intraToCI = append(intraToCI, uint64(vmRank[d.vm])<<32|uint64(i))
 			}
 		case kindOf[s.node] == 1 && kindOf[d.node] == 1:
 			// traffic between outsiders says nothing about the apps
 		default:
 			interFrom = append(interFrom, rank[s.node])
-			interTo = append(interTo, rank[d.node])
-			interCI = append(interCI, int32(i))
+			interToCI = append(interToCI, uint64(rank[d.node])<<32|uint64(i))
 		}
 	}
-	g.edges.list = foldEdges(interFrom, interTo, interCI, convs, len(g.nodes))
+	g.edges.list = foldEdges(interFrom, interToCI, convs, len(g.nodes))
 	for i := range g.edges.list { // ranks back to node indices
 		e := &g.edges.list[i]
 		e.from, e.to = int32(order[e.from]), int32(order[e.to])
 	}
-	g.intra.list = foldEdges(intraFrom, intraTo, intraCI, convs, len(inv.VMs))
+	g.intra.list = foldEdges(intraFrom, intraToCI, convs, len(inv.VMs))
 	for i := range g.intra.list {
 		e := &g.intra.list[i]
 		e.from, e.to = int32(vmOrder[e.from]), int32(vmOrder[e.to])

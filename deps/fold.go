@@ -99,16 +99,12 @@ func groupSort(groups []int32, vals []uint64, n int) ([]uint64, []int32) {
 	return out, bounds
 }
 
-// foldEdges sums conversations into edges. Conversation i belongs to the
-// edge from[i] -> to[i] (from below n, to below 2^31); edges come out
-// sorted by from, then to, each with its sorted distinct ports. The ports
-// of all edges share one backing array.
-func foldEdges(from []int32, to []int32, ci []int32, convs []conv, n int) []edgeAcc {
-	vals := make([]uint64, len(from))
-	for i := range from {
-		vals[i] = uint64(to[i])<<32 | uint64(uint32(ci[i]))
-	}
-	sorted, bounds := groupSort(from, vals, n)
+// foldEdges sums conversations into edges. from[i] and toCI[i] (to<<32 |
+// conversation index) put a conversation on the edge from -> to (from
+// below n); edges come out sorted by from, then to, each with its sorted
+// distinct ports. The ports of all edges share one backing array.
+func foldEdges(from []int32, toCI []uint64, convs []conv, n int) []edgeAcc {
+	sorted, bounds := groupSort(from, toCI, n)
 	edges := 0
 	for f := 0; f < n; f++ {
 		run := sorted[bounds[f]:bounds[f+1]]

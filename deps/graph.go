@@ -16,6 +16,7 @@ func tarjan(n int, adj [][]int) [][]int {
 		index[i] = -1
 	}
 	var comps [][]int
+	members := make([]int, 0, n) // every node is in one component: one array for all
 	var st []int
 	next := 0
 	type frame struct{ v, i int }
@@ -51,17 +52,17 @@ func tarjan(n int, adj [][]int) [][]int {
 				low[p] = min(low[p], low[v])
 			}
 			if low[v] == index[v] {
-				var comp []int
+				start := len(members)
 				for {
 					w := st[len(st)-1]
 					st = st[:len(st)-1]
 					on[w] = false
-					comp = append(comp, w)
+					members = append(members, w)
 					if w == v {
 						break
 					}
 				}
-				comps = append(comps, comp)
+				comps = append(comps, members[start:len(members):len(members)])
 			}
 		}
 	}

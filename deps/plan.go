@@ -12,17 +12,30 @@ func plan(r *Result, g *graph, opts Options) {
 		threshold = DefaultAffinity
 	}
 	n := len(g.nodes)
-	adj := make([][]int, n)
+	// Adjacency lists as slices of one array (edges counted per node
+	// first), each sorted by node index.
+	deg := make([]int, n+1)
+	for i := range g.edges.list {
+		deg[g.edges.list[i].from+1]++
+	}
+	for i := 0; i < n; i++ {
+		deg[i+1] += deg[i]
+	}
+	flat := make([]int, len(g.edges.list))
+	next := slices.Clone(deg[:n])
 	// app graph: only app -> app edges decide move groups and waves
 	var appEdges [][2]int
 	for i := range g.edges.list {
 		k := g.edges.list[i].key()
-		adj[k[0]] = append(adj[k[0]], k[1])
+		flat[next[k[0]]] = k[1]
+		next[k[0]]++
 		if g.nodes[k[0]].Kind == KindApp && g.nodes[k[1]].Kind == KindApp {
 			appEdges = append(appEdges, k)
 		}
 	}
+	adj := make([][]int, n)
 	for i := range adj {
+		adj[i] = flat[deg[i]:deg[i+1]:deg[i+1]]
 		slices.Sort(adj[i])
 	}
 	blastRadius(r, g, adj)
