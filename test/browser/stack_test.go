@@ -73,6 +73,9 @@ func freePort() (int, error) {
 // devStack starts `ferry dev` in-process once for all tests of the package.
 func devStack(t *testing.T) *stack {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("browser tests start the dev stack and chromium: not in -short")
+	}
 	temporalBin := testenv.Temporal(t)
 	tfBin, tfConfig := testenv.Terraform(t)
 	shared.once.Do(func() { shared.st, shared.err = startStack(temporalBin, tfBin, tfConfig) })
