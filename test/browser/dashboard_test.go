@@ -29,8 +29,8 @@ var update = flag.Bool("update", false, "rewrite docs/dashboard.png from the das
 // the dashboard in chromium and checks the numbers of the chart, the cards
 // and the table, and the blast radius on click.
 func TestDashboardInBrowser(t *testing.T) {
+	testenv.Chromium(t) // skips loudly (or fails under make test) without chromium
 	st := devStack(t)
-	testenv.Chromium(t)
 	sd := seed(t, st, cutoverApp(st))
 
 	srv := httptest.NewServer(dashboard.New(dashboard.Config{Visibility: st.C, Namespace: "default", UIURL: st.UIURL,

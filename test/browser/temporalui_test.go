@@ -61,8 +61,8 @@ func cutoverApp(st *stack) string {
 // search attribute, More Actions → Send a Signal → approve with JSON. The
 // workflow must record the approval and move past the gate.
 func TestApproveCutoverInTemporalUI(t *testing.T) {
+	testenv.Chromium(t) // skips loudly (or fails under make test) without chromium
 	st := devStack(t)
-	testenv.Chromium(t)
 	app := cutoverApp(st)
 	if app == "" {
 		t.Fatal("the dev plan's first wave has no app with plan and cutover approvers")
