@@ -38,9 +38,10 @@ func (r renderer) lb(b *hclwrite.Body) {
 			members = append(members, r.a.ref("google_compute_instance", vm, "self_link"))
 		}
 		r.a.attr(ig, "instances", r.a.tuple(members))
-		np := ig.AppendNewBlock("named_port", nil).Body()
-		r.a.setStr(np, "name", ("http"))
-		r.a.setInt(np, "port", (int64(hc.Port)))
+		np := r.a.open(ig, "named_port")
+		r.a.setStr(np, "name", "http")
+		r.a.setInt(np, "port", int64(hc.Port))
+		r.a.close(ig)
 		b.AppendNewline()
 	}
 
@@ -49,11 +50,13 @@ func (r renderer) lb(b *hclwrite.Body) {
 	r.a.setInt(h, "check_interval_sec", (5))
 	r.a.setInt(h, "timeout_sec", (5))
 	if hc.Protocol == "tcp" {
-		r.a.setInt(h.AppendNewBlock("tcp_health_check", nil).Body(), "port", int64(hc.Port))
+		r.a.setInt(r.a.open(h, "tcp_health_check"), "port", int64(hc.Port))
+		r.a.close(h)
 	} else {
-		hb := h.AppendNewBlock("http_health_check", nil).Body()
-		r.a.setInt(hb, "port", (int64(hc.Port)))
-		r.a.setStr(hb, "request_path", (orStr(hc.Path, "/")))
+		hb := r.a.open(h, "http_health_check")
+		r.a.setInt(hb, "port", int64(hc.Port))
+		r.a.setStr(hb, "request_path", orStr(hc.Path, "/"))
+		r.a.close(h)
 	}
 	b.AppendNewline()
 
@@ -65,10 +68,11 @@ func (r renderer) lb(b *hclwrite.Body) {
 	r.a.setInt(g, "timeout_sec", (30))
 	r.a.attr(g, "health_checks", r.a.tuple([]hclwrite.Tokens{r.a.ref("google_compute_health_check", "app", "id")}))
 	for _, z := range sortedKeys(zones) {
-		be := g.AppendNewBlock("backend", nil).Body()
+		be := r.a.open(g, "backend")
 		r.a.attr(be, "group", r.a.ref("google_compute_instance_group", igLocal(z), "id"))
-		r.a.setStr(be, "balancing_mode", ("UTILIZATION"))
+		r.a.setStr(be, "balancing_mode", "UTILIZATION")
 		r.a.attr(be, "capacity_scaler", r.a.intTokens(1))
+		r.a.close(g)
 	}
 	if r.spec.Cutover.Strategy != "lb" {
 		return // dns: the record set is swapped through the API, not terraform
@@ -107,29 +111,31 @@ func (r renderer) lb(b *hclwrite.Body) {
 	r.a.setStr(dc, "protocol", ("HTTP"))
 	r.a.setStr(dc, "load_balancing_scheme", ("EXTERNAL_MANAGED"))
 	r.a.setInt(dc, "timeout_sec", (30))
-	dcb := dc.AppendNewBlock("backend", nil).Body()
+	dcb := r.a.open(dc, "backend")
 	r.a.attr(dcb, "group", r.a.ref("google_compute_network_endpoint_group", "dc", "id"))
-	r.a.setStr(dcb, "balancing_mode", ("RATE"))
-	r.a.setInt(dcb, "max_rate_per_endpoint", (1000))
+	r.a.setStr(dcb, "balancing_mode", "RATE")
+	r.a.setInt(dcb, "max_rate_per_endpoint", 1000)
 	r.a.attr(dcb, "capacity_scaler", r.a.intTokens(1))
+	r.a.close(dc)
 	b.AppendNewline()
 
 	um := r.resource(b, "google_compute_url_map", "app", r.global("urlMaps", traffic.URLMapName(app)))
 	r.a.setStr(um, "name", (traffic.URLMapName(app)))
 	r.a.setStr(um, "description", ("Traffic split of " + app + " between the datacenter and GCP; ferry shifts the weights"))
-	ra := um.AppendNewBlock("default_route_action", nil).Body()
+	ra := r.a.open(um, "default_route_action")
 	for _, w := range []struct {
 		local  string
 		weight int64
 	}{{"dc", InitialDCWeight}, {"gcp", InitialGCPWeight}} {
-		wb := ra.AppendNewBlock("weighted_backend_services", nil).Body()
+		wb := r.a.open(ra, "weighted_backend_services")
 		r.a.attr(wb, "backend_service", r.a.ref("google_compute_backend_service", w.local, "id"))
-		r.a.setInt(wb, "weight", (w.weight))
+		r.a.setInt(wb, "weight", w.weight)
+		r.a.close(ra)
 	}
-	lc := um.AppendNewBlock("lifecycle", nil).Body()
-	r.a.attr(lc, "ignore_changes", r.a.tuple([]hclwrite.Tokens{
-		r.a.ref("default_route_action"),
-	}))
+	r.a.close(um)
+	lc := r.a.open(um, "lifecycle")
+	r.a.attr(lc, "ignore_changes", r.a.tuple([]hclwrite.Tokens{r.a.ref("default_route_action")}))
+	r.a.close(um)
 	b.AppendNewline()
 
 	px := r.resource(b, "google_compute_target_http_proxy", "app", r.global("targetHttpProxies", r.name("-proxy")))

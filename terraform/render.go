@@ -239,18 +239,23 @@ func (r renderer) instances(b *hclwrite.Body) {
 		r.a.setMap(in, "metadata", map[string]string{
 			"ferry-app": r.spec.Name, "ferry-source-vm": v.Name, "ferry-source-ref": v.Ref,
 		})
-		ip := in.AppendNewBlock("boot_disk", nil).Body().AppendNewBlock("initialize_params", nil).Body()
-		r.a.setStr(ip, "image", (v.Image))
-		r.a.setInt(ip, "size", (v.DiskGB))
-		r.a.setStr(ip, "type", (diskType(v)))
+		r.a.open(in, "boot_disk")
+		ip := r.a.open(in, "initialize_params")
+		r.a.setStr(ip, "image", v.Image)
+		r.a.setInt(ip, "size", v.DiskGB)
+		r.a.setStr(ip, "type", diskType(v))
+		r.a.close(in)
+		r.a.close(in)
 		for _, d := range disks {
-			r.a.attr(in.AppendNewBlock("attached_disk", nil).Body(), "source", r.a.ref("google_compute_disk", d, "self_link"))
+			r.a.attr(r.a.open(in, "attached_disk"), "source", r.a.ref("google_compute_disk", d, "self_link"))
+			r.a.close(in)
 		}
-		ni := in.AppendNewBlock("network_interface", nil).Body()
-		r.a.setStr(ni, "network", (r.spec.Network))
+		ni := r.a.open(in, "network_interface")
+		r.a.setStr(ni, "network", r.spec.Network)
 		if r.spec.Subnetwork != "" {
-			r.a.setStr(ni, "subnetwork", (r.spec.Subnetwork))
+			r.a.setStr(ni, "subnetwork", r.spec.Subnetwork)
 		}
+		r.a.close(in)
 	}
 }
 
@@ -294,9 +299,10 @@ func (r renderer) network(b *hclwrite.Body) {
 	r.a.setInt(fw, "priority", (1000))
 	r.a.setList(fw, "source_ranges", (healthCheckRanges))
 	r.a.setList(fw, "target_tags", ([]string{r.appTag()}))
-	al := fw.AppendNewBlock("allow", nil).Body()
-	r.a.setStr(al, "protocol", ("tcp"))
-	r.a.setList(al, "ports", ([]string{strconv.Itoa(hc.Port)}))
+	al := r.a.open(fw, "allow")
+	r.a.setStr(al, "protocol", "tcp")
+	r.a.setList(al, "ports", []string{strconv.Itoa(hc.Port)})
+	r.a.close(fw)
 	for _, v := range r.spec.VMs {
 		if len(v.Ports) == 0 {
 			continue
@@ -315,9 +321,10 @@ func (r renderer) network(b *hclwrite.Body) {
 		r.a.setInt(f, "priority", (1000))
 		r.a.setList(f, "source_ranges", (privateRanges))
 		r.a.setList(f, "target_tags", ([]string{v.GCEName}))
-		a := f.AppendNewBlock("allow", nil).Body()
-		r.a.setStr(a, "protocol", ("tcp"))
-		r.a.setList(a, "ports", (ports))
+		a := r.a.open(f, "allow")
+		r.a.setStr(a, "protocol", "tcp")
+		r.a.setList(a, "ports", ports)
+		r.a.close(f)
 	}
 }
 

@@ -247,6 +247,19 @@ func (a *arena) tuple(elems []hclwrite.Tokens) hclwrite.Tokens {
 	return append(toks, a.tok(hclsyntax.TokenCBrack, bCBrack))
 }
 
+// open starts a nested block ("typ {") as tokens in b and returns b: the
+// block's attributes follow in b, and close ends it. Nested blocks written
+// this way format exactly like AppendNewBlock's, without a block node tree.
+func (a *arena) open(b *hclwrite.Body, typ string) *hclwrite.Body {
+	b.AppendUnstructuredTokens(hclwrite.Tokens{a.tok(hclsyntax.TokenIdent, []byte(typ)),
+		a.tok(hclsyntax.TokenOBrace, bOBrace), a.tok(hclsyntax.TokenNewline, bNewline)})
+	return b
+}
+
+func (a *arena) close(b *hclwrite.Body) {
+	b.AppendUnstructuredTokens(hclwrite.Tokens{a.tok(hclsyntax.TokenCBrace, bCBrace), a.tok(hclsyntax.TokenNewline, bNewline)})
+}
+
 // validIdent is hclsyntax.ValidIdentifier with an ASCII fast path (letter
 // or underscore, then letters, digits, underscores and dashes).
 func validIdent(s string) bool {
