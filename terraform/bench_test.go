@@ -40,9 +40,14 @@ func benchSpecs(apps, vmsPerApp int) []plan.AppSpec {
 	return out
 }
 
-// BenchmarkRender renders 10,000 VMs across 2,000 apps and compares with a
-// floor measured in the same run: hclwrite writing as many empty resource
-// blocks as the modules hold resources. Target: ratio <= 5.
+// BenchmarkRender renders 10,000 VMs across 2,000 apps (five files each:
+// instances with a data disk, firewalls, instance group, health check,
+// backend services, and for half of them the hybrid NEG, URL map, proxy
+// and forwarding rule: 45,000 resources) and compares with a floor
+// measured in the same run: hclwrite writing as many empty resource blocks
+// as the modules hold resources (one file per app). Target: ratio <= 5.
+//
+//	go test ./terraform -run '^$' -bench BenchmarkRender -benchtime 3x
 func BenchmarkRender(b *testing.B) {
 	const apps, perApp = 2000, 5
 	specs := benchSpecs(apps, perApp)

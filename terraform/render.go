@@ -2,6 +2,7 @@ package terraform
 
 import (
 	"fmt"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -96,6 +97,24 @@ func checkSpec(s plan.AppSpec) error {
 		if v.MachineType == "" || v.Image == "" || v.Zone == "" {
 			return fmt.Errorf("render app %q: VM %q lacks machine type, image or zone; re-resolve the plan", s.Name, v.Name)
 		}
+		if _, err := plan.LookupMachineType(v.MachineType); err != nil {
+			return fmt.Errorf("render app %q: VM %q: %w; fix the plan and run ferry plan validate", s.Name, v.Name, err)
+		}
+	}
+	switch s.Cutover.Strategy {
+	case "lb":
+		for _, e := range s.Cutover.DCEndpoints {
+			host, port, err := net.SplitHostPort(e)
+			if _, perr := strconv.Atoi(port); err != nil || perr != nil || net.ParseIP(host) == nil {
+				return fmt.Errorf("render app %q: DC endpoint %q is not IP:PORT; fix the plan and run ferry plan validate", s.Name, e)
+			}
+		}
+	case "dns":
+	default:
+		return fmt.Errorf("render app %q: cutover strategy %q is not lb or dns; fix the plan and run ferry plan validate", s.Name, s.Cutover.Strategy)
+	}
+	if p := s.Cutover.HealthCheck.Port; p < 1 || p > 65535 {
+		return fmt.Errorf("render app %q: health check port %d is not in 1-65535; fix the plan and run ferry plan validate", s.Name, p)
 	}
 	return nil
 }

@@ -123,6 +123,16 @@ func TestRenderRejectsUnresolvedSpec(t *testing.T) {
 	if _, err := Render(s, RenderOptions{}); err == nil || !strings.Contains(err.Error(), "Bad_Name") {
 		t.Fatalf("want an error naming the bad GCE name, got %v", err)
 	}
+	s = exampleSpecs(t)[0]
+	s.VMs[0].MachineType = "n2-standard-3"
+	if _, err := Render(s, RenderOptions{}); err == nil || !strings.Contains(err.Error(), "n2-standard-3") {
+		t.Fatalf("want an error naming the bad machine type, got %v", err)
+	}
+	s = exampleSpecs(t)[0]
+	s.Cutover.DCEndpoints = []string{"dc-host:80"}
+	if _, err := Render(s, RenderOptions{}); err == nil {
+		t.Fatal("want an error for a DC endpoint that is not an IP")
+	}
 }
 
 // Every generated module passes `terraform validate` with the real
