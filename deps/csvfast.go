@@ -54,6 +54,26 @@ func (c *csvParser) fastLine(line []byte) bool {
 				rc.last = ns
 			}
 			i = n
+		case colProto:
+			if e := i + 3; e <= len(line) && (e == len(line) || line[e] == ',') && string(line[i:e]) == "tcp" {
+				i = e // the common case, without looking for the comma
+				continue
+			}
+			end := len(line)
+			if j := bytes.IndexByte(line[i:], ','); j >= 0 {
+				end = i + j
+			}
+			f := line[i:end]
+			i = end
+			if len(f) > 0 {
+				var ok bool
+				if f[0] == ' ' || f[0] == '\t' || f[len(f)-1] == ' ' || f[len(f)-1] == '\t' || f[0] == '"' {
+					return false // padded or quoted: parseLine handles it
+				}
+				if rc.proto, ok = parseProto(f); !ok {
+					return false
+				}
+			}
 		case colBytes, colPackets, colCount:
 			v, n, ok := uintAt(line, i)
 			if !ok {
@@ -81,16 +101,7 @@ func (c *csvParser) fastLine(line []byte) bool {
 			if len(f) > 0 && (f[0] == ' ' || f[0] == '\t' || f[len(f)-1] == ' ' || f[len(f)-1] == '\t') {
 				return false // padded: parseLine trims
 			}
-			var ok bool
 			switch r {
-			case colProto:
-				if len(f) == 3 && (string(f) == "tcp" || string(f) == "TCP") {
-					rc.proto = 6
-				} else if len(f) > 0 {
-					if rc.proto, ok = parseProto(f); !ok {
-						return false
-					}
-				}
 			case colSrcName:
 				rc.srcName = f
 			case colDstName:
