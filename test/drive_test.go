@@ -17,10 +17,10 @@ func quickSpec(name string) plan.AppSpec {
 	approvers := []string{"ana@example.com", "bo@example.com"}
 	return plan.AppSpec{
 		Name: name, Wave: "wave-1", Owner: "ana@example.com", Tier: "tier-2",
-		VMs:       []plan.VMSpec{{Ref: "vm-1", Name: name + "-01", NumCPU: 2, MemoryMB: 4096, DiskGB: 40}},
-		Approvers: map[string][]string{"plan": approvers, "cutover": approvers, "decommission": approvers},
-		Cutover:   plan.CutoverSpec{Strategy: "lb", Steps: []plan.Step{{Percent: 10}, {Percent: 50}, {Percent: 100}}},
-		Rollback:  plan.RollbackSpec{Policy: "destroy"},
+		VMs:          []plan.VMSpec{{Ref: "vm-1", Name: name + "-01", NumCPU: 2, MemoryMB: 4096, DiskGB: 40}},
+		Approvers:    map[string][]string{"plan": approvers, "cutover": approvers, "decommission": approvers},
+		Cutover:      plan.CutoverSpec{Strategy: "lb", Steps: []plan.Step{{Percent: 10}, {Percent: 50}, {Percent: 100}}},
+		Rollback:     plan.RollbackSpec{Policy: "destroy"},
 		Decommission: plan.DecommissionSpec{FinalAction: "keep-off"},
 	}
 }

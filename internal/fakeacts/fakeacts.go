@@ -29,6 +29,8 @@ type Fakes struct {
 	Hook    func(h plan.HookSpec) error
 	SLO     func(percent int) activities.SLOGateResult
 	Deps    activities.CheckDependenciesResult
+	// Real names the activities the test registers itself (the real ones).
+	Real map[string]bool
 }
 
 // Registry is what activities are registered on: a worker or a test
@@ -84,7 +86,11 @@ func (f *Fakes) Notes() []activities.NotifyInput {
 
 // Register adds every double under its real activity name.
 func (f *Fakes) Register(r Registry) {
-	reg := func(name string, fn any) { r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
+	reg := func(name string, fn any) {
+		if !f.Real[name] {
+			r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+		}
+	}
 	reg(activities.DiscoverAppName, func(ctx context.Context, in activities.DiscoverAppInput) (activities.DiscoverAppResult, error) {
 		f.record(activities.DiscoverAppName)
 		f.mu.Lock()
