@@ -174,7 +174,7 @@ func BenchmarkRollbackSignalToDatacenter(b *testing.B) {
 		b.ReportMetric(ma.Seconds(), "median-s")
 		b.ReportMetric(ma.Seconds()/mf.Seconds(), "ratio")
 		fmt.Printf("BenchmarkRollbackSignalToDatacenter: median %s over %d runs (target <= 2s; anchor 7 min: %.0fx faster); floor %s; ratio %.2f\n",
-			ma.Round(time.Millisecond), runs, (7 * time.Minute).Seconds()/ma.Seconds(), mf.Round(time.Millisecond), ma.Seconds()/mf.Seconds())
+			ma.Round(time.Millisecond), runs, (7*time.Minute).Seconds()/ma.Seconds(), mf.Round(time.Millisecond), ma.Seconds()/mf.Seconds())
 	}
 }
 
