@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/ferrymigrate/ferry/activities"
+	ferryid "github.com/ferrymigrate/ferry/identity"
 	"github.com/ferrymigrate/ferry/workflows"
 )
 
@@ -26,6 +28,7 @@ func New(c client.Client, acts *activities.Activities) sdkworker.Worker {
 	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
 		WorkerStopTimeout: StopTimeout,
 		Identity:          identity(),
+		Interceptors:      []interceptor.WorkerInterceptor{ferryid.NewWorkerInterceptor()}, // caller identity of approvals
 	})
 	Register(w, acts)
 	return w

@@ -8,6 +8,8 @@ import (
 
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/ferrymigrate/ferry/identity"
 )
 
 // Signals arrive as raw payloads and are decoded here, so a malformed
@@ -74,8 +76,8 @@ func (m *migration) registerHandlers(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return m.status(), nil }); err != nil {
 		return err
 	}
-	approval := func(decision string) func(raw converter.RawValue) {
-		return func(raw converter.RawValue) {
+	approval := func(decision string) func(raw converter.RawValue, caller string) {
+		return func(raw converter.RawValue, caller string) {
 			var a Approval
 			err := decodeRaw(raw, &a)
 			if err == nil {
@@ -85,11 +87,11 @@ func (m *migration) registerHandlers(ctx workflow.Context) error {
 				m.audit(ctx, decision, a.Approver, err.Error())
 				return
 			}
-			_ = m.decide(ctx, decision, a)
+			_ = m.decide(ctx, decision, a, caller)
 		}
 	}
-	action := func(kind string) func(raw converter.RawValue) {
-		return func(raw converter.RawValue) {
+	action := func(kind string) func(raw converter.RawValue, caller string) {
+		return func(raw converter.RawValue, _ string) {
 			var a Action
 			err := decodeRaw(raw, &a)
 			if err == nil {
@@ -102,7 +104,7 @@ func (m *migration) registerHandlers(ctx workflow.Context) error {
 			_ = m.act(ctx, kind, a)
 		}
 	}
-	for name, fn := range map[string]func(converter.RawValue){
+	for name, fn := range map[string]func(converter.RawValue, string){
 		SignalApprove:  approval("approve"),
 		SignalReject:   approval("reject"),
 		SignalRetry:    action("retry"),
@@ -114,7 +116,7 @@ func (m *migration) registerHandlers(ctx workflow.Context) error {
 			for {
 				var raw converter.RawValue
 				ch.Receive(ctx, &raw)
-				fn(raw)
+				fn(raw, identity.SignalCaller(ctx, name))
 			}
 		})
 	}
@@ -132,7 +134,7 @@ func (m *migration) registerHandlers(ctx workflow.Context) error {
 	for name, decision := range map[string]string{UpdateApprove: "approve", UpdateReject: "reject"} {
 		err := workflow.SetUpdateHandlerWithOptions(ctx, name,
 			func(ctx workflow.Context, a Approval) (ApprovalRecord, error) {
-				if err := m.decide(ctx, decision, a); err != nil {
+				if err := m.decide(ctx, decision, a, identity.Caller(ctx)); err != nil {
 					return ApprovalRecord{}, err
 				}
 				return m.st.Approvals[len(m.st.Approvals)-1], nil
@@ -159,7 +161,9 @@ func (m *migration) registerHandlers(ctx workflow.Context) error {
 }
 
 // decide applies an approval or rejection, or records why it was refused.
-func (m *migration) decide(ctx workflow.Context, decision string, a Approval) error {
+// caller is the sender's client identity when known (identity package),
+// else "": a known identity must be the payload's approver.
+func (m *migration) decide(ctx workflow.Context, decision string, a Approval, caller string) error {
 	refuse := func(format string, args ...any) error {
 		reason := fmt.Sprintf(format, args...)
 		m.audit(ctx, decision, a.Approver, reason)
@@ -171,6 +175,10 @@ func (m *migration) decide(ctx workflow.Context, decision string, a Approval) er
 			open = "the open gate is " + m.waiting.Gate
 		}
 		return refuse("%s for %s refused: %s", decision, a.Stage, open)
+	}
+	if caller != "" && caller != a.Approver {
+		return refuse("%s refused: the request names %s as approver but was sent by %s (client identity): approve as yourself",
+			decision, a.Approver, caller)
 	}
 	if !slices.Contains(m.waiting.Approvers, a.Approver) {
 		return refuse("%s refused: %s is not an approver of %s for %s (approvers: %s)",
