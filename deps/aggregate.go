@@ -161,6 +161,14 @@ func (p *partition) grow() {
 	}
 }
 
+// convSlotBits splits a conversation ref: partition<<convSlotBits | slot.
+const convSlotBits = 26
+
+// conv returns the conversation a ref names.
+func (a *Aggregator) conv(ref uint32) *conv {
+	return &a.parts[ref>>convSlotBits].table[ref&(1<<convSlotBits-1)]
+}
+
 // each calls f for every conversation, in table order.
 func (a *Aggregator) each(f func(c *conv)) {
 	for p := range a.parts {

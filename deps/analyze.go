@@ -91,13 +91,26 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 		return nil, errors.New("wave caps must not be negative (0 means no cap)")
 	}
 	g := &graph{inv: inv, nodeIdx: map[string]int{}, vmApp: map[string]string{}, vmByRef: map[string]*inventory.VM{}}
-	convs := make([]conv, 0, a.n)
-	a.each(func(c *conv) { convs = append(convs, *c) })
+	// Conversations are named by where they sit in the aggregator's
+	// tables (refs), so they are not copied.
+	refs := make([]uint32, 0, a.n)
+	for p := range a.parts {
+		t := a.parts[p].table
+		if len(t) > 1<<convSlotBits {
+			return nil, fmt.Errorf("analyze dependencies: more than %d conversations; split the flow files by site", len(a.parts)<<convSlotBits*3/4)
+		}
+		for i := range t {
+			if t[i].pp != 0 {
+				refs = append(refs, uint32(p)<<convSlotBits|uint32(i))
+			}
+		}
+	}
 	// Every distinct address, numbered densely, to size the node table once.
 	ids := newIDIndex(1024)
-	for i := range convs {
-		ids.add(convs[i].src())
-		ids.add(convs[i].dst())
+	for _, ref := range refs {
+		c := a.conv(ref)
+		ids.add(c.src())
+		ids.add(c.dst())
 	}
 	g.nodes = make([]Node, 0, len(inv.Apps)+len(inv.VMs)/4+len(ids.ids))
 	g.nodeIdx = make(map[string]int, cap(g.nodes))
@@ -157,13 +170,13 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 			kindOf[i] = 1
 		}
 	}
-	interFrom, interToCI := make([]int32, 0, len(convs)), make([]uint64, 0, len(convs))
+	interFrom, interToCI := make([]int32, 0, len(refs)), make([]uint64, 0, len(refs))
 	var intraFrom []int32
 	var intraToCI []uint64
-	inbound := make([]uint64, 0, len(convs)/2)
-	inboundVM := make([]int32, 0, len(convs)/2)
-	for i := range convs {
-		c := &convs[i]
+	inbound := make([]uint64, 0, len(refs)/2)
+	inboundVM := make([]int32, 0, len(refs)/2)
+	for _, ref := range refs {
+		c := a.conv(ref)
 		s, d := ends[ids.get(c.src())], ends[ids.get(c.dst())]
 		if d.vm >= 0 {
 			inboundVM = append(inboundVM, d.vm)
@@ -173,21 +186,21 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 		case s.node == d.node:
 			if s.vm >= 0 && d.vm >= 0 && kindOf[s.node] == 0 {
 				intraFrom = append(intraFrom, vmRank[s.vm])
-				intraToCI = append(intraToCI, uint64(vmRank[d.vm])<<32|uint64(i))
+				intraToCI = append(intraToCI, uint64(vmRank[d.vm])<<32|uint64(ref))
 			}
 		case kindOf[s.node] == 1 && kindOf[d.node] == 1:
 			// traffic between outsiders says nothing about the apps
 		default:
 			interFrom = append(interFrom, rank[s.node])
-			interToCI = append(interToCI, uint64(rank[d.node])<<32|uint64(i))
+			interToCI = append(interToCI, uint64(rank[d.node])<<32|uint64(ref))
 		}
 	}
-	g.edges.list = foldEdges(interFrom, interToCI, convs, len(g.nodes))
+	g.edges.list = foldEdges(interFrom, interToCI, a, len(g.nodes))
 	for i := range g.edges.list { // ranks back to node indices
 		e := &g.edges.list[i]
 		e.from, e.to = int32(order[e.from]), int32(order[e.to])
 	}
-	g.intra.list = foldEdges(intraFrom, intraToCI, convs, len(inv.VMs))
+	g.intra.list = foldEdges(intraFrom, intraToCI, a, len(inv.VMs))
 	for i := range g.intra.list {
 		e := &g.intra.list[i]
 		e.from, e.to = int32(vmOrder[e.from]), int32(vmOrder[e.to])

@@ -100,10 +100,10 @@ func groupSort(groups []int32, vals []uint64, n int) ([]uint64, []int32) {
 }
 
 // foldEdges sums conversations into edges. from[i] and toCI[i] (to<<32 |
-// conversation index) put a conversation on the edge from -> to (from
+// conversation ref, see Aggregator.conv) put a conversation on the edge from -> to (from
 // below n); edges come out sorted by from, then to, each with its sorted
 // distinct ports. The ports of all edges share one backing array.
-func foldEdges(from []int32, toCI []uint64, convs []conv, n int) []edgeAcc {
+func foldEdges(from []int32, toCI []uint64, a *Aggregator, n int) []edgeAcc {
 	sorted, bounds := groupSort(from, toCI, n)
 	edges := 0
 	for f := 0; f < n; f++ {
@@ -123,7 +123,7 @@ func foldEdges(from []int32, toCI []uint64, convs []conv, n int) []edgeAcc {
 			e := edgeAcc{from: int32(f), to: int32(t), observed: true}
 			start := len(ports)
 			for ; i < len(run) && run[i]>>32 == t; i++ {
-				c := &convs[uint32(run[i])]
+				c := a.conv(uint32(run[i]))
 				e.bytes += c.bytes
 				e.packets += c.packets
 				e.count += int64(c.count)
