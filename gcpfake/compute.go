@@ -71,6 +71,9 @@ func (s *Server) serveCompute(w http.ResponseWriter, r *http.Request) {
 		s.waitOp(w, c)
 		return
 	}
+	if r.Method != http.MethodGet && s.dp != nil {
+		defer s.reconcile() // runs after the unlock below
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ensureProject(c.project)

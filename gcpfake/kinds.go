@@ -159,7 +159,11 @@ func insertInstance(s *Server, c *creq, o *object) *apiError {
 				n["subnetwork"] = fmt.Sprintf("%sprojects/%s/regions/%s/subnetworks/default", computeBase, c.project, regionOf(c.scope.Zone))
 			}
 		}
-		setDefault(n, "networkIP", s.allocIP("10.128"))
+		if s.dp != nil {
+			setDefault(n, "networkIP", s.allocLoopback(InstancePool))
+		} else {
+			setDefault(n, "networkIP", s.allocIP("10.128"))
+		}
 		setDefault(n, "stackType", "IPV4_ONLY")
 		n["fingerprint"] = s.fingerprint()
 		for _, y := range toSlice(n["accessConfigs"]) {
@@ -391,6 +395,8 @@ func insertForwardingRule(s *Server, c *creq, o *object) *apiError {
 			return errNotFound(strings.TrimPrefix(ip, computeBase))
 		}
 		b["IPAddress"] = a.Body["address"]
+	} else if ip == "" && s.dp != nil {
+		b["IPAddress"] = s.allocLoopback(LBPool)
 	} else if ip == "" {
 		b["IPAddress"] = s.allocIP("34.120")
 	}
@@ -402,7 +408,11 @@ func insertForwardingRule(s *Server, c *creq, o *object) *apiError {
 
 func insertAddress(s *Server, c *creq, o *object) *apiError {
 	b := o.Body
-	setDefault(b, "address", s.allocIP("34.149"))
+	if s.dp != nil {
+		setDefault(b, "address", s.allocLoopback(LBPool))
+	} else {
+		setDefault(b, "address", s.allocIP("34.149"))
+	}
 	setDefault(b, "addressType", "EXTERNAL")
 	setDefault(b, "networkTier", "PREMIUM")
 	setDefault(b, "ipVersion", "IPV4")

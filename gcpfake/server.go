@@ -32,6 +32,17 @@ type Options struct {
 	StateDir string
 	// Logger receives one debug line per request; nil logs nothing.
 	Logger *slog.Logger
+	// DataPlane serves what the resources describe (see dataplane.go):
+	// instances get loopback addresses (InstancePool) with an HTTP
+	// stand-in of the app on their load balancing ports, and global
+	// forwarding rules get loopback addresses (LBPool) that route requests
+	// by the URL map's weights. Without it addresses are only numbers.
+	DataPlane bool
+	// Hybrid is the hybrid connectivity of the data plane: it maps a
+	// hybrid NEG endpoint (NON_GCP_PRIVATE_IP_PORT, a datacenter address)
+	// to the host:port that answers for it here, or "" when nothing does
+	// (requests sent there get 502). It may be called concurrently.
+	Hybrid func(ip string, port int) (addr string)
 }
 
 // Server is a running fake.
@@ -42,6 +53,7 @@ type Server struct {
 	handler  http.Handler
 	gcs      *fakestorage.Server
 	faults   Faults
+	dp       *dataPlane // nil without Options.DataPlane
 
 	mu    sync.Mutex
 	state persisted
@@ -63,6 +75,9 @@ func Start(opts Options) (*Server, error) {
 	s := &Server{opts: opts, state: persisted{
 		Objects: map[string]*object{}, Ops: map[string]*operation{}, Changes: map[string]any{},
 	}}
+	if opts.DataPlane {
+		s.dp = newDataPlane()
+	}
 	gcsOpts := fakestorage.Options{NoListener: true, Writer: io.Discard}
 	if opts.StateDir != "" {
 		if err := os.MkdirAll(filepath.Join(opts.StateDir, "gcs"), 0o700); err != nil {
@@ -96,6 +111,7 @@ func Start(opts Options) (*Server, error) {
 	s.handler = s.middleware(mux)
 	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.http.Serve(ln) }()
+	s.reconcile() // a restarted fake serves what its state holds
 	return s, nil
 }
 
@@ -141,6 +157,7 @@ func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.http.Shutdown(ctx)
+	s.closeDataPlane()
 	s.gcs.Stop()
 	s.mu.Lock()
 	s.save()
@@ -258,6 +275,10 @@ func hasPrefixAny(s string, prefixes ...string) bool {
 func undoublePath(r *http.Request) {
 	for _, api := range []string{"/compute/v1", "/dns/v1"} {
 		switch {
+		case strings.HasPrefix(r.URL.Path, "/"+api+"/"):
+			// A base URL with a trailing slash ("http://host:port/")
+			// plus "/compute/v1/…": serve it rather than redirect.
+			r.URL.Path = r.URL.Path[1:]
 		case strings.HasPrefix(r.URL.Path, api+"/"+api+"/"):
 			r.URL.Path = r.URL.Path[len(api)+1:]
 		case strings.HasPrefix(r.URL.Path, api+api+"/"):
