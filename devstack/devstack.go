@@ -175,34 +175,70 @@ func writeInputs(ctx context.Context, o Options, p *sample.Portfolio, vc invento
 	if err := os.WriteFile(f.flows, flows.Bytes(), 0o600); err != nil {
 		return f, nil, nil, err
 	}
-	agg := deps.NewAggregator()
-	if err := agg.ReadFlowsFile(f.flows, deps.ParseOptions{}); err != nil {
-		return f, nil, nil, err
-	}
-	d, err := agg.Analyze(inv, deps.Options{})
-	if err != nil {
-		return f, nil, nil, err
-	}
 	if _, err := os.Stat(f.plan); os.IsNotExist(err) {
+		agg := deps.NewAggregator()
+		if err := agg.ReadFlowsFile(f.flows, deps.ParseOptions{}); err != nil {
+			return f, nil, nil, err
+		}
+		d, err := agg.Analyze(inv, deps.Options{})
+		if err != nil {
+			return f, nil, nil, err
+		}
 		if err := os.WriteFile(f.plan, plan.Init(inv, d), 0o600); err != nil {
 			return f, nil, nil, err
 		}
 	}
-	src, err := os.ReadFile(f.plan)
+	dp, err := LoadPlan(o.StateDir)
 	if err != nil {
 		return f, nil, nil, err
 	}
-	pl, diags := plan.Parse(f.plan, src)
-	if pl != nil {
-		diags = append(diags, plan.Validate(pl, inv, d)...)
+	return f, dp.Specs, dp.Plan, nil
+}
+
+// DevPlan is what a dev stack's state directory holds, resolved as the CLI
+// resolves it.
+type DevPlan struct {
+	Plan      *plan.Plan
+	Specs     []plan.AppSpec
+	Deps      *deps.Result
+	Inventory *inventory.Inventory
+}
+
+// LoadPlan reads the inventory, the flows and the plan `ferry dev` wrote in
+// dir, validates the plan and resolves it.
+func LoadPlan(dir string) (*DevPlan, error) {
+	var inv inventory.Inventory
+	b, err := os.ReadFile(filepath.Join(dir, "inventory.json"))
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &inv); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "inventory.json"), err)
+	}
+	agg := deps.NewAggregator()
+	if err := agg.ReadFlowsFile(filepath.Join(dir, "flows.csv"), deps.ParseOptions{}); err != nil {
+		return nil, err
+	}
+	d, err := agg.Analyze(&inv, deps.Options{})
+	if err != nil {
+		return nil, err
+	}
+	file := filepath.Join(dir, "ferry.hcl")
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	p, diags := plan.Parse(file, src)
+	if p != nil {
+		diags = append(diags, plan.Validate(p, &inv, d)...)
 	}
 	if diags.HasErrors() {
 		var buf bytes.Buffer
-		_ = plan.WriteDiagnostics(&buf, f.plan, src, diags)
-		return f, nil, nil, fmt.Errorf("the dev plan %s has errors (delete it to regenerate):\n%s", f.plan, buf.String())
+		_ = plan.WriteDiagnostics(&buf, file, src, diags)
+		return nil, fmt.Errorf("the dev plan %s has errors (delete it to regenerate):\n%s", file, buf.String())
 	}
-	specs, _ := plan.Resolve(pl, inv, d)
-	return f, specs, pl, nil
+	specs, _ := plan.Resolve(p, &inv, d)
+	return &DevPlan{Plan: p, Specs: specs, Deps: d, Inventory: &inv}, nil
 }
 
 // writeEnv writes the settings another shell needs, mode 0600: it holds

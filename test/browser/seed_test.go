@@ -2,7 +2,6 @@ package browser
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
@@ -19,7 +18,6 @@ import (
 	"github.com/ferrymigrate/ferry/workflows"
 )
 
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // seedQueue is where the seeded migrations run: the real MigrateApp
 // workflow with test doubles registered under the real activity names, so
