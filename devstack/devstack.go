@@ -51,6 +51,7 @@ type Stack struct {
 	UIURL           string
 	GCP             gcp.Config
 	VCenterURL      string
+	VCenter         inventory.Config // the simulator, with its throwaway credentials
 	StateDir        string
 	DemoWave        string
 }
@@ -124,7 +125,7 @@ func Run(ctx context.Context, o Options) error {
 	defer w.Stop()
 
 	st := Stack{TemporalAddress: hostPort, UIURL: fmt.Sprintf("http://localhost:%d", o.UIPort), GCP: gcfg,
-		VCenterURL: sim.Config().URL, StateDir: o.StateDir}
+		VCenterURL: sim.Config().URL, VCenter: sim.Config(), StateDir: o.StateDir}
 	if err := writeEnv(files.env, st, sim.Config(), o.Namespace); err != nil {
 		return err
 	}
