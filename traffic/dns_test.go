@@ -21,7 +21,7 @@ import (
 func createInstances(tb testing.TB, g gcp.Config, spec plan.AppSpec, ips []string) {
 	tb.Helper()
 	ctx := context.Background()
-	c, err := compute.NewInstancesRESTClient(ctx, traffic.ComputeOptions(g)...)
+	c, err := compute.NewInstancesRESTClient(ctx, g.ComputeOptions()...)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestDNSStepsAndRollback(t *testing.T) {
 		Cutover: plan.CutoverSpec{Strategy: traffic.StrategyDNS, DCEndpoints: []string{"192.0.2.10:443", "192.0.2.11:443"},
 			DNS: plan.DNSTarget{ManagedZone: "corp", Name: "portal.corp.example."}}}
 	createInstances(t, g, spec, []string{"10.128.0.7", "10.128.0.8"})
-	svc, err := dns.NewService(ctx, traffic.DNSOptions(g)...)
+	svc, err := dns.NewService(ctx, g.DNSOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func (r *racingDNS) GetRecordSet(ctx context.Context, project, zone, name, typ s
 func TestDNSConflictRetry(t *testing.T) {
 	ctx := context.Background()
 	s, g := fake(t, gcpfake.Options{})
-	svc, err := dns.NewService(ctx, traffic.DNSOptions(g)...)
+	svc, err := dns.NewService(ctx, g.DNSOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}

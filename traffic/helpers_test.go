@@ -30,7 +30,7 @@ func fake(tb testing.TB, opts gcpfake.Options) (*gcpfake.Server, gcp.Config) {
 // urlMapsClient is the real compute client against the fake.
 func urlMapsClient(tb testing.TB, g gcp.Config) *compute.UrlMapsClient {
 	tb.Helper()
-	c, err := compute.NewUrlMapsRESTClient(context.Background(), traffic.ComputeOptions(g)...)
+	c, err := compute.NewUrlMapsRESTClient(context.Background(), g.ComputeOptions()...)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func urlMapsClient(tb testing.TB, g gcp.Config) *compute.UrlMapsClient {
 func createLB(tb testing.TB, g gcp.Config, app string) {
 	tb.Helper()
 	ctx := context.Background()
-	bs, err := compute.NewBackendServicesRESTClient(ctx, traffic.ComputeOptions(g)...)
+	bs, err := compute.NewBackendServicesRESTClient(ctx, g.ComputeOptions()...)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,6 +1,10 @@
 package traffic
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/ferrymigrate/ferry/terraform/gcename"
+)
 
 // Names of the load balancer resources of an app. Terraform creates them
 // (terraform/ uses these functions) and the lb strategy patches the URL map,
@@ -21,6 +25,11 @@ func DCBackendName(app string) string { return resourceName(app, "-dc") }
 // DCNEGName is the hybrid connectivity network endpoint group behind
 // DCBackendName.
 func DCNEGName(app string) string { return resourceName(app, "-dc-neg") }
+
+// ForwardingRuleName is the app's global forwarding rule: its IPAddress is
+// the load balancer's public address (PublicURL). terraform names it
+// "ferry-<app>-fr" through gcename, as it does the proxy and the groups.
+func ForwardingRuleName(app string) string { return gcename.Name("ferry-"+app+"-fr", nil) }
 
 // resourceName turns an app name into an RFC 1035 GCE name (lowercase
 // letters, digits and hyphens, starting with a letter, at most 63

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"time"
 
 	compute "cloud.google.com/go/compute/apiv1"
@@ -47,17 +46,17 @@ func New(ctx context.Context, cfg Config, g gcp.Config, spec plan.AppSpec) (s St
 	}
 	switch spec.Cutover.Strategy {
 	case StrategyLB, "":
-		c, err := compute.NewUrlMapsRESTClient(ctx, ComputeOptions(g)...)
+		c, err := compute.NewUrlMapsRESTClient(ctx, g.ComputeOptions()...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("traffic: compute client for app %s: %w", spec.Name, err)
 		}
 		return NewLB(c, cfg, project, spec.Name), c.Close, nil
 	case StrategyDNS:
-		svc, err := dns.NewService(ctx, DNSOptions(g)...)
+		svc, err := dns.NewService(ctx, g.DNSOptions()...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("traffic: dns client for app %s: %w", spec.Name, err)
 		}
-		ic, err := compute.NewInstancesRESTClient(ctx, ComputeOptions(g)...)
+		ic, err := compute.NewInstancesRESTClient(ctx, g.ComputeOptions()...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("traffic: compute client for app %s: %w", spec.Name, err)
 		}
@@ -74,39 +73,16 @@ func New(ctx context.Context, cfg Config, g gcp.Config, spec plan.AppSpec) (s St
 	}
 }
 
-// ComputeOptions are g's compute options for the cloud.google.com/go REST
-// clients. Those append "/compute/v1/..." to the endpoint themselves, while
-// gcp.Config spells endpoints the way terraform's provider wants them (with
-// the API path), so the path is cut here.
-func ComputeOptions(g gcp.Config) []option.ClientOption {
-	opts := g.ComputeOptions()
-	if g.ComputeEndpoint != "" {
-		opts = append(opts, option.WithEndpoint(hostOnly(g.ComputeEndpoint, false)))
-	}
-	return opts
-}
+// ComputeOptions are g's options for the cloud.google.com/go compute
+// clients.
+//
+// Deprecated: use g.ComputeOptions(); kept until every caller moved.
+func ComputeOptions(g gcp.Config) []option.ClientOption { return g.ComputeOptions() }
 
-// DNSOptions are g's options for google.golang.org/api/dns/v1, whose
-// request paths start with "dns/v1/" relative to the endpoint.
-func DNSOptions(g gcp.Config) []option.ClientOption {
-	opts := g.DNSOptions()
-	if g.DNSEndpoint != "" {
-		opts = append(opts, option.WithEndpoint(hostOnly(g.DNSEndpoint, true)))
-	}
-	return opts
-}
-
-func hostOnly(endpoint string, slash bool) string {
-	u, err := url.Parse(endpoint)
-	if err != nil || u.Host == "" {
-		return endpoint
-	}
-	s := u.Scheme + "://" + u.Host
-	if slash {
-		s += "/"
-	}
-	return s
-}
+// DNSOptions are g's options for google.golang.org/api/dns/v1.
+//
+// Deprecated: use g.DNSOptions(); kept until every caller moved.
+func DNSOptions(g gcp.Config) []option.ClientOption { return g.DNSOptions() }
 
 // Error is a failed traffic operation. Permanent errors will fail the same
 // way on retry (a missing URL map, a plan that names no endpoints); the
