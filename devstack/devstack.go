@@ -88,7 +88,11 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer sim.Close()
 
-	fake, err := gcpfake.Start(gcpfake.Options{})
+	// gcpfake with its data plane: instances and load balancers answer on
+	// loopback, and hybrid NEGs reach the datacenter stand-ins (dataplane.go).
+	dc := newDatacenter()
+	defer dc.close()
+	fake, err := gcpfake.Start(gcpfake.Options{DataPlane: true, Hybrid: dc.hybrid})
 	if err != nil {
 		return err
 	}
@@ -98,6 +102,10 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	if err := dc.serve(specs); err != nil {
+		return err
+	}
+	o.Log.Info("datacenter app stand-ins on loopback", "endpoints", dc.endpoints())
 	gcfg := gcp.Config{Project: p.GCP.Project, Region: p.GCP.Region,
 		ComputeEndpoint: fake.ComputeEndpoint(), DNSEndpoint: fake.DNSEndpoint(), StorageEndpoint: fake.StorageEndpoint()}
 	if p.GCP.Backend.Type == "gcs" && p.GCP.Backend.Bucket != "" {

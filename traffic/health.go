@@ -110,4 +110,3 @@ func (p *Probe) checkOne(ctx context.Context, hc plan.HealthCheck, in Instance) 
 	h.Healthy, h.Detail = true, fmt.Sprintf("%s: GET %s ok in %s", in.Name, u, s.d.Round(100_000))
 	return h
 }
-
