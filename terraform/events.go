@@ -164,11 +164,15 @@ var lockField = regexp.MustCompile(`(?m)^\s*(ID|Who|Operation|Created):\s*(.*?)\
 // lock" diagnostic, whose detail is terraform's structured lock info.
 func lockError(app string, diags []Diagnostic) *LockedError {
 	for _, d := range diags {
-		if !strings.Contains(d.Summary, "state lock") {
+		// "Error acquiring the state lock", or a gcs backend's first state
+		// write refused (412) while someone holds the lock: both carry
+		// terraform's lock info in the diagnostic detail.
+		text := d.Summary + "\n" + d.Detail
+		if !strings.Contains(d.Summary, "state lock") && !strings.Contains(text, "Lock Info:") {
 			continue
 		}
 		e := &LockedError{App: app}
-		for _, m := range lockField.FindAllStringSubmatch(d.Detail, -1) {
+		for _, m := range lockField.FindAllStringSubmatch(text, -1) {
 			switch m[1] {
 			case "ID":
 				e.ID = m[2]

@@ -149,10 +149,24 @@ func (r *Runner) Init(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s := newJSONStream(nil)
-	err = tf.InitJSON(ctx, s, tfexec.Reconfigure(true), tfexec.Upgrade(false))
-	s.close()
-	return r.fail("init", err, s.errors())
+	// init takes no -lock-timeout, yet with a new gcs state it writes the
+	// state under the lock: wait for a held lock here as plan and apply do.
+	deadline := time.Now().Add(r.LockTimeout)
+	for {
+		s := newJSONStream(nil)
+		err = tf.InitJSON(ctx, s, tfexec.Reconfigure(true), tfexec.Upgrade(false))
+		s.close()
+		err = r.fail("init", err, s.errors())
+		var locked *LockedError
+		if !errors.As(err, &locked) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 func writeIfChanged(path string, b []byte) error {
@@ -172,6 +186,13 @@ func (r *Runner) fail(op string, err error, diags []Diagnostic) error {
 	}
 	if l := lockError(r.spec.Name, diags); l != nil {
 		return l
+	}
+	// init reports a refused lock (its first state write) on stderr only,
+	// not as a JSON diagnostic: read the lock info from the error text.
+	if msg := err.Error(); strings.Contains(msg, "Lock Info:") {
+		if l := lockError(r.spec.Name, []Diagnostic{{Summary: "Error acquiring the state lock", Detail: msg}}); l != nil {
+			return l
+		}
 	}
 	return &Error{Op: op, App: r.spec.Name, Diagnostics: diags, Err: err}
 }
