@@ -1,0 +1,211 @@
+package test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	compute "cloud.google.com/go/compute/apiv1"
+	"cloud.google.com/go/compute/apiv1/computepb"
+	"go.temporal.io/sdk/client"
+
+	"github.com/ferrymigrate/ferry/internal/devtest"
+	"github.com/ferrymigrate/ferry/internal/testenv"
+	"github.com/ferrymigrate/ferry/inventory"
+	"github.com/ferrymigrate/ferry/plan"
+	"github.com/ferrymigrate/ferry/traffic"
+	"github.com/ferrymigrate/ferry/workflows"
+)
+
+// fast removes the waits of a real plan (change windows, bakes,
+// retention) so a test runs every stage in seconds.
+func fast(s plan.AppSpec) plan.AppSpec {
+	s.Cutover.Windows = nil
+	s.Cutover.Steps = []plan.Step{{Percent: 10}, {Percent: 50}, {Percent: 100}}
+	s.Cutover.SLO.Requests = 10
+	s.Bake = 0
+	s.Decommission.Retention = 0
+	s.Decommission.ShutdownTimeout = 2 * time.Second
+	return s
+}
+
+func e2eStack(t *testing.T) *devtest.Stack {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	tools := devtest.Tools{Temporal: testenv.Temporal(t)}
+	tools.Terraform, tools.TerraformConfig = testenv.Terraform(t)
+	dir, err := os.MkdirTemp("", "ferry-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := devtest.Start(dir, tools, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Stop(); _ = os.RemoveAll(dir) })
+	return st
+}
+
+// pick returns n lb apps of the first wave with the fewest VMs.
+func pick(st *devtest.Stack, n int) []plan.AppSpec {
+	var out []plan.AppSpec
+	for _, s := range st.Specs {
+		if s.Cutover.Strategy == "lb" && len(s.Cutover.DCEndpoints) > 0 {
+			out = append(out, s)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b plan.AppSpec) int { return len(a.VMs) - len(b.VMs) })
+	return out[:n]
+}
+
+func start(ctx context.Context, t *testing.T, c client.Client, s plan.AppSpec) {
+	t.Helper()
+	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.AppWorkflowID(s.Name), TaskQueue: workflows.TaskQueue},
+		workflows.MigrateAppWorkflowName, workflows.MigrateAppInput{Spec: s, StartedBy: "ferry-e2e-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// gce lists what exists in gcpfake for an app: instance names and the URL
+// map's weights (nil when there is no URL map).
+func gce(ctx context.Context, t *testing.T, st *devtest.Stack, s plan.AppSpec) (instances []string, weights map[string]uint32) {
+	t.Helper()
+	ic, err := compute.NewInstancesRESTClient(ctx, st.GCP.ComputeOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ic.Close()
+	it := ic.List(ctx, &computepb.ListInstancesRequest{Project: s.Project, Zone: s.Zone})
+	for {
+		in, err := it.Next()
+		if err != nil {
+			break
+		}
+		if in.GetLabels()["app"] == s.Name {
+			instances = append(instances, in.GetName())
+		}
+	}
+	um, err := compute.NewUrlMapsRESTClient(ctx, st.GCP.ComputeOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer um.Close()
+	m, err := um.Get(ctx, &computepb.GetUrlMapRequest{Project: s.Project, UrlMap: traffic.URLMapName(s.Name)})
+	if err == nil {
+		weights = map[string]uint32{}
+		for _, w := range m.GetDefaultRouteAction().GetWeightedBackendServices() {
+			name := w.GetBackendService()
+			weights[name[strings.LastIndex(name, "/")+1:]] = w.GetWeight()
+		}
+	}
+	return instances, weights
+}
+
+// sources returns the power state of the app's VMs in the simulator.
+func sources(ctx context.Context, t *testing.T, st *devtest.Stack, s plan.AppSpec) map[string]string {
+	t.Helper()
+	c, err := inventory.Connect(ctx, st.VCenter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close(ctx) }()
+	inv, err := inventory.Discover(ctx, c, inventory.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, v := range inv.VMs {
+		for _, p := range s.VMs {
+			if v.Ref == p.Ref {
+				out[v.Name] = v.PowerState
+			}
+		}
+	}
+	return out
+}
+
+// TestMigrationEndToEnd takes one app from start to decommissioned and
+// rolls another back, on the dev server with the real worker, the
+// simulator, gcpfake and real terraform; approvals go as signals.
+func TestMigrationEndToEnd(t *testing.T) {
+	st := e2eStack(t)
+	apps := pick(st, 2)
+	done, back := fast(apps[0]), fast(apps[1])
+	back.Rollback.Policy = "destroy"
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	start(ctx, t, st.C, done)
+	start(ctx, t, st.C, back)
+
+	d := &driver{c: st.C}
+	errs := make(chan error, 2)
+	go func() {
+		out, err := d.run(ctx, done.Name, "")
+		if err == nil && out != workflows.StageDone {
+			st, _ := d.status(ctx, done.Name)
+			err = fmt.Errorf("%s ended %s; last error %+v", done.Name, out, st.LastError)
+		}
+		errs <- err
+	}()
+	d2 := &driver{c: st.C}
+	if _, err := d2.run(ctx, back.Name, workflows.StageApproveDecommission); err != nil {
+		t.Fatal(err)
+	}
+	if _, w := gce(ctx, t, st, back); w[traffic.GCPBackendName(back.Name)] != 100 {
+		t.Errorf("%s at ApproveDecommission, weights %v: want 100 %% GCP", back.Name, w)
+	}
+	if err := st.C.SignalWorkflow(ctx, workflows.AppWorkflowID(back.Name), "", workflows.SignalRollback,
+		workflows.Action{By: back.Approvers["cutover"][0], Reason: "e2e rollback"}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := d2.run(ctx, back.Name, "")
+	if err != nil || out != workflows.StageRolledBack {
+		t.Fatalf("%s: %s %v", back.Name, out, err)
+	}
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+
+	// The migrated app: its VMs on GCE once each, 100 % of traffic there,
+	// the sources powered off, every approval in the workflow.
+	inst, w := gce(ctx, t, st, done)
+	if len(inst) != len(done.VMs) {
+		t.Errorf("%s: %d instances on GCE %v, want %d", done.Name, len(inst), inst, len(done.VMs))
+	}
+	if w[traffic.GCPBackendName(done.Name)] != 100 || w[traffic.DCBackendName(done.Name)] != 0 {
+		t.Errorf("%s weights %v, want 100 %% GCP", done.Name, w)
+	}
+	for vm, p := range sources(ctx, t, st, done) {
+		if p != "poweredOff" {
+			t.Errorf("source %s of %s is %s after decommission", vm, done.Name, p)
+		}
+	}
+	// The rolled-back app: nothing left on GCE, sources running.
+	if inst, w := gce(ctx, t, st, back); len(inst) != 0 || w != nil {
+		t.Errorf("%s rolled back with destroy, yet instances %v, url map %v", back.Name, inst, w)
+	}
+	for vm, p := range sources(ctx, t, st, back) {
+		if p != "poweredOn" {
+			t.Errorf("source %s of %s is %s after rollback", vm, back.Name, p)
+		}
+	}
+	// Every approval sent is in the workflow's record.
+	for app, sent := range map[string][]workflows.Approval{done.Name: d.sent, back.Name: d2.sent} {
+		var res workflows.MigrateAppResult
+		if err := st.C.GetWorkflow(ctx, workflows.AppWorkflowID(app), "").Get(ctx, &res); err != nil {
+			t.Fatal(err)
+		}
+		for _, ap := range sent {
+			if !slices.ContainsFunc(res.Status.Approvals, func(r workflows.ApprovalRecord) bool { return r.Approval == ap }) {
+				t.Errorf("%s: approval %+v sent but not recorded (%+v)", app, ap, res.Status.Approvals)
+			}
+		}
+	}
+}
