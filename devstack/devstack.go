@@ -299,10 +299,10 @@ ferry dev is running (Ctrl-C stops all of it)
   ferry status                                   # every app: stage, waiting on whom
   ferry migrate start %s                   # one app (if no demo wave runs it)
   ferry migrate status %s
-  ferry migrate approve %s --stage plan --as %s
+  FERRY_USER=%s ferry migrate approve %s --stage plan
   ferry wave start %s                         # a wave: dependency order, concurrency cap
   open %s/namespaces/default/workflows       # approve from the UI: More Actions → Send a Signal
-`, f.env, first, first, first, approver, firstWave(p), st.UIURL)
+`, f.env, first, first, approver, first, firstWave(p), st.UIURL)
 }
 
 func firstWave(p *plan.Plan) string {

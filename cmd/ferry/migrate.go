@@ -208,15 +208,18 @@ func statusTable(tw *tabwriter.Writer, st workflows.Status) {
 }
 
 func newMigrateApprovalCmd(g *globals, name, short string) *cobra.Command {
-	var stage, comment, as string
+	var stage, comment string
 	cmd := &cobra.Command{
 		Use:   name + " APP --stage GATE",
 		Short: short,
+		Long: short + `.
+
+You act as FERRY_USER (else $USER); the workflow checks it against the
+approvers the plan names for the gate, and refuses (and records) anything
+else. The one who started a migration may not approve its cutover.`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if as == "" {
-				as = identity()
-			}
+			as := identity()
 			update := map[string]string{"approve": workflows.UpdateApprove, "reject": workflows.UpdateReject}[name]
 			var rec workflows.ApprovalRecord
 			err := g.update(cmd.Context(), args[0], update, workflows.Approval{Stage: stage, Approver: as, Comment: comment}, &rec)
@@ -230,21 +233,18 @@ func newMigrateApprovalCmd(g *globals, name, short string) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&stage, "stage", "", "gate: plan, cutover, decommission or dependencies")
 	cmd.Flags().StringVar(&comment, "comment", "", "why (kept in the history)")
-	cmd.Flags().StringVar(&as, "as", "", "approver identity (default FERRY_USER, else $USER)")
 	_ = cmd.MarkFlagRequired("stage")
 	return cmd
 }
 
 func newMigrateActionCmd(g *globals, name, short string) *cobra.Command {
-	var reason, as string
+	var reason string
 	cmd := &cobra.Command{
 		Use:   name + " APP",
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if as == "" {
-				as = identity()
-			}
+			as := identity()
 			update := map[string]string{"retry": workflows.UpdateRetry, "skip": workflows.UpdateSkip, "rollback": workflows.UpdateRollback}[name]
 			var msg string
 			if err := g.update(cmd.Context(), args[0], update, workflows.Action{By: as, Reason: reason}, &msg); err != nil {
@@ -256,7 +256,6 @@ func newMigrateActionCmd(g *globals, name, short string) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded; required for rollback)")
-	cmd.Flags().StringVar(&as, "as", "", "who acts (default FERRY_USER, else $USER)")
 	return cmd
 }
 
@@ -282,7 +281,7 @@ func (g *globals) update(ctx context.Context, app, name string, arg, out any) er
 		}
 		var app2 *temporal.ApplicationError
 		if errors.As(err, &app2) {
-			return fmt.Errorf("%s refused: %s", strings.TrimSuffix(name, "-update"), app2.Message())
+			return fmt.Errorf("%s", app2.Message()) // the workflow says what was refused and why
 		}
 		return fmt.Errorf("%s %s: %w", strings.TrimSuffix(name, "-update"), app, err)
 	}
