@@ -7,9 +7,11 @@ import (
 	"os"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/ferrymigrate/ferry/codec"
+	ferryid "github.com/ferrymigrate/ferry/identity"
 )
 
 // dial connects to Temporal with ferry's data converter (payloads
@@ -20,6 +22,9 @@ func (g *globals) dial(ctx context.Context) (client.Client, error) {
 		Namespace: g.Namespace,
 		Logger:    tlog.NewStructuredLogger(g.log),
 		Identity:  identity(),
+		// The identity travels in the header of approvals, so the workflow
+		// refuses one whose approver is someone else.
+		Interceptors: []interceptor.ClientInterceptor{ferryid.NewClientInterceptor(identity())},
 	}
 	keys, err := codec.KeyringFromEnv(os.Getenv)
 	switch {
