@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"syscall"
 	"time"
 
@@ -40,14 +39,7 @@ func startTemporal(ctx context.Context, o Options) (*temporalServer, error) {
 		"--namespace", o.Namespace,
 		"--log-level", "warn",
 	}
-	names := make([]string, 0, len(workflows.SearchAttributeTypes))
-	for n := range workflows.SearchAttributeTypes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		args = append(args, "--search-attribute", n+"="+workflows.SearchAttributeTypes[n])
-	}
+	args = append(args, workflows.SearchAttributeFlags()...)
 	if o.UICodecEndpoint != "" {
 		args = append(args, "--ui-codec-endpoint", o.UICodecEndpoint)
 	}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"syscall"
 	"testing"
 	"time"
@@ -42,14 +41,7 @@ func (d *devServer) UIURL() string    { return fmt.Sprintf("http://127.0.0.1:%d"
 func (d *devServer) start() {
 	args := []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", fmt.Sprint(d.port), "--ui-port", fmt.Sprint(d.ui),
 		"--db-filename", d.db, "--log-level", "error"}
-	names := make([]string, 0, len(workflows.SearchAttributeTypes))
-	for n := range workflows.SearchAttributeTypes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		args = append(args, "--search-attribute", n+"="+workflows.SearchAttributeTypes[n])
-	}
+	args = append(args, workflows.SearchAttributeFlags()...)
 	d.cmd = exec.Command(d.bin, args...)
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	d.cmd.Stdout, d.cmd.Stderr = os.Stderr, os.Stderr

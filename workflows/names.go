@@ -4,7 +4,11 @@
 // the dashboard are the constants below.
 package workflows
 
-import "go.temporal.io/sdk/temporal"
+import (
+	"sort"
+
+	"go.temporal.io/sdk/temporal"
+)
 
 // TaskQueue is the one task queue every ferry worker polls.
 const TaskQueue = "ferry"
@@ -108,4 +112,19 @@ var SearchAttributeTypes = map[string]string{
 	"FerryDiskGB":       "Int",
 	"FerryCutoverAt":    "Datetime",
 	"FerryDoneAt":       "Datetime",
+}
+
+// SearchAttributeFlags are the `temporal server start-dev` arguments that
+// register ferry's search attributes, in a stable order.
+func SearchAttributeFlags() []string {
+	names := make([]string, 0, len(SearchAttributeTypes))
+	for n := range SearchAttributeTypes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var args []string
+	for _, n := range names {
+		args = append(args, "--search-attribute", n+"="+SearchAttributeTypes[n])
+	}
+	return args
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/ferrymigrate/ferry/workflows"
 )
 
-
 // seedQueue is where the seeded migrations run: the real MigrateApp
 // workflow with test doubles registered under the real activity names, so
 // some apps reach Done in seconds (the real stack's worker polls
