@@ -24,7 +24,11 @@ func (a *Activities) TerraformPlan(ctx context.Context, in TerraformInput) (Terr
 	if err != nil {
 		return TerraformPlanResult{}, err
 	}
+	// init + plan can outlast the stage's heartbeat timeout on a busy
+	// worker: heartbeat as apply and destroy do.
+	stop := heartbeat(ctx, r)
 	sum, _, err := r.Plan(ctx)
+	stop()
 	if err != nil {
 		return TerraformPlanResult{}, terraformError(ctx, err, runbooks.ReasonTerraformPlan)
 	}
