@@ -47,7 +47,7 @@ func chaosSettings() chaosConfig {
 
 // chaosFigures are what the run survived.
 type chaosFigures struct {
-	kills, midApply, midCutover, restarts atomic.Int32
+	kills, midApply, midCutover, restarts, retries atomic.Int32
 }
 
 // TestChaos runs a wave of apps on the dev server with the real worker (a
@@ -132,10 +132,10 @@ func TestChaos(t *testing.T) {
 	took := time.Since(began)
 
 	checkChaos(ctx, t, cs, c, specs, role, outcomes, drivers)
-	t.Logf("chaos figures: %d worker kills survived (%d mid-terraform-apply, %d mid-cutover), %d dev server restart(s), %d worker starts, %d apps, took %s (seed %d)",
-		fig.kills.Load(), fig.midApply.Load(), fig.midCutover.Load(), fig.restarts.Load(), cs.w.starts, len(specs), took.Round(time.Second), cfg.seed)
-	fmt.Printf("chaos: kills=%d mid-apply=%d mid-cutover=%d dev-server-restarts=%d apps=%d took=%s seed=%d\n",
-		fig.kills.Load(), fig.midApply.Load(), fig.midCutover.Load(), fig.restarts.Load(), len(specs), took.Round(time.Second), cfg.seed)
+	t.Logf("chaos figures: %d worker kills survived (%d mid-terraform-apply, %d mid-cutover), %d dev server restart(s), %d retry signals for parked steps, %d worker starts, %d apps, took %s (seed %d)",
+		fig.kills.Load(), fig.midApply.Load(), fig.midCutover.Load(), fig.restarts.Load(), fig.retries.Load(), cs.w.starts, len(specs), took.Round(time.Second), cfg.seed)
+	fmt.Printf("chaos: kills=%d mid-apply=%d mid-cutover=%d dev-server-restarts=%d retries=%d apps=%d took=%s seed=%d\n",
+		fig.kills.Load(), fig.midApply.Load(), fig.midCutover.Load(), fig.restarts.Load(), fig.retries.Load(), len(specs), took.Round(time.Second), cfg.seed)
 	if fig.kills.Load() < 10 || fig.midApply.Load() < 1 || fig.midCutover.Load() < 1 || fig.restarts.Load() != 1 {
 		t.Errorf("chaos too mild: %d kills (%d mid-apply, %d mid-cutover), %d dev server restarts; want ≥10 (≥1, ≥1), 1",
 			fig.kills.Load(), fig.midApply.Load(), fig.midCutover.Load(), fig.restarts.Load())
@@ -223,7 +223,7 @@ func chaos(ctx context.Context, t *testing.T, cs *chaosStack, c client.Client, a
 	nextRandom := time.Now().Add(jitter(5*time.Second, 12*time.Second))
 	restartAt := time.Now().Add(jitter(40*time.Second, 70*time.Second))
 	random := 0
-	lastStageCheck := time.Time{}
+	lastStageCheck, lastParkCheck := time.Time{}, time.Time{}
 	kill := func(where string) {
 		cs.w.kill()
 		fig.kills.Add(1)
@@ -243,6 +243,10 @@ func chaos(ctx context.Context, t *testing.T, cs *chaosStack, c client.Client, a
 		case <-time.After(200 * time.Millisecond):
 		}
 		now := time.Now()
+		if now.Sub(lastParkCheck) > 3*time.Second {
+			lastParkCheck = now
+			healParks(ctx, t, c, apps, fig)
+		}
 		switch {
 		case fig.restarts.Load() == 0 && now.After(restartAt):
 			t.Logf("chaos: restarting the dev server")
@@ -264,6 +268,25 @@ func chaos(ctx context.Context, t *testing.T, cs *chaosStack, c client.Client, a
 			random++
 			kill("random")
 			nextRandom = time.Now().Add(jitter(4*time.Second, 12*time.Second))
+		}
+	}
+}
+
+// healParks does what the on-call would: an app parked on a failed step
+// (its retries spent on attempts the kills cut short) gets a retry
+// signal. Each one is logged with its reason and counted.
+func healParks(ctx context.Context, t *testing.T, c client.Client, apps []string, fig *chaosFigures) {
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for _, a := range apps {
+		st, err := (&driver{c: c}).status(qctx, a)
+		if err != nil || st.Waiting == nil || st.Waiting.Gate != "retry" || st.LastError == nil {
+			continue
+		}
+		t.Logf("chaos: %s parked at %s (%s: %s); sending retry", a, st.LastError.Stage, st.LastError.Reason, st.LastError.Message)
+		if err := c.SignalWorkflow(qctx, workflows.AppWorkflowID(a), "", workflows.SignalRetry,
+			workflows.Action{By: "oncall@example.com", Reason: "chaos: worker was killed"}); err == nil {
+			fig.retries.Add(1)
 		}
 	}
 }
