@@ -17,19 +17,38 @@ import (
 // comments, heredocs, templates or operators), with an ASCII fast path for
 // column counts. TestFormatMatchesHCLWrite holds it equal to hclwrite.Format.
 func fileBytes(f *hclwrite.File) []byte {
+	return filesBytes(&arena{}, []*hclwrite.File{f})[0]
+}
+
+// filesBytes formats several files into one buffer, allocated once, and
+// returns each file's bytes as a slice of it.
+func filesBytes(a *arena, files []*hclwrite.File) [][]byte {
 	tp := tokenBufs.Get().(*hclwrite.Tokens)
-	toks := f.BuildTokens((*tp)[:0])
-	formatTokens(toks)
+	toks := (*tp)[:0]
+	var ends [8]int
+	endsOf := ends[:0]
+	for _, f := range files {
+		start := len(toks)
+		toks = f.BuildTokens(toks)
+		a.lines = formatTokens(toks[start:], a.lines[:0])
+		endsOf = append(endsOf, len(toks))
+	}
 	n := 0
 	for _, t := range toks {
 		n += t.SpacesBefore + len(t.Bytes)
 	}
-	out := make([]byte, 0, n)
-	for _, t := range toks {
-		for i := 0; i < t.SpacesBefore; i++ {
-			out = append(out, ' ')
+	buf := make([]byte, 0, n)
+	out := make([][]byte, len(files))
+	start, from := 0, 0
+	for i, end := range endsOf {
+		for _, t := range toks[from:end] {
+			for j := 0; j < t.SpacesBefore; j++ {
+				buf = append(buf, ' ')
+			}
+			buf = append(buf, t.Bytes...)
 		}
-		out = append(out, t.Bytes...)
+		out[i] = buf[start:len(buf):len(buf)]
+		start, from = len(buf), end
 	}
 	clear(toks)
 	*tp = toks[:0]
@@ -41,14 +60,10 @@ var tokenBufs = sync.Pool{New: func() any { t := make(hclwrite.Tokens, 0, 4096);
 
 type fmtLine struct{ lead, assign hclwrite.Tokens }
 
-func formatTokens(toks hclwrite.Tokens) {
-	n := 1
-	for _, t := range toks {
-		if t.Type == hclsyntax.TokenNewline {
-			n++
-		}
-	}
-	lines := make([]fmtLine, 0, n)
+// formatTokens sets the spaces before each token; lines is scratch space
+// (returned, possibly grown, for reuse).
+func formatTokens(toks hclwrite.Tokens, lines []fmtLine) []fmtLine {
+	lines = lines[:0]
 	start := 0
 	for i, t := range toks {
 		if t.Type == hclsyntax.TokenEOF {
@@ -157,6 +172,8 @@ func formatTokens(toks hclwrite.Tokens) {
 	if chain != -1 {
 		closeChain(len(lines))
 	}
+	clear(lines)
+	return lines[:0]
 }
 
 func spaceCell(cell hclwrite.Tokens, assign bool) {

@@ -6,9 +6,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/hashicorp/hcl/v2/hclwrite"
 
-	"github.com/ferrymigrate/ferry/terraform/gcename"
 	"github.com/ferrymigrate/ferry/traffic"
 )
 
@@ -23,135 +21,159 @@ const (
 // lb renders the instance groups, health check and GCP backend service
 // (always), and for the lb strategy the hybrid NEG of DC endpoints, its
 // backend service, the weighted URL map, proxy and forwarding rule.
-func (r renderer) lb(b *hclwrite.Body) {
+func (r *renderer) lb(w *tw) {
 	hc := r.spec.Cutover.HealthCheck
 	app := r.spec.Name
 	zones := r.zones()
-	for _, z := range sortedKeys(zones) {
+	zoneNames := sortedKeys(zones)
+	for _, z := range zoneNames {
 		name := r.name("-" + z)
-		ig := r.resource(b, "google_compute_instance_group", igLocal(z), r.zonal("instanceGroups", z, name))
-		r.a.setStr(ig, "name", (name))
-		r.a.setStr(ig, "zone", (z))
-		r.a.setStr(ig, "description", ("Instances of " + app + " in " + z + " (managed by ferry)"))
-		var members []hclwrite.Tokens
-		for _, vm := range zones[z] {
-			members = append(members, r.a.ref("google_compute_instance", vm, "self_link"))
+		r.resource(w, "google_compute_instance_group", igLocal(z), func() string { return r.zonal("instanceGroups", z, name) })
+		w.str("name", name)
+		w.str("zone", z)
+		w.str("description", "Instances of "+app+" in "+z+" (managed by ferry)")
+		w.key("instances")
+		w.t(hclsyntax.TokenOBrack, bOBrack)
+		for i, vm := range zones[z] {
+			if i > 0 {
+				w.t(hclsyntax.TokenComma, bComma)
+			}
+			w.trav("google_compute_instance", vm, "self_link")
 		}
-		r.a.attr(ig, "instances", r.a.tuple(members))
-		np := r.a.open(ig, "named_port")
-		r.a.setStr(np, "name", "http")
-		r.a.setInt(np, "port", int64(hc.Port))
-		r.a.close(ig)
-		b.AppendNewline()
+		w.t(hclsyntax.TokenCBrack, bCBrack)
+		w.nl()
+		w.block("named_port")
+		w.str("name", "http")
+		w.int("port", int64(hc.Port))
+		w.end()
+		w.end()
+		w.nl()
 	}
 
-	h := r.resource(b, "google_compute_health_check", "app", r.global("healthChecks", r.name("-hc")))
-	r.a.setStr(h, "name", (r.name("-hc")))
-	r.a.setInt(h, "check_interval_sec", (5))
-	r.a.setInt(h, "timeout_sec", (5))
+	hcName := r.name("-hc")
+	r.resource(w, "google_compute_health_check", "app", func() string { return r.global("healthChecks", hcName) })
+	w.str("name", hcName)
+	w.int("check_interval_sec", 5)
+	w.int("timeout_sec", 5)
 	if hc.Protocol == "tcp" {
-		r.a.setInt(r.a.open(h, "tcp_health_check"), "port", int64(hc.Port))
-		r.a.close(h)
+		w.block("tcp_health_check")
+		w.int("port", int64(hc.Port))
+		w.end()
 	} else {
-		hb := r.a.open(h, "http_health_check")
-		r.a.setInt(hb, "port", int64(hc.Port))
-		r.a.setStr(hb, "request_path", orStr(hc.Path, "/"))
-		r.a.close(h)
+		w.block("http_health_check")
+		w.int("port", int64(hc.Port))
+		w.str("request_path", orStr(hc.Path, "/"))
+		w.end()
 	}
-	b.AppendNewline()
+	w.end()
+	w.nl()
 
-	g := r.resource(b, "google_compute_backend_service", "gcp", r.global("backendServices", traffic.GCPBackendName(app)))
-	r.a.setStr(g, "name", (traffic.GCPBackendName(app)))
-	r.a.setStr(g, "protocol", ("HTTP"))
-	r.a.setStr(g, "port_name", ("http"))
-	r.a.setStr(g, "load_balancing_scheme", ("EXTERNAL_MANAGED"))
-	r.a.setInt(g, "timeout_sec", (30))
-	r.a.attr(g, "health_checks", r.a.tuple([]hclwrite.Tokens{r.a.ref("google_compute_health_check", "app", "id")}))
-	for _, z := range sortedKeys(zones) {
-		be := r.a.open(g, "backend")
-		r.a.attr(be, "group", r.a.ref("google_compute_instance_group", igLocal(z), "id"))
-		r.a.setStr(be, "balancing_mode", "UTILIZATION")
-		r.a.attr(be, "capacity_scaler", r.a.intTokens(1))
-		r.a.close(g)
+	gcpName := traffic.GCPBackendName(app)
+	r.resource(w, "google_compute_backend_service", "gcp", func() string { return r.global("backendServices", gcpName) })
+	w.str("name", gcpName)
+	w.str("protocol", "HTTP")
+	w.str("port_name", "http")
+	w.str("load_balancing_scheme", "EXTERNAL_MANAGED")
+	w.int("timeout_sec", 30)
+	w.refs("health_checks", "google_compute_health_check", "app", "id")
+	for _, z := range zoneNames {
+		w.block("backend")
+		w.ref("group", "google_compute_instance_group", igLocal(z), "id")
+		w.str("balancing_mode", "UTILIZATION")
+		w.int("capacity_scaler", 1)
+		w.end()
 	}
+	w.end()
 	if r.spec.Cutover.Strategy != "lb" {
 		return // dns: the record set is swapped through the API, not terraform
 	}
-	b.AppendNewline()
+	w.nl()
 
 	negZone := r.spec.Zone
 	if negZone == "" {
 		negZone = r.spec.VMs[0].Zone
 	}
-	neg := r.resource(b, "google_compute_network_endpoint_group", "dc", r.zonal("networkEndpointGroups", negZone, traffic.DCNEGName(app)))
-	r.a.setStr(neg, "name", (traffic.DCNEGName(app)))
-	r.a.setStr(neg, "network", (r.spec.Network))
-	r.a.setStr(neg, "zone", (negZone))
-	r.a.setStr(neg, "network_endpoint_type", ("NON_GCP_PRIVATE_IP_PORT"))
-	r.a.setInt(neg, "default_port", (int64(hc.Port)))
-	r.a.setStr(neg, "description", ("Endpoints of " + app + " in the datacenter, reached over hybrid connectivity"))
+	negName := traffic.DCNEGName(app)
+	r.resource(w, "google_compute_network_endpoint_group", "dc", func() string { return r.zonal("networkEndpointGroups", negZone, negName) })
+	w.str("name", negName)
+	w.str("network", r.spec.Network)
+	w.str("zone", negZone)
+	w.str("network_endpoint_type", "NON_GCP_PRIVATE_IP_PORT")
+	w.int("default_port", int64(hc.Port))
+	w.str("description", "Endpoints of "+app+" in the datacenter, reached over hybrid connectivity")
+	w.end()
 	for i, ep := range r.spec.Cutover.DCEndpoints {
 		host, port, err := net.SplitHostPort(ep)
 		pn, perr := strconv.Atoi(port)
 		if err != nil || perr != nil {
 			continue // Validate rejects these before rendering
 		}
-		b.AppendNewline()
-		e := r.resource(b, "google_compute_network_endpoint", "dc-"+strconv.Itoa(i+1),
-			r.zonal("networkEndpointGroups", negZone, traffic.DCNEGName(app))+"//"+host+"/"+port)
-		r.a.attr(e, "network_endpoint_group", r.a.ref("google_compute_network_endpoint_group", "dc", "name"))
-		r.a.setStr(e, "zone", (negZone))
-		r.a.setStr(e, "ip_address", (host))
-		r.a.setInt(e, "port", (int64(pn)))
+		w.nl()
+		r.resource(w, "google_compute_network_endpoint", "dc-"+strconv.Itoa(i+1), func() string {
+			return r.zonal("networkEndpointGroups", negZone, negName) + "//" + host + "/" + port
+		})
+		w.ref("network_endpoint_group", "google_compute_network_endpoint_group", "dc", "name")
+		w.str("zone", negZone)
+		w.str("ip_address", host)
+		w.int("port", int64(pn))
+		w.end()
 	}
-	b.AppendNewline()
+	w.nl()
 
-	dc := r.resource(b, "google_compute_backend_service", "dc", r.global("backendServices", traffic.DCBackendName(app)))
-	r.a.setStr(dc, "name", (traffic.DCBackendName(app)))
-	r.a.setStr(dc, "protocol", ("HTTP"))
-	r.a.setStr(dc, "load_balancing_scheme", ("EXTERNAL_MANAGED"))
-	r.a.setInt(dc, "timeout_sec", (30))
-	dcb := r.a.open(dc, "backend")
-	r.a.attr(dcb, "group", r.a.ref("google_compute_network_endpoint_group", "dc", "id"))
-	r.a.setStr(dcb, "balancing_mode", "RATE")
-	r.a.setInt(dcb, "max_rate_per_endpoint", 1000)
-	r.a.attr(dcb, "capacity_scaler", r.a.intTokens(1))
-	r.a.close(dc)
-	b.AppendNewline()
+	dcName := traffic.DCBackendName(app)
+	r.resource(w, "google_compute_backend_service", "dc", func() string { return r.global("backendServices", dcName) })
+	w.str("name", dcName)
+	w.str("protocol", "HTTP")
+	w.str("load_balancing_scheme", "EXTERNAL_MANAGED")
+	w.int("timeout_sec", 30)
+	w.block("backend")
+	w.ref("group", "google_compute_network_endpoint_group", "dc", "id")
+	w.str("balancing_mode", "RATE")
+	w.int("max_rate_per_endpoint", 1000)
+	w.int("capacity_scaler", 1)
+	w.end()
+	w.end()
+	w.nl()
 
-	um := r.resource(b, "google_compute_url_map", "app", r.global("urlMaps", traffic.URLMapName(app)))
-	r.a.setStr(um, "name", (traffic.URLMapName(app)))
-	r.a.setStr(um, "description", ("Traffic split of " + app + " between the datacenter and GCP; ferry shifts the weights"))
-	ra := r.a.open(um, "default_route_action")
-	for _, w := range []struct {
+	umName := traffic.URLMapName(app)
+	r.resource(w, "google_compute_url_map", "app", func() string { return r.global("urlMaps", umName) })
+	w.str("name", umName)
+	w.str("description", "Traffic split of "+app+" between the datacenter and GCP; ferry shifts the weights")
+	w.block("default_route_action")
+	for _, wb := range [...]struct {
 		local  string
 		weight int64
 	}{{"dc", InitialDCWeight}, {"gcp", InitialGCPWeight}} {
-		wb := r.a.open(ra, "weighted_backend_services")
-		r.a.attr(wb, "backend_service", r.a.ref("google_compute_backend_service", w.local, "id"))
-		r.a.setInt(wb, "weight", w.weight)
-		r.a.close(ra)
+		w.block("weighted_backend_services")
+		w.ref("backend_service", "google_compute_backend_service", wb.local, "id")
+		w.int("weight", wb.weight)
+		w.end()
 	}
-	r.a.close(um)
-	lc := r.a.open(um, "lifecycle")
-	r.a.attr(lc, "ignore_changes", r.a.tuple([]hclwrite.Tokens{r.a.ref("default_route_action")}))
-	r.a.close(um)
-	b.AppendNewline()
+	w.end()
+	w.block("lifecycle")
+	w.refs("ignore_changes", "default_route_action")
+	w.end()
+	w.end()
+	w.nl()
 
-	px := r.resource(b, "google_compute_target_http_proxy", "app", r.global("targetHttpProxies", r.name("-proxy")))
-	r.a.setStr(px, "name", (r.name("-proxy")))
-	r.a.attr(px, "url_map", r.a.ref("google_compute_url_map", "app", "id"))
-	b.AppendNewline()
+	pxName := r.name("-proxy")
+	r.resource(w, "google_compute_target_http_proxy", "app", func() string { return r.global("targetHttpProxies", pxName) })
+	w.str("name", pxName)
+	w.ref("url_map", "google_compute_url_map", "app", "id")
+	w.end()
+	w.nl()
 
-	fr := r.resource(b, "google_compute_global_forwarding_rule", "app", r.global("forwardingRules", r.name("-fr")))
-	r.a.setStr(fr, "name", (r.name("-fr")))
-	r.a.attr(fr, "target", r.a.ref("google_compute_target_http_proxy", "app", "id"))
-	r.a.setStr(fr, "port_range", ("80"))
-	r.a.setStr(fr, "load_balancing_scheme", ("EXTERNAL_MANAGED"))
-	r.a.setMap(fr, "labels", r.labels(nil))
+	frName := r.name("-fr")
+	r.resource(w, "google_compute_global_forwarding_rule", "app", func() string { return r.global("forwardingRules", frName) })
+	w.str("name", frName)
+	w.ref("target", "google_compute_target_http_proxy", "app", "id")
+	w.str("port_range", "80")
+	w.str("load_balancing_scheme", "EXTERNAL_MANAGED")
+	r.labels(w, "", false)
+	w.end()
 }
 
-func igLocal(zone string) string { return "ig-" + gcename.Name(zone, nil) }
+func igLocal(zone string) string { return "ig-" + gceName(zone) }
 
 func orStr(a, b string) string {
 	if a != "" {
@@ -160,28 +182,37 @@ func orStr(a, b string) string {
 	return b
 }
 
-func (r renderer) outputs(b *hclwrite.Body) {
-	keys := make([]string, len(r.spec.VMs))
-	vals := make([]hclwrite.Tokens, len(r.spec.VMs))
-	for i, v := range r.spec.VMs {
-		keys[i] = v.GCEName
-		// google_compute_instance.NAME.network_interface[0].network_ip
-		ip := append(r.a.ref("google_compute_instance", v.GCEName, "network_interface"), r.a.tuple([]hclwrite.Tokens{r.a.intTokens(0)})...)
-		vals[i] = append(ip, r.a.tok(hclsyntax.TokenDot, bDot), r.a.tok(hclsyntax.TokenIdent, []byte("network_ip")))
+func (r *renderer) outputs(w *tw) {
+	w.block("output", "instance_ips")
+	w.str("description", "Internal IP of each instance, by GCE name")
+	w.object("value", len(r.spec.VMs))
+	for i := range r.spec.VMs {
+		v := &r.spec.VMs[i]
+		// "NAME" = google_compute_instance.NAME.network_interface[0].network_ip
+		w.entryKey(v.GCEName, true)
+		w.trav("google_compute_instance", v.GCEName, "network_interface")
+		w.t(hclsyntax.TokenOBrack, bOBrack)
+		w.num(0)
+		w.t(hclsyntax.TokenCBrack, bCBrack)
+		w.t(hclsyntax.TokenDot, bDot)
+		w.ident("network_ip")
+		w.nl()
 	}
-	o := b.AppendNewBlock("output", []string{"instance_ips"}).Body()
-	r.a.setStr(o, "description", "Internal IP of each instance, by GCE name")
-	r.a.attr(o, "value", r.a.objectTokens(keys, vals, true))
-	b.AppendNewline()
-	o = b.AppendNewBlock("output", []string{"gcp_backend_service"}).Body()
-	r.a.attr(o, "value", r.a.ref("google_compute_backend_service", "gcp", "name"))
+	w.closeObject()
+	w.end()
+	w.nl()
+	w.block("output", "gcp_backend_service")
+	w.ref("value", "google_compute_backend_service", "gcp", "name")
+	w.end()
 	if r.spec.Cutover.Strategy == "lb" {
-		b.AppendNewline()
-		o = b.AppendNewBlock("output", []string{"url_map"}).Body()
-		r.a.attr(o, "value", r.a.ref("google_compute_url_map", "app", "name"))
-		b.AppendNewline()
-		o = b.AppendNewBlock("output", []string{"lb_ip"}).Body()
-		r.a.attr(o, "value", r.a.ref("google_compute_global_forwarding_rule", "app", "ip_address"))
+		w.nl()
+		w.block("output", "url_map")
+		w.ref("value", "google_compute_url_map", "app", "name")
+		w.end()
+		w.nl()
+		w.block("output", "lb_ip")
+		w.ref("value", "google_compute_global_forwarding_rule", "app", "ip_address")
+		w.end()
 	}
 }
 

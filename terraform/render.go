@@ -3,10 +3,12 @@ package terraform
 import (
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 
 	"github.com/ferrymigrate/ferry/gcp"
@@ -50,25 +52,21 @@ func Render(spec plan.AppSpec, opts RenderOptions) (map[string][]byte, error) {
 	}
 	a := arenas.Get().(*arena)
 	defer func() { a.reset(); arenas.Put(a) }()
-	r := renderer{spec: spec, opts: opts, a: a, base: baseLabels(spec)}
-	files := map[string]*hclwrite.File{}
-	for _, f := range []struct {
-		name string
-		fn   func(*hclwrite.Body)
-	}{
-		{FileVersions, r.versions},
-		{FileInstances, r.instances},
-		{FileNetwork, r.network},
-		{FileLB, r.lb},
-		{FileOutputs, r.outputs},
-	} {
-		hf := hclwrite.NewEmptyFile()
-		f.fn(hf.Body())
-		files[f.name] = hf
+	r := &renderer{spec: &spec, opts: opts, base: sortedLabels(baseLabels(spec))}
+	r.tags = sortedUnique(spec.NetworkTags)
+	names := [...]string{FileVersions, FileInstances, FileNetwork, FileLB, FileOutputs}
+	fns := [...]func(*tw){r.versions, r.instances, r.network, r.lb, r.outputs}
+	var files [len(names)]*hclwrite.File
+	for i, fn := range fns {
+		files[i] = hclwrite.NewEmptyFile()
+		w := a.writer(files[i])
+		fn(w)
+		w.flush()
 	}
-	out := make(map[string][]byte, len(files))
-	for n, f := range files {
-		out[n] = fileBytes(f)
+	all := filesBytes(a, files[:])
+	out := make(map[string][]byte, len(names))
+	for i, n := range names {
+		out[n] = all[i]
 	}
 	return out, nil
 }
@@ -120,82 +118,94 @@ func checkSpec(s plan.AppSpec) error {
 }
 
 type renderer struct {
-	spec plan.AppSpec
+	spec *plan.AppSpec
 	opts RenderOptions
-	a    *arena
 	ids  map[string]string // resource address -> provider import ID
-	base map[string]string // labels of every resource
+	base []label           // labels of every resource, sorted by key
+	tags []string          // the app's network tags, sorted, unique
 }
 
-// resource appends a resource block and records its import ID: an apply
-// interrupted between a create call and the state write leaves an object
-// terraform does not know, and the runner adopts it by this ID.
-func (r renderer) resource(b *hclwrite.Body, typ, name, id string) *hclwrite.Body {
+type label struct{ k, v string }
+
+// resource opens a resource block and records its import ID (id is called
+// only then): an apply interrupted between a create call and the state
+// write leaves an object terraform does not know, and the runner adopts it
+// by this ID.
+func (r *renderer) resource(w *tw, typ, name string, id func() string) {
 	if r.ids != nil {
-		r.ids[typ+"."+name] = id
+		r.ids[typ+"."+name] = id()
 	}
-	return b.AppendNewBlock("resource", []string{typ, name}).Body()
+	w.block("resource", typ, name)
 }
 
-func (r renderer) zonal(kind, zone, name string) string {
+func (r *renderer) zonal(kind, zone, name string) string {
 	return "projects/" + r.spec.Project + "/zones/" + zone + "/" + kind + "/" + name
 }
 
-func (r renderer) global(kind, name string) string {
+func (r *renderer) global(kind, name string) string {
 	return "projects/" + r.spec.Project + "/global/" + kind + "/" + name
 }
 
 // ImportIDs maps each resource address of the app's module to the ID
 // `terraform import` takes for it.
 func ImportIDs(spec plan.AppSpec) map[string]string {
-	r := renderer{spec: spec, a: &arena{}, ids: map[string]string{}, base: baseLabels(spec)}
-	for _, fn := range []func(*hclwrite.Body){r.instances, r.network, r.lb} {
-		fn(hclwrite.NewEmptyFile().Body())
+	r := &renderer{spec: &spec, ids: map[string]string{}, base: sortedLabels(baseLabels(spec)), tags: sortedUnique(spec.NetworkTags)}
+	a := &arena{}
+	for _, fn := range []func(*tw){r.instances, r.network, r.lb} {
+		fn(a.writer(hclwrite.NewEmptyFile()))
 	}
 	return r.ids
 }
 
-func (r renderer) versions(b *hclwrite.Body) {
-	tf := b.AppendNewBlock("terraform", nil).Body()
-	r.a.setStr(tf, "required_version", (">= 1.8"))
-	rp := tf.AppendNewBlock("required_providers", nil).Body()
+func (r *renderer) versions(w *tw) {
+	w.block("terraform")
+	w.str("required_version", ">= 1.8")
+	w.block("required_providers")
 	constraint := r.opts.ProviderConstraint
 	if constraint == "" {
 		constraint = DefaultProviderConstraint
 	}
-	r.a.attr(rp, "google", r.a.objectTokens([]string{"source", "version"},
-		[]hclwrite.Tokens{r.a.strTokens("hashicorp/google"), r.a.strTokens(constraint)}, false))
+	w.object("google", 2)
+	w.entry("source", "hashicorp/google")
+	w.entry("version", constraint)
+	w.closeObject()
+	w.end()
 	be := r.spec.Backend
 	switch be.Type {
 	case "gcs":
-		bb := tf.AppendNewBlock("backend", []string{"gcs"}).Body()
-		r.a.setStr(bb, "bucket", (be.Bucket))
-		r.a.setStr(bb, "prefix", (StatePrefix(be, r.spec.Name)))
+		w.block("backend", "gcs")
+		w.str("bucket", be.Bucket)
+		w.str("prefix", StatePrefix(be, r.spec.Name))
 		if ep := r.opts.GCP.StorageEndpoint; ep != "" {
-			r.a.setStr(bb, "storage_custom_endpoint", (ep))
+			w.str("storage_custom_endpoint", ep)
 		}
 		if r.opts.GCP.Fake() {
-			r.a.setStr(bb, "access_token", (gcp.FakeAccessToken))
+			w.str("access_token", gcp.FakeAccessToken)
 		}
+		w.end()
 	default:
-		r.a.setStr(tf.AppendNewBlock("backend", []string{"local"}).Body(), "path", "terraform.tfstate")
+		w.block("backend", "local")
+		w.str("path", "terraform.tfstate")
+		w.end()
 	}
-	b.AppendNewline()
-	p := b.AppendNewBlock("provider", []string{"google"}).Body()
-	r.a.setStr(p, "project", (r.spec.Project))
-	r.a.setStr(p, "region", (r.spec.Region))
+	w.end()
+	w.nl()
+	w.block("provider", "google")
+	w.str("project", r.spec.Project)
+	w.str("region", r.spec.Region)
 	if ep := r.opts.GCP.ComputeEndpoint; ep != "" {
-		r.a.setStr(p, "compute_custom_endpoint", (ep))
+		w.str("compute_custom_endpoint", ep)
 	}
 	if ep := r.opts.GCP.DNSEndpoint; ep != "" {
-		r.a.setStr(p, "dns_custom_endpoint", (ep))
+		w.str("dns_custom_endpoint", ep)
 	}
 	if ep := r.opts.GCP.StorageEndpoint; ep != "" {
-		r.a.setStr(p, "storage_custom_endpoint", (ep))
+		w.str("storage_custom_endpoint", ep)
 	}
 	if r.opts.GCP.Fake() {
-		r.a.setStr(p, "access_token", (gcp.FakeAccessToken))
+		w.str("access_token", gcp.FakeAccessToken)
 	}
+	w.end()
 }
 
 // StatePrefix is the GCS object prefix of an app's state.
@@ -219,66 +229,99 @@ func baseLabels(spec plan.AppSpec) map[string]string {
 	return out
 }
 
-// labels are the base labels plus a resource's own.
-func (r renderer) labels(extra map[string]string) map[string]string {
-	out := make(map[string]string, len(r.base)+len(extra))
-	for k, v := range r.base {
-		out[k] = v
-	}
-	for k, v := range extra {
-		out[LabelKey(k)] = LabelValue(v)
+func sortedLabels(m map[string]string) []label {
+	out := make([]label, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		out = append(out, label{k, m[k]})
 	}
 	return out
 }
 
-func (r renderer) instances(b *hclwrite.Body) {
-	for i, v := range r.spec.VMs {
-		if i > 0 {
-			b.AppendNewline()
+// labels writes the base labels plus, when hasSource, the resource's
+// source-vm label, sorted by key as a map value writes them.
+func (r *renderer) labels(w *tw, sourceVM string, hasSource bool) {
+	const extra = "source-vm"
+	n := len(r.base)
+	if hasSource {
+		n++
+		for _, l := range r.base {
+			if l.k == extra {
+				n--
+			}
 		}
-		var disks []string
+	}
+	w.object("labels", n)
+	pending := hasSource
+	v := LabelValue(sourceVM)
+	for _, l := range r.base {
+		if pending && l.k >= extra {
+			w.entry(extra, v)
+			pending = false
+			if l.k == extra {
+				continue
+			}
+		}
+		w.entry(l.k, l.v)
+	}
+	if pending {
+		w.entry(extra, v)
+	}
+	w.closeObject()
+}
+
+func (r *renderer) instances(w *tw) {
+	for i := range r.spec.VMs {
+		v := &r.spec.VMs[i]
+		if i > 0 {
+			w.nl()
+		}
 		for j, gb := range v.DataDisksGB {
 			name := dataDiskName(v.GCEName, j)
-			disks = append(disks, name)
-			d := r.resource(b, "google_compute_disk", name, r.zonal("disks", v.Zone, name))
-			r.a.setStr(d, "name", (name))
-			r.a.setStr(d, "zone", (v.Zone))
-			r.a.setStr(d, "type", (diskType(v)))
-			r.a.setInt(d, "size", (gb))
-			r.a.setMap(d, "labels", r.labels(map[string]string{"source-vm": v.Name}))
-			b.AppendNewline()
+			r.resource(w, "google_compute_disk", name, func() string { return r.zonal("disks", v.Zone, name) })
+			w.str("name", name)
+			w.str("zone", v.Zone)
+			w.str("type", diskType(v))
+			w.int("size", gb)
+			r.labels(w, v.Name, true)
+			w.end()
+			w.nl()
 		}
-		in := r.resource(b, "google_compute_instance", v.GCEName, r.zonal("instances", v.Zone, v.GCEName))
-		r.a.setStr(in, "name", (v.GCEName))
-		r.a.setStr(in, "zone", (v.Zone))
-		r.a.setStr(in, "machine_type", (v.MachineType))
-		r.a.attr(in, "allow_stopping_for_update", r.a.boolTokens(true))
-		r.a.setList(in, "tags", (r.tags(v)))
-		r.a.setMap(in, "labels", r.labels(map[string]string{"source-vm": v.Name}))
-		r.a.setMap(in, "metadata", map[string]string{
-			"ferry-app": r.spec.Name, "ferry-source-vm": v.Name, "ferry-source-ref": v.Ref,
-		})
-		r.a.open(in, "boot_disk")
-		ip := r.a.open(in, "initialize_params")
-		r.a.setStr(ip, "image", v.Image)
-		r.a.setInt(ip, "size", v.DiskGB)
-		r.a.setStr(ip, "type", diskType(v))
-		r.a.close(in)
-		r.a.close(in)
-		for _, d := range disks {
-			r.a.attr(r.a.open(in, "attached_disk"), "source", r.a.ref("google_compute_disk", d, "self_link"))
-			r.a.close(in)
+		r.resource(w, "google_compute_instance", v.GCEName, func() string { return r.zonal("instances", v.Zone, v.GCEName) })
+		w.str("name", v.GCEName)
+		w.str("zone", v.Zone)
+		w.str("machine_type", v.MachineType)
+		w.boolean("allow_stopping_for_update", true)
+		r.vmTags(w, v)
+		r.labels(w, v.Name, true)
+		// Keys in sorted order, as a map value writes them.
+		w.object("metadata", 3)
+		w.entry("ferry-app", r.spec.Name)
+		w.entry("ferry-source-ref", v.Ref)
+		w.entry("ferry-source-vm", v.Name)
+		w.closeObject()
+		w.block("boot_disk")
+		w.block("initialize_params")
+		w.str("image", v.Image)
+		w.int("size", v.DiskGB)
+		w.str("type", diskType(v))
+		w.end()
+		w.end()
+		for j := range v.DataDisksGB {
+			w.block("attached_disk")
+			w.ref("source", "google_compute_disk", dataDiskName(v.GCEName, j), "self_link")
+			w.end()
 		}
-		ni := r.a.open(in, "network_interface")
-		r.a.setStr(ni, "network", r.spec.Network)
+		w.block("network_interface")
+		w.str("network", r.spec.Network)
 		if r.spec.Subnetwork != "" {
-			r.a.setStr(ni, "subnetwork", r.spec.Subnetwork)
+			w.str("subnetwork", r.spec.Subnetwork)
 		}
-		r.a.close(in)
+		w.end()
+		w.end()
 	}
 }
 
-func diskType(v plan.VMSpec) string {
+func diskType(v *plan.VMSpec) string {
 	if v.DiskType == "" {
 		return "pd-balanced"
 	}
@@ -286,21 +329,53 @@ func diskType(v plan.VMSpec) string {
 }
 
 func dataDiskName(instance string, i int) string {
-	return gcename.Name(instance+"-data-"+strconv.Itoa(i+1), nil)
+	return gceName(instance + "-data-" + strconv.Itoa(i+1))
 }
 
-// tags are the app's network tags plus the VM's own (its firewall target).
-func (r renderer) tags(v plan.VMSpec) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, t := range append(append([]string{}, r.spec.NetworkTags...), v.GCEName) {
-		if !seen[t] {
-			seen[t] = true
-			out = append(out, t)
-		}
+// gceName is gcename.Name(s, nil) without its allocations when s is already
+// a name it returns unchanged: valid, and no run of dashes to collapse.
+func gceName(s string) string {
+	if gcename.Valid(s) && !strings.Contains(s, "--") {
+		return s
 	}
+	return gcename.Name(s, nil)
+}
+
+func sortedUnique(xs []string) []string {
+	out := append([]string(nil), xs...)
 	sort.Strings(out)
-	return out
+	return slices.Compact(out)
+}
+
+// vmTags writes the app's network tags plus the VM's own (its firewall
+// target), sorted and unique.
+func (r *renderer) vmTags(w *tw, v *plan.VMSpec) {
+	w.key("tags")
+	w.t(hclsyntax.TokenOBrack, bOBrack)
+	own, first := v.GCEName, true
+	item := func(s string) {
+		if !first {
+			w.t(hclsyntax.TokenComma, bComma)
+		}
+		first = false
+		w.quoted(s)
+	}
+	for _, t := range r.tags {
+		if own != "" && own <= t {
+			item(own)
+			if own == t {
+				own = ""
+				continue
+			}
+			own = ""
+		}
+		item(t)
+	}
+	if own != "" {
+		item(own)
+	}
+	w.t(hclsyntax.TokenCBrack, bCBrack)
+	w.nl()
 }
 
 // Google front ends and health checkers reach backends from these ranges.
@@ -309,55 +384,66 @@ var healthCheckRanges = []string{"130.211.0.0/22", "35.191.0.0/16"}
 // Observed clients of the app are inside the company's private ranges.
 var privateRanges = []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}
 
-func (r renderer) network(b *hclwrite.Body) {
+func (r *renderer) network(w *tw) {
 	hc := r.spec.Cutover.HealthCheck
-	fw := r.resource(b, "google_compute_firewall", "health", r.global("firewalls", r.name("-hc")))
-	r.a.setStr(fw, "name", (r.name("-hc")))
-	r.a.setStr(fw, "network", (r.spec.Network))
-	r.a.setStr(fw, "direction", ("INGRESS"))
-	r.a.setInt(fw, "priority", (1000))
-	r.a.setList(fw, "source_ranges", (healthCheckRanges))
-	r.a.setList(fw, "target_tags", ([]string{r.appTag()}))
-	al := r.a.open(fw, "allow")
-	r.a.setStr(al, "protocol", "tcp")
-	r.a.setList(al, "ports", []string{strconv.Itoa(hc.Port)})
-	r.a.close(fw)
-	for _, v := range r.spec.VMs {
+	hcName := r.name("-hc")
+	r.resource(w, "google_compute_firewall", "health", func() string { return r.global("firewalls", hcName) })
+	w.str("name", hcName)
+	w.str("network", r.spec.Network)
+	w.str("direction", "INGRESS")
+	w.int("priority", 1000)
+	w.list("source_ranges", healthCheckRanges...)
+	w.list("target_tags", r.appTag())
+	w.block("allow")
+	w.str("protocol", "tcp")
+	w.list("ports", strconv.Itoa(hc.Port))
+	w.end()
+	w.end()
+	for i := range r.spec.VMs {
+		v := &r.spec.VMs[i]
 		if len(v.Ports) == 0 {
 			continue
 		}
-		ports := make([]string, len(v.Ports))
-		for i, p := range v.Ports {
-			ports[i] = strconv.Itoa(p)
+		w.nl()
+		name := gceName(v.GCEName + "-in")
+		r.resource(w, "google_compute_firewall", name, func() string { return r.global("firewalls", name) })
+		w.str("name", name)
+		w.str("description", "Inbound ports observed on "+v.Name+" ("+v.Ref+") in the datacenter")
+		w.str("network", r.spec.Network)
+		w.str("direction", "INGRESS")
+		w.int("priority", 1000)
+		w.list("source_ranges", privateRanges...)
+		w.list("target_tags", v.GCEName)
+		w.block("allow")
+		w.str("protocol", "tcp")
+		w.key("ports")
+		w.t(hclsyntax.TokenOBrack, bOBrack)
+		for j, p := range v.Ports {
+			if j > 0 {
+				w.t(hclsyntax.TokenComma, bComma)
+			}
+			w.t(hclsyntax.TokenOQuote, quote)
+			w.t(hclsyntax.TokenQuotedLit, w.a.intBytes(int64(p)))
+			w.t(hclsyntax.TokenCQuote, quote)
 		}
-		b.AppendNewline()
-		name := gcename.Name(v.GCEName+"-in", nil)
-		f := r.resource(b, "google_compute_firewall", name, r.global("firewalls", name))
-		r.a.setStr(f, "name", (name))
-		r.a.setStr(f, "description", (fmt.Sprintf("Inbound ports observed on %s (%s) in the datacenter", v.Name, v.Ref)))
-		r.a.setStr(f, "network", (r.spec.Network))
-		r.a.setStr(f, "direction", ("INGRESS"))
-		r.a.setInt(f, "priority", (1000))
-		r.a.setList(f, "source_ranges", (privateRanges))
-		r.a.setList(f, "target_tags", ([]string{v.GCEName}))
-		a := r.a.open(f, "allow")
-		r.a.setStr(a, "protocol", "tcp")
-		r.a.setList(a, "ports", ports)
-		r.a.close(f)
+		w.t(hclsyntax.TokenCBrack, bCBrack)
+		w.nl()
+		w.end()
+		w.end()
 	}
 }
 
-func (r renderer) appTag() string { return "ferry-" + gcename.Name(r.spec.Name, nil) }
+func (r *renderer) appTag() string { return "ferry-" + gceName(r.spec.Name) }
 
 // name is an app-scoped GCE resource name.
-func (r renderer) name(suffix string) string {
-	return gcename.Name("ferry-"+r.spec.Name+suffix, nil)
+func (r *renderer) name(suffix string) string {
+	return gceName("ferry-" + r.spec.Name + suffix)
 }
 
 // zones maps each zone to the app's front-end instances there: one
 // unmanaged instance group per zone. Front ends are the VMs seen serving
 // the health-check port; without flow data, every VM.
-func (r renderer) zones() map[string][]string {
+func (r *renderer) zones() map[string][]string {
 	port := r.spec.Cutover.HealthCheck.Port
 	var front []plan.VMSpec
 	for _, v := range r.spec.VMs {

@@ -21,7 +21,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// exampleSpecs resolves plan/testdata/ferry.hcl against its inventory.
+// exampleSpecs resolves examples/ferry.hcl (the plan test validates the same file) against plan/testdata/inventory.json.
 func exampleSpecs(t testing.TB) []plan.AppSpec {
 	t.Helper()
 	b, err := os.ReadFile("../plan/testdata/inventory.json")
@@ -32,7 +32,7 @@ func exampleSpecs(t testing.TB) []plan.AppSpec {
 	if err := json.Unmarshal(b, &inv); err != nil {
 		t.Fatal(err)
 	}
-	p, diags := plan.Load("../plan/testdata/ferry.hcl")
+	p, diags := plan.Load("../examples/ferry.hcl")
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

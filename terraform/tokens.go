@@ -22,7 +22,10 @@ import (
 // arena to a pool once the bytes are written, so chunks are reused.
 type arena struct {
 	chunks [][]hclwrite.Token
-	cur    int // index of the chunk in use
+	cur    int             // index of the chunk in use
+	ptrs   hclwrite.Tokens // tokens of the files being written (tw)
+	slab   []byte          // token bytes (tw)
+	lines  []fmtLine       // formatter scratch
 }
 
 const chunkTokens = 1024
@@ -55,6 +58,9 @@ func (a *arena) reset() {
 		a.chunks[i] = a.chunks[i][:0]
 	}
 	a.cur = 0
+	clear(a.ptrs)
+	a.ptrs = a.ptrs[:0]
+	a.slab = a.slab[:0]
 }
 
 var (

@@ -1,0 +1,221 @@
+package terraform
+
+import (
+	"strconv"
+
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"golang.org/x/text/unicode/norm"
+)
+
+// tw writes one generated file as hclwrite tokens: each top-level block is
+// built in the arena's shared token slice and appended to the file's body
+// as one node when it ends. Blocks, attributes and literals come out as the
+// same tokens AppendNewBlock, SetAttributeRaw and TokensForValue produce
+// (the golden and format tests hold the bytes equal), without the node tree
+// and per-value allocations those build.
+type tw struct {
+	a     *arena
+	body  *hclwrite.Body
+	mark  int // start in a.ptrs of the tokens not yet appended to body
+	depth int
+}
+
+func (a *arena) writer(f *hclwrite.File) *tw {
+	return &tw{a: a, body: f.Body(), mark: len(a.ptrs)}
+}
+
+func (w *tw) t(typ hclsyntax.TokenType, b []byte) {
+	w.a.ptrs = append(w.a.ptrs, w.a.tok(typ, b))
+}
+
+func (w *tw) ident(s string) { w.t(hclsyntax.TokenIdent, w.a.bytes(s)) }
+
+// quoted writes a string literal as hclwrite.TokensForValue(cty.StringVal(s)).
+func (w *tw) quoted(s string) {
+	w.t(hclsyntax.TokenOQuote, quote)
+	if !isASCII(s) {
+		s = norm.NFC.String(s)
+	}
+	if s != "" {
+		if plainLit(s) {
+			w.t(hclsyntax.TokenQuotedLit, w.a.bytes(s))
+		} else {
+			w.t(hclsyntax.TokenQuotedLit, escapeLit(s))
+		}
+	}
+	w.t(hclsyntax.TokenCQuote, quote)
+}
+
+// block opens `typ "label"... {`; end closes it.
+func (w *tw) block(typ string, labels ...string) {
+	w.ident(typ)
+	for _, l := range labels {
+		w.quoted(l)
+	}
+	w.t(hclsyntax.TokenOBrace, bOBrace)
+	w.t(hclsyntax.TokenNewline, bNewline)
+	w.depth++
+}
+
+func (w *tw) end() {
+	w.t(hclsyntax.TokenCBrace, bCBrace)
+	w.t(hclsyntax.TokenNewline, bNewline)
+	w.depth--
+	if w.depth == 0 {
+		w.flush()
+	}
+}
+
+// flush appends the finished top-level block (and any blank lines before
+// it) to the body as one node.
+func (w *tw) flush() {
+	if n := len(w.a.ptrs); n > w.mark {
+		w.body.AppendUnstructuredTokens(w.a.ptrs[w.mark:n:n])
+		w.mark = n
+	}
+}
+
+// nl writes an empty line.
+func (w *tw) nl() { w.t(hclsyntax.TokenNewline, bNewline) }
+
+func (w *tw) key(name string) {
+	w.ident(name)
+	w.t(hclsyntax.TokenEqual, bEqual)
+}
+
+func (w *tw) str(name, s string) {
+	w.key(name)
+	w.quoted(s)
+	w.nl()
+}
+
+func (w *tw) num(n int64) {
+	w.t(hclsyntax.TokenNumberLit, w.a.intBytes(n))
+}
+
+func (w *tw) int(name string, n int64) {
+	w.key(name)
+	w.num(n)
+	w.nl()
+}
+
+func (w *tw) boolean(name string, v bool) {
+	w.key(name)
+	if v {
+		w.t(hclsyntax.TokenIdent, bTrue)
+	} else {
+		w.t(hclsyntax.TokenIdent, bFalse)
+	}
+	w.nl()
+}
+
+// list writes a list of strings on one line.
+func (w *tw) list(name string, xs ...string) {
+	w.key(name)
+	w.t(hclsyntax.TokenOBrack, bOBrack)
+	for i, x := range xs {
+		if i > 0 {
+			w.t(hclsyntax.TokenComma, bComma)
+		}
+		w.quoted(x)
+	}
+	w.t(hclsyntax.TokenCBrack, bCBrack)
+	w.nl()
+}
+
+// trav writes a traversal like google_compute_disk.x.self_link.
+func (w *tw) trav(parts ...string) {
+	for i, p := range parts {
+		if i > 0 {
+			w.t(hclsyntax.TokenDot, bDot)
+		}
+		w.ident(p)
+	}
+}
+
+// ref writes `name = a.b.c`.
+func (w *tw) ref(name string, parts ...string) {
+	w.key(name)
+	w.trav(parts...)
+	w.nl()
+}
+
+// refs writes `name = [a.b.c]` with one traversal.
+func (w *tw) refs(name string, parts ...string) {
+	w.key(name)
+	w.t(hclsyntax.TokenOBrack, bOBrack)
+	w.trav(parts...)
+	w.t(hclsyntax.TokenCBrack, bCBrack)
+	w.nl()
+}
+
+// object opens `name = {` for n entries (as objectTokens writes it); each
+// entry is written by entryKey plus its value and nl; closeObject ends it.
+func (w *tw) object(name string, n int) {
+	w.key(name)
+	w.t(hclsyntax.TokenOBrace, bOBrace)
+	if n > 0 {
+		w.nl()
+	}
+}
+
+func (w *tw) entryKey(k string, quoteKey bool) {
+	if !quoteKey && validIdent(k) {
+		w.ident(k)
+	} else {
+		w.quoted(k)
+	}
+	w.t(hclsyntax.TokenEqual, bEqual)
+}
+
+func (w *tw) entry(k, v string) {
+	w.entryKey(k, false)
+	w.quoted(v)
+	w.nl()
+}
+
+func (w *tw) closeObject() {
+	w.t(hclsyntax.TokenCBrace, bCBrace)
+	w.nl()
+}
+
+var (
+	bTrue  = []byte("true")
+	bFalse = []byte("false")
+)
+
+const slabBytes = 32 << 10
+
+// bytes copies s into the arena's byte slab: token bytes are read-only, and
+// one slab holds thousands of them.
+func (a *arena) bytes(s string) []byte {
+	if len(s) > slabBytes/4 {
+		return []byte(s)
+	}
+	if cap(a.slab)-len(a.slab) < len(s) {
+		a.slab = make([]byte, 0, slabBytes)
+	}
+	n := len(a.slab)
+	a.slab = append(a.slab, s...)
+	return a.slab[n:len(a.slab):len(a.slab)]
+}
+
+func (a *arena) intBytes(n int64) []byte {
+	if cap(a.slab)-len(a.slab) < 20 {
+		a.slab = make([]byte, 0, slabBytes)
+	}
+	m := len(a.slab)
+	a.slab = strconv.AppendInt(a.slab, n, 10)
+	return a.slab[m:len(a.slab):len(a.slab)]
+}
+
+// plainLit reports whether s needs no escaping in a quoted literal.
+func plainLit(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '$' || c == '%' {
+			return false
+		}
+	}
+	return true
+}
