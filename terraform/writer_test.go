@@ -2,7 +2,9 @@ package terraform
 
 import (
 	"bytes"
+	"fmt"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2/hclwrite"
@@ -67,6 +69,39 @@ func TestLabelsAndTagsMatchCtyValues(t *testing.T) {
 		b.SetAttributeValue("tags", cty.ListVal(tagVals))
 		if want := ref.Bytes(); !bytes.Equal(got, want) {
 			t.Errorf("%s: got\n%s\nwant\n%s", c.name, got, want)
+		}
+	}
+}
+
+// ImportIDs names every resource the module declares, with its import ID.
+func TestImportIDsCoverRenderedResources(t *testing.T) {
+	for _, s := range exampleSpecs(t) {
+		files, err := Render(s, RenderOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := ImportIDs(s)
+		n := 0
+		for _, f := range files {
+			for _, line := range bytes.Split(f, []byte("\n")) {
+				var typ, name string
+				if _, err := fmt.Sscanf(string(line), "resource %q %q {", &typ, &name); err != nil {
+					continue
+				}
+				n++
+				id := ids[typ+"."+name]
+				if !strings.HasPrefix(id, "projects/"+s.Project+"/") {
+					t.Errorf("%s: %s.%s: import ID %q", s.Name, typ, name, id)
+				}
+			}
+		}
+		if n == 0 || n != len(ids) {
+			t.Errorf("%s: %d resources rendered, %d import IDs", s.Name, n, len(ids))
+		}
+		for _, v := range s.VMs {
+			if want := "projects/" + s.Project + "/zones/" + v.Zone + "/instances/" + v.GCEName; ids["google_compute_instance."+v.GCEName] != want {
+				t.Errorf("%s: instance %s: import ID %q, want %q", s.Name, v.GCEName, ids["google_compute_instance."+v.GCEName], want)
+			}
 		}
 	}
 }
