@@ -2,7 +2,6 @@ package terraform
 
 import (
 	"fmt"
-	"strconv"
 	"sync"
 	"unicode"
 	"unicode/utf8"
@@ -71,6 +70,7 @@ var (
 	bComma   = []byte{','}
 	bNewline = []byte{'\n'}
 	bEqual   = []byte{'='}
+	bDot     = []byte{'.'}
 )
 
 var (
@@ -103,14 +103,7 @@ func escapeLit(s string) []byte {
 	if s == "" {
 		return nil
 	}
-	plain := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '$' || c == '%' {
-			plain = false
-			break
-		}
-	}
-	if plain {
+	if plainLit(s) {
 		return []byte(s)
 	}
 	buf := make([]byte, 0, len(s)+2)
@@ -165,14 +158,6 @@ func (a *arena) listTokens(xs []string) hclwrite.Tokens {
 	return append(toks, a.tok(hclsyntax.TokenCBrack, bCBrack))
 }
 
-func (a *arena) intTokens(n int64) hclwrite.Tokens {
-	return hclwrite.Tokens{a.tok(hclsyntax.TokenNumberLit, strconv.AppendInt(nil, n, 10))}
-}
-
-func (a *arena) boolTokens(v bool) hclwrite.Tokens {
-	return hclwrite.Tokens{a.tok(hclsyntax.TokenIdent, []byte(strconv.FormatBool(v)))}
-}
-
 // mapTokens is a map(string) literal with sorted keys, one per line.
 func (a *arena) mapTokens(m map[string]string) hclwrite.Tokens {
 	keys := sortedKeys(m)
@@ -206,8 +191,7 @@ func (a *arena) objectTokens(keys []string, vals []hclwrite.Tokens, quoteKeys bo
 
 // attr appends "name = value" to a body as one unstructured node: the same
 // tokens SetAttributeRaw writes, without building an attribute node tree
-// (which dominated allocation when rendering thousands of modules). The
-// renderer never reads attributes back, so it needs no tree.
+// (adopt.go writes its import blocks with it; Render uses tw).
 func (a *arena) attr(b *hclwrite.Body, name string, val hclwrite.Tokens) {
 	toks := make(hclwrite.Tokens, 0, len(val)+3)
 	toks = append(toks, a.tok(hclsyntax.TokenIdent, []byte(name)), a.tok(hclsyntax.TokenEqual, bEqual))
@@ -217,54 +201,6 @@ func (a *arena) attr(b *hclwrite.Body, name string, val hclwrite.Tokens) {
 }
 
 func (a *arena) setStr(b *hclwrite.Body, name, s string) { a.attr(b, name, a.strTokens(s)) }
-func (a *arena) setList(b *hclwrite.Body, name string, xs []string) {
-	a.attr(b, name, a.listTokens(xs))
-}
-func (a *arena) setInt(b *hclwrite.Body, name string, n int64) { a.attr(b, name, a.intTokens(n)) }
-func (a *arena) setMap(b *hclwrite.Body, name string, m map[string]string) {
-	a.attr(b, name, a.mapTokens(m))
-}
-
-var bDot = []byte{'.'}
-
-// ref is a reference like google_compute_disk.x.self_link (the tokens
-// hclwrite.TokensForTraversal writes for it).
-func (a *arena) ref(parts ...string) hclwrite.Tokens {
-	toks := make(hclwrite.Tokens, 0, 2*len(parts))
-	for i, p := range parts {
-		if i > 0 {
-			toks = append(toks, a.tok(hclsyntax.TokenDot, bDot))
-		}
-		toks = append(toks, a.tok(hclsyntax.TokenIdent, []byte(p)))
-	}
-	return toks
-}
-
-// tuple is [e1, e2, ...] (the tokens hclwrite.TokensForTuple writes).
-func (a *arena) tuple(elems []hclwrite.Tokens) hclwrite.Tokens {
-	toks := make(hclwrite.Tokens, 0, 2+4*len(elems))
-	toks = append(toks, a.tok(hclsyntax.TokenOBrack, bOBrack))
-	for i, e := range elems {
-		if i > 0 {
-			toks = append(toks, a.tok(hclsyntax.TokenComma, bComma))
-		}
-		toks = append(toks, e...)
-	}
-	return append(toks, a.tok(hclsyntax.TokenCBrack, bCBrack))
-}
-
-// open starts a nested block ("typ {") as tokens in b and returns b: the
-// block's attributes follow in b, and close ends it. Nested blocks written
-// this way format exactly like AppendNewBlock's, without a block node tree.
-func (a *arena) open(b *hclwrite.Body, typ string) *hclwrite.Body {
-	b.AppendUnstructuredTokens(hclwrite.Tokens{a.tok(hclsyntax.TokenIdent, []byte(typ)),
-		a.tok(hclsyntax.TokenOBrace, bOBrace), a.tok(hclsyntax.TokenNewline, bNewline)})
-	return b
-}
-
-func (a *arena) close(b *hclwrite.Body) {
-	b.AppendUnstructuredTokens(hclwrite.Tokens{a.tok(hclsyntax.TokenCBrace, bCBrace), a.tok(hclsyntax.TokenNewline, bNewline)})
-}
 
 // validIdent is hclsyntax.ValidIdentifier with an ASCII fast path (letter
 // or underscore, then letters, digits, underscores and dashes).
