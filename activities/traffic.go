@@ -96,7 +96,12 @@ func (a *Activities) SLOGate(ctx context.Context, in SLOGateInput) (SLOGateResul
 	if err != nil {
 		return SLOGateResult{}, trafficError(err, runbooks.ReasonSLOGate)
 	}
-	targets := traffic.GateTargets(in.Spec, insts)
+	// Without a public URL in the plan, the gate goes through the app's
+	// load balancer (its forwarding rule's address).
+	targets, err := traffic.Targets(ctx, a.gcpFor(in.Spec), in.Spec, insts)
+	if err != nil {
+		return SLOGateResult{}, trafficError(err, runbooks.ReasonSLOGate)
+	}
 	if len(targets) == 0 {
 		return SLOGateResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("SLO gate of app %s: nothing to probe; set cutover public_url in the plan", in.Spec.Name),
@@ -135,7 +140,7 @@ func (a *Activities) gcpFor(spec plan.AppSpec) gcp.Config {
 
 func (a *Activities) instances(ctx context.Context, spec plan.AppSpec) ([]traffic.Instance, error) {
 	g := a.gcpFor(spec)
-	c, err := compute.NewInstancesRESTClient(ctx, traffic.ComputeOptions(g)...)
+	c, err := compute.NewInstancesRESTClient(ctx, g.ComputeOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("compute client: %w", err)
 	}

@@ -88,7 +88,7 @@ func newCutoverRig(t *testing.T) *cutoverRig {
 			HealthCheck: plan.HealthCheck{Protocol: "http", Port: port, Path: "/healthz"},
 			SLO:         plan.SLO{Requests: 40, MaxErrorRatio: 0.02, MaxP95: 2 * time.Second}}}
 
-	opts := traffic.ComputeOptions(g)
+	opts := g.ComputeOptions()
 	bs, err := compute.NewBackendServicesRESTClient(ctx, opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 	"github.com/ferrymigrate/ferry/inventory"
 	"github.com/ferrymigrate/ferry/inventory/sample"
 	"github.com/ferrymigrate/ferry/plan"
+	"github.com/ferrymigrate/ferry/redact"
 	"github.com/ferrymigrate/ferry/terraform"
 	"github.com/ferrymigrate/ferry/worker"
 )
@@ -86,6 +87,9 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("vCenter simulator: %w", err)
 	}
+	// The simulator's password is a secret of this worker like GOVC_PASSWORD
+	// of a real one: hook output, logs and notifications redact it.
+	redact.Register(sim.Config().Password)
 	defer sim.Close()
 
 	// gcpfake with its data plane: instances and load balancers answer on

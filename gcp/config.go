@@ -40,7 +40,7 @@ const FakeAccessToken = "gcpfake-token"
 // (…/compute/v1/); the Go clients add that path themselves, so they get
 // the bare base URL.
 func (c Config) ComputeOptions() []option.ClientOption {
-	return c.options(strings.TrimSuffix(c.ComputeEndpoint, "compute/v1/"))
+	return c.options(strings.TrimSuffix(c.ComputeEndpoint, "/compute/v1/"))
 }
 
 // DNSOptions returns client options for google.golang.org/api/dns/v1

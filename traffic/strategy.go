@@ -12,7 +12,6 @@ import (
 	"github.com/googleapis/gax-go/v2/apierror"
 	"google.golang.org/api/dns/v1"
 	"google.golang.org/api/googleapi"
-	"google.golang.org/api/option"
 
 	"github.com/ferrymigrate/ferry/gcp"
 	"github.com/ferrymigrate/ferry/plan"
@@ -72,17 +71,6 @@ func New(ctx context.Context, cfg Config, g gcp.Config, spec plan.AppSpec) (s St
 			Err: fmt.Errorf("unknown cutover strategy %q: the plan must say lb or dns", spec.Cutover.Strategy)}
 	}
 }
-
-// ComputeOptions are g's options for the cloud.google.com/go compute
-// clients.
-//
-// Deprecated: use g.ComputeOptions(); kept until every caller moved.
-func ComputeOptions(g gcp.Config) []option.ClientOption { return g.ComputeOptions() }
-
-// DNSOptions are g's options for google.golang.org/api/dns/v1.
-//
-// Deprecated: use g.DNSOptions(); kept until every caller moved.
-func DNSOptions(g gcp.Config) []option.ClientOption { return g.DNSOptions() }
 
 // Error is a failed traffic operation. Permanent errors will fail the same
 // way on retry (a missing URL map, a plan that names no endpoints); the

@@ -226,7 +226,7 @@ func (h gceRunning) HealthCheck(ctx context.Context, in activities.HealthCheckIn
 	if in.Spec.Project != "" {
 		g.Project = in.Spec.Project
 	}
-	c, err := compute.NewInstancesRESTClient(ctx, traffic.ComputeOptions(g)...)
+	c, err := compute.NewInstancesRESTClient(ctx, g.ComputeOptions()...)
 	if err != nil {
 		return activities.HealthCheckResult{}, err
 	}
