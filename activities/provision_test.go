@@ -18,7 +18,7 @@ import (
 	"github.com/ferrymigrate/ferry/terraform"
 )
 
-// ledgerSpec resolves the ledger app of plan/testdata/ferry.hcl with its
+// ledgerSpec resolves the ledger app of examples/ferry.hcl with its
 // state in the fake's GCS bucket.
 func ledgerSpec(t *testing.T) plan.AppSpec {
 	t.Helper()
@@ -30,7 +30,7 @@ func ledgerSpec(t *testing.T) plan.AppSpec {
 	if err := json.Unmarshal(b, &inv); err != nil {
 		t.Fatal(err)
 	}
-	p, diags := plan.Load("../plan/testdata/ferry.hcl")
+	p, diags := plan.Load("../examples/ferry.hcl")
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

@@ -12,7 +12,7 @@ import (
 )
 
 const (
-	testPlan = "../../plan/testdata/ferry.hcl"
+	testPlan = "../../examples/ferry.hcl"
 	testInv  = "../../plan/testdata/inventory.json"
 )
 
