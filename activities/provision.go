@@ -3,6 +3,8 @@ package activities
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -24,11 +26,13 @@ func (a *Activities) TerraformPlan(ctx context.Context, in TerraformInput) (Terr
 	if err != nil {
 		return TerraformPlanResult{}, err
 	}
+	r.Owner = owner(ctx)
 	// init + plan can outlast the stage's heartbeat timeout on a busy
 	// worker: heartbeat as apply and destroy do.
 	stop := heartbeat(ctx, r)
 	sum, _, err := r.Plan(ctx)
 	stop()
+	logRecovered(ctx, in.Spec.Name, r)
 	if err != nil {
 		return TerraformPlanResult{}, terraformError(ctx, err, runbooks.ReasonTerraformPlan)
 	}
@@ -43,9 +47,11 @@ func (a *Activities) TerraformApply(ctx context.Context, in TerraformApplyInput)
 	if err != nil {
 		return TerraformApplyResult{}, err
 	}
+	r.Owner = owner(ctx)
 	stop := heartbeat(ctx, r)
 	res, err := r.Apply(ctx, in.ApprovedPlanHash)
 	stop()
+	logRecovered(ctx, in.Spec.Name, r)
 	if err != nil {
 		return TerraformApplyResult{}, terraformError(ctx, err, runbooks.ReasonTerraformApply)
 	}
@@ -62,9 +68,11 @@ func (a *Activities) TerraformDestroy(ctx context.Context, in TerraformInput) (T
 	if err != nil {
 		return TerraformDestroyResult{}, err
 	}
+	r.Owner = owner(ctx)
 	stop := heartbeat(ctx, r)
 	n, err := r.Destroy(ctx)
 	stop()
+	logRecovered(ctx, in.Spec.Name, r)
 	if err != nil {
 		return TerraformDestroyResult{Destroyed: n}, terraformError(ctx, err, runbooks.ReasonTerraformDestroy)
 	}
@@ -81,6 +89,27 @@ func (a *Activities) runner(in TerraformInput) (*terraform.Runner, error) {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), string(runbooks.ReasonTerraformPlan), err)
 	}
 	return r, nil
+}
+
+// owner names this activity attempt in the run marker terraform's runner
+// writes next to the state, so the next attempt can recover a lock this
+// one leaves if its worker dies mid-run.
+func owner(ctx context.Context) *terraform.Owner {
+	if !activity.IsActivity(ctx) {
+		return nil
+	}
+	info := activity.GetInfo(ctx)
+	host, _ := os.Hostname()
+	return &terraform.Owner{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
+		ActivityID: info.ActivityID, Attempt: info.Attempt, Worker: fmt.Sprintf("%s/%d", host, os.Getpid()),
+		Started: time.Now().UTC()}
+}
+
+func logRecovered(ctx context.Context, app string, r *terraform.Runner) {
+	for _, l := range r.Recovered {
+		activity.GetLogger(ctx).Warn("recovered the terraform state lock left by an earlier attempt (worker lost)",
+			"app", app, "lockID", l.ID, "activityID", l.Previous.ActivityID, "attempt", l.Previous.Attempt, "worker", l.Previous.Worker)
+	}
 }
 
 // heartbeat records terraform's progress, and at least every few seconds

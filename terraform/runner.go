@@ -38,6 +38,13 @@ type Runner struct {
 	LockTimeout time.Duration
 	// Progress receives apply and destroy progress (heartbeats).
 	Progress func(Progress)
+	// Owner is the activity attempt running terraform. With a gcs backend
+	// the runner writes it next to the state while it runs (OwnerObject)
+	// and force-unlocks a lock an earlier attempt of the same migration
+	// left behind. Nil: no marker, no recovery.
+	Owner *Owner
+	// Recovered lists the stale locks this runner force-unlocked.
+	Recovered []RecoveredLock
 }
 
 // NewRunner prepares the runner of one app.
@@ -127,6 +134,11 @@ func (r *Runner) lockTimeout() string { return fmt.Sprintf("%ds", int(r.LockTime
 // Init renders the module into the working directory (removing stale
 // files) and runs terraform init against the app's backend.
 func (r *Runner) Init(ctx context.Context) error {
+	defer r.claim(ctx)()
+	return r.init(ctx)
+}
+
+func (r *Runner) init(ctx context.Context) error {
 	files, err := Render(r.spec, r.opts)
 	if err != nil {
 		return err
@@ -200,7 +212,12 @@ func (r *Runner) fail(op string, err error, diags []Diagnostic) error {
 // Plan runs terraform plan -out and summarises `show -json` of the saved
 // plan. It returns the summary and the plan file's path.
 func (r *Runner) Plan(ctx context.Context) (PlanSummary, string, error) {
-	if err := r.Init(ctx); err != nil {
+	defer r.claim(ctx)()
+	return r.initPlan(ctx)
+}
+
+func (r *Runner) initPlan(ctx context.Context) (PlanSummary, string, error) {
+	if err := r.init(ctx); err != nil {
 		return PlanSummary{}, "", err
 	}
 	return r.plan(ctx, false)
@@ -256,7 +273,8 @@ type ApplyResult struct {
 // the same module with nothing left to do but create or update toward it.
 // Applying an applied app changes nothing.
 func (r *Runner) Apply(ctx context.Context, approvedHash string) (ApplyResult, error) {
-	sum, file, err := r.Plan(ctx)
+	defer r.claim(ctx)()
+	sum, file, err := r.initPlan(ctx)
 	if err != nil {
 		return ApplyResult{}, err
 	}
@@ -326,7 +344,8 @@ func (r *Runner) withOutputs(ctx context.Context, res ApplyResult) (ApplyResult,
 // Destroy removes everything the app's state holds and reports how many
 // resources went.
 func (r *Runner) Destroy(ctx context.Context) (int, error) {
-	if err := r.Init(ctx); err != nil {
+	defer r.claim(ctx)()
+	if err := r.init(ctx); err != nil {
 		return 0, err
 	}
 	tf, err := r.tf()
