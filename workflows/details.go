@@ -104,6 +104,9 @@ func (m *migration) details() string {
 		fmt.Fprintf(&b, "**Blocked**: %s\n\n", w.Hint)
 		if e != nil {
 			fmt.Fprintf(&b, "Error: %s\n\nRunbook: [%s](%s)\n\n", truncate(e.Message, 300), e.Reason, e.Runbook)
+			if m.spec.RunbookURL != "" {
+				fmt.Fprintf(&b, "App runbook: %s\n\n", m.spec.RunbookURL)
+			}
 		}
 		fmt.Fprintf(&b, "Send signal `retry`, `skip` or `rollback` with:\n\n```json\n%s\n```", jsonOf(Action{By: "you@example.com", Reason: "..."}))
 	default:

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/ferrymigrate/ferry/activities"
 	"github.com/ferrymigrate/ferry/internal/fakeacts"
 	"github.com/ferrymigrate/ferry/plan"
 	"github.com/ferrymigrate/ferry/runbooks"
@@ -471,5 +472,75 @@ func TestUpdateApproveAnswersAtOnce(t *testing.T) {
 	}
 	if res.Outcome != StageDone || len(res.Status.Audit) != 1 {
 		t.Errorf("outcome %s audit %+v", res.Outcome, res.Status.Audit)
+	}
+}
+
+// TestEveryStageFailsThenRetrySkipOrRollback makes each stage's activity
+// fail once, non-retryably, and answers the parked workflow with retry,
+// skip (allowed for that stage) and rollback.
+func TestEveryStageFailsThenRetrySkipOrRollback(t *testing.T) {
+	stages := map[string]string{
+		activities.DiscoverAppName:          StageDiscover,
+		activities.CheckDependenciesName:    StageMapDependencies,
+		activities.TerraformPlanName:        StagePlan,
+		activities.TerraformApplyName:       StageProvision,
+		activities.RunHookName:              StageSyncVerify, // the smoke test (first hook to run)
+		activities.HealthCheckName:          StageSyncVerify,
+		activities.ShiftTrafficName:         StageCutover,
+		activities.SLOGateName:              StageCutover,
+		activities.PowerOffSourcesName:      StageDecommission,
+		activities.FinalizeDecommissionName: StageDecommission,
+	}
+	for name, stage := range stages {
+		for _, action := range []string{SignalRetry, SignalSkip, SignalRollback} {
+			t.Run(name+"/"+action, func(t *testing.T) {
+				h := newHarness(t)
+				h.in.Spec.Skippable = []string{stage}
+				failed := false
+				h.f.Fail = func(n string) error {
+					if n == name && !failed {
+						failed = true
+						return temporal.NewNonRetryableApplicationError(n+" failed", "test-failure", nil)
+					}
+					return nil
+				}
+				var parked Status
+				probe := func(at time.Duration) {
+					at2 := at
+					h.env.RegisterDelayedCallback(func() {
+						st := status(h.env)
+						if st.Stage == StageBlocked && parked.Stage == "" {
+							parked = st
+							h.env.SignalWorkflow(action, Action{By: "bo@example.com", Reason: "test " + action})
+						}
+					}, at2)
+				}
+				// Park points differ by stage: probe often; approve every
+				// gate once it opens.
+				for i := 1; i < 600; i++ {
+					probe(time.Duration(i) * 30 * time.Minute)
+				}
+				h.approve(time.Hour+time.Minute, GatePlan, "bo@example.com")
+				h.approve(2*time.Hour+time.Minute, GateCutover, "bo@example.com")
+				h.approve(3*time.Hour+time.Minute, GatePlan, "bo@example.com") // late plan gates (after a retry)
+				h.approve(4*time.Hour+time.Minute, GateCutover, "bo@example.com")
+				h.approve(60*time.Hour, GateDecommission, "ana@example.com")
+				h.approve(90*time.Hour, GateDecommission, "ana@example.com")
+				res := h.run()
+				if parked.LastError == nil || parked.LastError.Reason != "test-failure" {
+					t.Fatalf("did not park on %s: %+v", name, parked.LastError)
+				}
+				want := StageDone
+				if action == SignalRollback {
+					want = StageRolledBack
+				}
+				if res.Outcome != want {
+					t.Errorf("outcome %s, want %s (history %+v)", res.Outcome, want, res.Status.History)
+				}
+				if action == SignalSkip && len(res.Status.Skipped) != 1 {
+					t.Errorf("skipped %v", res.Status.Skipped)
+				}
+			})
+		}
 	}
 }

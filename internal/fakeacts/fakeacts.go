@@ -5,6 +5,7 @@ package fakeacts
 
 import (
 	"context"
+	"reflect"
 	"sync"
 
 	"go.temporal.io/sdk/activity"
@@ -31,6 +32,29 @@ type Fakes struct {
 	Deps    activities.CheckDependenciesResult
 	// Real names the activities the test registers itself (the real ones).
 	Real map[string]bool
+	// Fail, when set, is asked before every activity (but notifications)
+	// runs; an error it returns is the activity's error.
+	Fail func(name string) error
+}
+
+// withFail wraps fn (func(ctx, in) (out, error) or func(ctx, in) error) so
+// that Fail decides first.
+func (f *Fakes) withFail(name string, fn any) any {
+	v := reflect.ValueOf(fn)
+	t := v.Type()
+	return reflect.MakeFunc(t, func(args []reflect.Value) []reflect.Value {
+		if f.Fail != nil {
+			if err := f.Fail(name); err != nil {
+				out := make([]reflect.Value, t.NumOut())
+				for i := 0; i < t.NumOut()-1; i++ {
+					out[i] = reflect.Zero(t.Out(i))
+				}
+				out[t.NumOut()-1] = reflect.ValueOf(&err).Elem()
+				return out
+			}
+		}
+		return v.Call(args)
+	}).Interface()
 }
 
 // Registry is what activities are registered on: a worker or a test
@@ -88,6 +112,9 @@ func (f *Fakes) Notes() []activities.NotifyInput {
 func (f *Fakes) Register(r Registry) {
 	reg := func(name string, fn any) {
 		if !f.Real[name] {
+			if name != activities.NotifyName {
+				fn = f.withFail(name, fn)
+			}
 			r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 		}
 	}
