@@ -131,6 +131,7 @@ type WaveStatus struct {
 	Wave        string         `json:"wave"`
 	Concurrency int            `json:"concurrency"`
 	Order       []string       `json:"order"`
+	StartOrder  []string       `json:"startOrder"` // the order the migrations were started in
 	Apps        []WaveAppState `json:"apps"`
 	Running     int            `json:"running"`
 	Finished    int            `json:"finished"`

@@ -118,6 +118,7 @@ func Wave(ctx workflow.Context, in WaveInput) (WaveStatus, error) {
 				continue
 			}
 			s.State, s.Started = "running", true
+			st.StartOrder = append(st.StartOrder, app)
 			futures++
 			publish()
 			workflow.Go(ctx, func(ctx workflow.Context) {

@@ -88,7 +88,7 @@ func TestWaveConcurrencyCapAndDependencyOrder(t *testing.T) {
 		t.Errorf("never 2 apps in flight: the cap is not used")
 	}
 	// Children start in dependency order.
-	if !slices.Equal(f.Started(), []string{"batch", "db", "api", "web"}) {
-		t.Errorf("start order %v (wave order %v)", f.Started(), order)
+	if !slices.Equal(ws.StartOrder, []string{"batch", "db", "api", "web"}) {
+		t.Errorf("start order %v (wave order %v)", ws.StartOrder, order)
 	}
 }
