@@ -108,6 +108,26 @@ func gce(ctx context.Context, t *testing.T, st *devtest.Stack, s plan.AppSpec) (
 	return instances, weights
 }
 
+// stopInstances stops the app's GCE instances: their apps stop answering.
+func stopInstances(ctx context.Context, t *testing.T, st *devtest.Stack, s plan.AppSpec) {
+	t.Helper()
+	ic, err := compute.NewInstancesRESTClient(ctx, st.GCP.ComputeOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ic.Close()
+	names, _ := gce(ctx, t, st, s)
+	for _, n := range names {
+		op, err := ic.Stop(ctx, &computepb.StopInstanceRequest{Project: s.Project, Zone: s.Zone, Instance: n})
+		if err == nil {
+			err = op.Wait(ctx)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // sources returns the power state of the app's VMs in the simulator.
 func sources(ctx context.Context, t *testing.T, st *devtest.Stack, s plan.AppSpec) map[string]string {
 	t.Helper()
@@ -136,13 +156,15 @@ func sources(ctx context.Context, t *testing.T, st *devtest.Stack, s plan.AppSpe
 // simulator, gcpfake and real terraform; approvals go as signals.
 func TestMigrationEndToEnd(t *testing.T) {
 	st := e2eStack(t)
-	apps := pick(st, 2)
-	done, back := fast(apps[0]), fast(apps[1])
+	apps := pick(st, 3)
+	done, back, bad := fast(apps[0]), fast(apps[1]), fast(apps[2])
 	back.Rollback.Policy = "destroy"
+	bad.Rollback.Policy = "destroy"
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	start(ctx, t, st.C, done)
 	start(ctx, t, st.C, back)
+	start(ctx, t, st.C, bad)
 
 	d := &driver{c: st.C}
 	errs := make(chan error, 2)
@@ -171,6 +193,28 @@ func TestMigrationEndToEnd(t *testing.T) {
 	}
 	if err := <-errs; err != nil {
 		t.Fatal(err)
+	}
+
+	// The third app's GCP side breaks after its health checks passed: the
+	// SLO gate of the first traffic step fails and rolls back by itself.
+	d3 := &driver{c: st.C}
+	if _, err := d3.run(ctx, bad.Name, workflows.StageApproveCutover); err != nil {
+		t.Fatal(err)
+	}
+	stopInstances(ctx, t, st, bad)
+	out, err = d3.run(ctx, bad.Name, "")
+	if err != nil || out != workflows.StageRolledBack {
+		t.Fatalf("%s with a broken GCP side: %s %v", bad.Name, out, err)
+	}
+	var badRes workflows.MigrateAppResult
+	if err := st.C.GetWorkflow(ctx, workflows.AppWorkflowID(bad.Name), "").Get(ctx, &badRes); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(badRes.Status.RollbackReason, "SLO gate failed at 10 %") {
+		t.Errorf("%s rollback reason %q, want the SLO gate at 10 %%", bad.Name, badRes.Status.RollbackReason)
+	}
+	if inst, w := gce(ctx, t, st, bad); len(inst) != 0 || w != nil {
+		t.Errorf("%s rolled back automatically with destroy, yet instances %v, url map %v", bad.Name, inst, w)
 	}
 
 	// The migrated app: its VMs on GCE once each, 100 % of traffic there,
