@@ -200,7 +200,7 @@ func TestCutoverStepsGateFailureAndRollback(t *testing.T) {
 
 	// Rollback: 100 % datacenter with exactly one patch.
 	patches := r.fake.RequestCount(http.MethodPatch, "urlMaps")
-	v, err = r.env.ExecuteActivity(TrafficToDatacenterName, TrafficToDatacenterInput{Spec: r.spec})
+	_, err = r.env.ExecuteActivity(TrafficToDatacenterName, TrafficToDatacenterInput{Spec: r.spec})
 	if err != nil {
 		t.Fatal(err)
 	}

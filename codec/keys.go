@@ -80,15 +80,6 @@ func (k Keyring) IDs() []string {
 	return ids
 }
 
-func (k Keyring) lookup(id string) ([]byte, bool) {
-	for _, key := range k.keys {
-		if key.ID == id {
-			return key.Secret, true
-		}
-	}
-	return nil, false
-}
-
 // KeyID derives a stable id for a key given without one: a short hash, so
 // it identifies the key without revealing it.
 func KeyID(secret []byte) string {

@@ -45,7 +45,6 @@ type ssConn struct {
 	localPort, peerPort int
 	synSent             bool
 	at                  int64
-	host                string
 }
 
 type ssParser struct {

@@ -146,7 +146,7 @@ func TestDataPlaneWeightsThroughTheLoadBalancer(t *testing.T) {
 
 	// A failing app on one instance shows through the load balancer.
 	s.SetAppFault(dpProject, "web-2", AppFault{Status: 503})
-	served, st, _ = through(t, lb, n)
+	_, st, _ = through(t, lb, n)
 	if st[503] == 0 || st[200] == 0 || st[503]+st[200] != n {
 		t.Fatalf("fault on web-2: statuses %v, want a mix of 200 and 503", st)
 	}
@@ -157,7 +157,7 @@ func TestDataPlaneWeightsThroughTheLoadBalancer(t *testing.T) {
 	if _, err := http.Get("http://" + net.JoinHostPort(ip, "8080")); err == nil {
 		t.Fatal("web-1 is stopped but its app still answers")
 	}
-	served, st, body = through(t, lb, 20)
+	_, st, body = through(t, lb, 20)
 	if st[200] != 20 || body != "gcp web-2\n" {
 		t.Fatalf("web-1 stopped: statuses %v body %q, want web-2 only", st, body)
 	}

@@ -231,9 +231,9 @@ func TestTerraformFull(t *testing.T) {
 	tf.planNoDiff()
 
 	// The state lives in fake GCS.
-	objs, _, err := s.gcs.ListObjectsWithOptions("ferry-tfstate", fakestorageListAll())
-	if err != nil || len(objs) != 1 || objs[0].Name != "apps/billing/default.tfstate" {
-		t.Fatalf("state objects = %v, %v", objs, err)
+	list, err := s.gcs.ListObjectsWithOptionsPaginated("ferry-tfstate", fakestorageListAll())
+	if objs := list.Objects; err != nil || len(objs) != 1 || objs[0].Name != "apps/billing/default.tfstate" {
+		t.Fatalf("state objects = %v, %v", list.Objects, err)
 	}
 
 	// ferry shifts traffic by patching the URL map; terraform ignores it.

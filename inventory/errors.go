@@ -95,18 +95,17 @@ func classify(op, source string, err error) error {
 	}
 
 	if f := vimFault(err); f != nil {
-		switch f.(type) {
+		switch f := f.(type) {
 		case *types.InvalidLogin, *types.NotAuthenticated, *types.InvalidClientCertificate:
 			return mk(KindAuth, runbooks.ReasonVCenterAuth,
 				"vCenter rejected the credentials: check GOVC_USERNAME and GOVC_PASSWORD (a user like administrator@vsphere.local), and that the account is not locked")
 		case *types.NoPermission:
-			np := f.(*types.NoPermission)
 			obj := "the object"
-			if np.Object != nil {
-				obj = np.Object.String()
+			if f.Object != nil {
+				obj = f.Object.String()
 			}
 			return mk(KindPermission, runbooks.ReasonVCenterPermission,
-				fmt.Sprintf("the vCenter user lacks privilege %q on %s: grant it the Read-only role (propagated) on the datacenters to discover, plus tag read access", np.PrivilegeId, obj))
+				fmt.Sprintf("the vCenter user lacks privilege %q on %s: grant it the Read-only role (propagated) on the datacenters to discover, plus tag read access", f.PrivilegeId, obj))
 		case *types.SystemError, *types.SystemErrorFault, *types.HostCommunication, *types.TaskInProgress,
 			*types.ConcurrentAccess, *types.RequestCanceled, *types.Timedout:
 			return mk(KindTransient, runbooks.ReasonVCenterFault,
