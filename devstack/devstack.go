@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/ferrymigrate/ferry/activities"
@@ -38,10 +39,13 @@ type Options struct {
 	TerraformBin    string
 	TerraformConfig string // TF_CLI_CONFIG_FILE with the provider mirror
 	UICodecEndpoint string
-	Demo            bool
-	StartedBy       string
-	Out             io.Writer
-	Log             *slog.Logger
+	// Encrypt turns on payload encryption: a key ring under StateDir and
+	// the codec served to the UI.
+	Encrypt   bool
+	Demo      bool
+	StartedBy string
+	Out       io.Writer
+	Log       *slog.Logger
 	// Ready, when set, is called once everything runs (tests use it).
 	Ready func(Stack)
 }
@@ -55,6 +59,9 @@ type Stack struct {
 	VCenter         inventory.Config // the simulator, with its throwaway credentials
 	StateDir        string
 	DemoWave        string
+	// DataConverter decrypts the stack's payloads (nil: not encrypted).
+	DataConverter converter.DataConverter
+	CodecEndpoint string
 }
 
 // Run brings the stack up, prints where everything is, and blocks until
@@ -73,6 +80,15 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer lk.release()
+
+	var dcodec *devCodec
+	if o.Encrypt {
+		if dcodec, err = startCodec(o, o.Log); err != nil {
+			return fmt.Errorf("payload encryption: %w", err)
+		}
+		defer dcodec.stop()
+		o.UICodecEndpoint = dcodec.endpoint
+	}
 
 	o.Log.Info("starting the Temporal dev server", "port", o.TemporalPort, "ui", o.UIPort)
 	ts, err := startTemporal(ctx, o)
@@ -117,7 +133,11 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	hostPort := fmt.Sprintf("127.0.0.1:%d", o.TemporalPort)
-	c, err := client.DialContext(ctx, client.Options{HostPort: hostPort, Namespace: o.Namespace, Logger: tlog.NewStructuredLogger(o.Log)})
+	copts := client.Options{HostPort: hostPort, Namespace: o.Namespace, Logger: tlog.NewStructuredLogger(o.Log)}
+	if dcodec != nil {
+		copts.DataConverter = dcodec.dc
+	}
+	c, err := client.DialContext(ctx, copts)
 	if err != nil {
 		return fmt.Errorf("connect to the dev server: %w", err)
 	}
@@ -138,7 +158,11 @@ func Run(ctx context.Context, o Options) error {
 
 	st := Stack{TemporalAddress: hostPort, UIURL: fmt.Sprintf("http://localhost:%d", o.UIPort), GCP: gcfg,
 		VCenterURL: sim.Config().URL, VCenter: sim.Config(), StateDir: o.StateDir}
-	if err := writeEnv(files.env, st, sim.Config(), o.Namespace); err != nil {
+	keyFile := ""
+	if dcodec != nil {
+		st.DataConverter, st.CodecEndpoint, keyFile = dcodec.dc, dcodec.endpoint, dcodec.keyFile
+	}
+	if err := writeEnv(files.env, st, sim.Config(), o.Namespace, keyFile); err != nil {
 		return err
 	}
 	if o.Demo && len(p.Waves) > 0 {
@@ -256,13 +280,16 @@ func LoadPlan(dir string) (*DevPlan, error) {
 
 // writeEnv writes the settings another shell needs, mode 0600: it holds
 // the simulator's (throwaway) credentials, which are never printed.
-func writeEnv(path string, st Stack, vc inventory.Config, ns string) error {
+func writeEnv(path string, st Stack, vc inventory.Config, ns, keyFile string) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# written by ferry dev; source it in another shell\n")
 	fmt.Fprintf(&b, "export FERRY_TEMPORAL_ADDRESS=%s\nexport FERRY_NAMESPACE=%s\nexport FERRY_STATE_DIR=%s\n", st.TemporalAddress, ns, st.StateDir)
 	fmt.Fprintf(&b, "export GOVC_URL=%s\nexport GOVC_USERNAME=%s\nexport GOVC_PASSWORD=%s\nexport GOVC_INSECURE=1\n", vc.URL, vc.Username, vc.Password)
 	fmt.Fprintf(&b, "export FERRY_GCP_PROJECT=%s\nexport FERRY_GCP_REGION=%s\n", st.GCP.Project, st.GCP.Region)
 	fmt.Fprintf(&b, "export FERRY_GCP_COMPUTE_ENDPOINT=%s\nexport FERRY_GCP_DNS_ENDPOINT=%s\nexport FERRY_GCP_STORAGE_ENDPOINT=%s\n", st.GCP.ComputeEndpoint, st.GCP.DNSEndpoint, st.GCP.StorageEndpoint)
+	if keyFile != "" {
+		fmt.Fprintf(&b, "export FERRY_CODEC_KEY_FILE=%s\n", keyFile)
+	}
 	return os.WriteFile(path, b.Bytes(), 0o600)
 }
 
@@ -277,8 +304,11 @@ ferry dev is running (Ctrl-C stops all of it)
   state              %s
   inventory, flows   %s, %s
   plan               %s
-
 `, st.UIURL, st.TemporalAddress, st.VCenterURL, len(specs), st.GCP.ComputeEndpoint, st.StateDir, f.inventory, f.flows, f.plan)
+	if st.CodecEndpoint != "" {
+		fmt.Fprintf(w, "  codec server       %s (payloads are AES-256-GCM encrypted; the UI decrypts through it)\n", st.CodecEndpoint)
+	}
+	fmt.Fprintln(w)
 	if st.DemoWave != "" {
 		fmt.Fprintf(w, "Demo: wave %q started; its apps wait for plan approval in the UI within a minute.\n\n", st.DemoWave)
 	}

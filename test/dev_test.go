@@ -15,6 +15,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/ferrymigrate/ferry/codec"
 	"github.com/ferrymigrate/ferry/internal/testenv"
 	"github.com/ferrymigrate/ferry/workflows"
 )
@@ -65,7 +66,20 @@ func TestFerryDev(t *testing.T) {
 		return resp.StatusCode == 200, resp.Status
 	})
 
-	c, err := client.Dial(client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", port)})
+	// ferry dev encrypts payloads; this client reads them with its key ring.
+	keyText, err := os.ReadFile(filepath.Join(state, "codec.keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := codec.ParseKeyFile(string(keyText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, err := codec.DataConverter(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.Dial(client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", port), DataConverter: dc})
 	if err != nil {
 		t.Fatal(err)
 	}

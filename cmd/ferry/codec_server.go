@@ -2,19 +2,16 @@ package main
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.temporal.io/sdk/converter"
 
 	"github.com/ferrymigrate/ferry/codec"
 	"github.com/ferrymigrate/ferry/redact"
@@ -25,9 +22,6 @@ func init() { register(newCodecServerCmd) }
 // envCodecToken holds the codec server's bearer token when no
 // --token-file is given.
 const envCodecToken = "FERRY_CODEC_TOKEN"
-
-// maxCodecBody bounds one /encode or /decode request.
-const maxCodecBody = 8 << 20
 
 func newCodecServerCmd(g *globals) *cobra.Command {
 	var listen, tokenFile string
@@ -52,7 +46,7 @@ only from --ui-origin. Keep it on loopback or behind your SSO proxy.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var token string
 			if devNoAuth {
-				if err := loopbackOnly(listen); err != nil {
+				if err := codec.LoopbackOnly(listen); err != nil {
 					return err
 				}
 			} else {
@@ -87,7 +81,7 @@ only from --ui-origin. Keep it on loopback or behind your SSO proxy.`,
 				log.Warn("codec server: --dev-no-auth: /encode and /decode answer without a bearer token (loopback only, for ferry dev)")
 			}
 			log.Info("codec server listening", "addr", "http://"+ln.Addr().String(), "uiOrigins", origins, "activeKey", keys.Active(), "keys", keys.IDs())
-			return serveCodec(cmd.Context(), ln, codecServerHandler(c, origins, token, log))
+			return serveCodec(cmd.Context(), ln, codec.Handler(c, origins, token, log))
 		},
 	}
 	f := cmd.Flags()
@@ -119,18 +113,6 @@ func readCodecToken(file string, getenv func(string) string) (string, error) {
 	return token, nil
 }
 
-// loopbackOnly refuses --dev-no-auth on anything but a loopback address.
-func loopbackOnly(listen string) error {
-	host, _, err := net.SplitHostPort(listen)
-	if err != nil {
-		return fmt.Errorf("--listen %q: %w", listen, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("--dev-no-auth is allowed only on a loopback address, not %s: give a --token-file instead", listen)
-	}
-	return nil
-}
-
 func serveCodec(ctx context.Context, ln net.Listener, h http.Handler) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
 	errc := make(chan error, 1)
@@ -143,55 +125,4 @@ func serveCodec(ctx context.Context, ln net.Listener, h http.Handler) error {
 		defer cancel()
 		return srv.Shutdown(sctx)
 	}
-}
-
-// codecServerHandler wraps the SDK's codec handler with CORS limited to
-// the UI origins and a bearer token check (none when token is empty, which
-// only --dev-no-auth on loopback allows).
-func codecServerHandler(c converter.PayloadCodec, origins []string, token string, log *slog.Logger) http.Handler {
-	inner := converter.NewPayloadCodecHTTPHandler(c)
-	want := []byte("Bearer " + token)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		origin := r.Header.Get("Origin")
-		if origin != "" {
-			if !slices.Contains(origins, origin) {
-				log.Warn("codec server: refused origin", "origin", origin, "path", r.URL.Path)
-				http.Error(w, "origin not allowed", http.StatusForbidden)
-				return
-			}
-			h := w.Header()
-			h.Set("Access-Control-Allow-Origin", origin)
-			h.Set("Access-Control-Allow-Credentials", "true")
-			h.Add("Vary", "Origin")
-		}
-		if r.Method == http.MethodOptions {
-			if origin == "" {
-				http.Error(w, "preflight without Origin", http.StatusBadRequest)
-				return
-			}
-			h := w.Header()
-			h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
-			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Namespace")
-			h.Set("Access-Control-Max-Age", "600")
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", "POST, OPTIONS")
-			http.Error(w, "use POST /encode or POST /decode", http.StatusMethodNotAllowed)
-			return
-		}
-		if !strings.HasSuffix(r.URL.Path, "/encode") && !strings.HasSuffix(r.URL.Path, "/decode") {
-			http.NotFound(w, r)
-			return
-		}
-		if token != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
-			log.Warn("codec server: refused request without a valid bearer token", "path", r.URL.Path, "remote", r.RemoteAddr, "namespace", r.Header.Get("X-Namespace"))
-			w.Header().Set("WWW-Authenticate", `Bearer realm="ferry-codec"`)
-			http.Error(w, "missing or wrong bearer token", http.StatusUnauthorized)
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxCodecBody)
-		inner.ServeHTTP(w, r)
-	})
 }

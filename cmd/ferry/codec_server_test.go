@@ -36,7 +36,7 @@ func codecTestServer(t *testing.T) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(codecServerHandler(c, []string{testUIOrigin}, testToken, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(codec.Handler(c, []string{testUIOrigin}, testToken, slog.New(slog.DiscardHandler)))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -181,10 +181,10 @@ func TestCodecServerDevNoAuthLoopbackOnly(t *testing.T) {
 	if _, err := run(t, "codec-server", "--dev-no-auth", "--listen", "0.0.0.0:0"); err == nil || !strings.Contains(err.Error(), "loopback") {
 		t.Fatalf("--dev-no-auth on 0.0.0.0: %v", err)
 	}
-	if err := loopbackOnly("127.0.0.1:8081"); err != nil {
+	if err := codec.LoopbackOnly("127.0.0.1:8081"); err != nil {
 		t.Fatal(err)
 	}
-	if err := loopbackOnly("[::1]:8081"); err != nil {
+	if err := codec.LoopbackOnly("[::1]:8081"); err != nil {
 		t.Fatal(err)
 	}
 }

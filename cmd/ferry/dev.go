@@ -32,7 +32,7 @@ func toolPath(name string) string {
 }
 
 func newDevCmd(g *globals) *cobra.Command {
-	o := devstack.Options{TemporalPort: 7233, UIPort: 8233}
+	o := devstack.Options{TemporalPort: 7233, UIPort: 8233, Encrypt: true}
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the whole local stack: Temporal dev server + UI, vCenter simulator, gcpfake, worker",
@@ -69,6 +69,7 @@ shows workflows waiting for approval. Ctrl-C stops everything.`,
 		},
 	}
 	f := cmd.Flags()
+	f.BoolVar(&o.Encrypt, "encrypt", o.Encrypt, "encrypt workflow payloads (key ring in <state-dir>/codec.keys; the UI decrypts through a loopback codec server)")
 	f.BoolVar(&o.Demo, "demo", false, "also start the first wave so workflows wait for approval in the UI")
 	f.IntVar(&o.TemporalPort, "temporal-port", o.TemporalPort, "Temporal frontend port on 127.0.0.1")
 	f.IntVar(&o.UIPort, "ui-port", o.UIPort, "Temporal UI port on 127.0.0.1")

@@ -217,7 +217,7 @@ func newMigrateApprovalCmd(g *globals, name, short string) *cobra.Command {
 You act as FERRY_USER (else $USER); the workflow checks it against the
 approvers the plan names for the gate, and refuses (and records) anything
 else. The one who started a migration may not approve its cutover.`,
-		Args:  cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			as := identity()
 			update := map[string]string{"approve": workflows.UpdateApprove, "reject": workflows.UpdateReject}[name]

@@ -66,7 +66,7 @@ func Start(dir string, tools Tools, tweak func(*devstack.Options)) (*Stack, erro
 		StateDir: filepath.Join(dir, "state"), Namespace: "default",
 		TemporalBin: tools.Temporal, TemporalPort: tport, UIPort: uport,
 		TerraformBin: tools.Terraform, TerraformConfig: tools.TerraformConfig,
-		StartedBy: "ferry-e2e-test", Out: io.Discard,
+		StartedBy: "ferry-e2e-test", Out: io.Discard, Encrypt: true,
 		Log:   slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Ready: func(s devstack.Stack) { ready <- s },
 	}
@@ -88,7 +88,7 @@ func Start(dir string, tools Tools, tweak func(*devstack.Options)) (*Stack, erro
 		return nil, err
 	}
 	st.C, err = client.DialContext(ctx, client.Options{HostPort: st.TemporalAddress, Namespace: "default",
-		Logger: slog.New(slog.NewTextHandler(logf, nil))})
+		Logger: slog.New(slog.NewTextHandler(logf, nil)), DataConverter: st.DataConverter})
 	if err != nil {
 		st.Stop()
 		return nil, err
