@@ -283,6 +283,9 @@ func LoadPlan(dir string) (*DevPlan, error) {
 func writeEnv(path string, st Stack, vc inventory.Config, ns, keyFile string) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# written by ferry dev; source it in another shell\n")
+	if exe, err := os.Executable(); err == nil {
+		fmt.Fprintf(&b, "export PATH=%s:$PATH\n", filepath.Dir(exe)) // ferry and the pinned tools
+	}
 	fmt.Fprintf(&b, "export FERRY_TEMPORAL_ADDRESS=%s\nexport FERRY_NAMESPACE=%s\nexport FERRY_STATE_DIR=%s\n", st.TemporalAddress, ns, st.StateDir)
 	fmt.Fprintf(&b, "export GOVC_URL=%s\nexport GOVC_USERNAME=%s\nexport GOVC_PASSWORD=%s\nexport GOVC_INSECURE=1\n", vc.URL, vc.Username, vc.Password)
 	fmt.Fprintf(&b, "export FERRY_GCP_PROJECT=%s\nexport FERRY_GCP_REGION=%s\n", st.GCP.Project, st.GCP.Region)
