@@ -2,6 +2,7 @@ package terraform
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -60,18 +61,51 @@ func (r *Runner) writeImports(addrs []string) error {
 
 func (r *Runner) a() *arena { return &arena{} }
 
-// adoptAndApply imports the orphans, re-plans and applies.
+// adoptAndApply imports the orphans, re-plans and applies. An apply that
+// failed on an orphan never attempted what depends on it (a hybrid NEG's
+// endpoints, the backend service using it), and those may be orphans too:
+// their conflicts surface only in this apply. So adoption repeats, keeping
+// the earlier imports, while each round's failure names new orphans.
 func (r *Runner) adoptAndApply(ctx context.Context, addrs []string) (PlanSummary, error) {
-	if err := r.writeImports(addrs); err != nil {
-		return PlanSummary{}, err
-	}
 	defer os.Remove(filepath.Join(r.dir, FileImports))
-	sum, file, err := r.plan(ctx, false)
-	if err != nil {
-		return sum, err
+	adopted := map[string]bool{}
+	var all []string
+	for {
+		for _, a := range addrs {
+			if !adopted[a] {
+				adopted[a] = true
+				all = append(all, a)
+			}
+		}
+		sort.Strings(all)
+		if err := r.writeImports(all); err != nil {
+			return PlanSummary{}, err
+		}
+		sum, file, err := r.plan(ctx, false)
+		if err != nil {
+			return sum, err
+		}
+		if sum.Destroy > 0 {
+			return sum, &PlanDriftError{App: r.spec.Name, Now: sum.Hash, Summary: sum}
+		}
+		err = r.applyFile(ctx, file)
+		var tfe *Error
+		if err == nil || !errors.As(err, &tfe) || ctx.Err() != nil {
+			return sum, err
+		}
+		// Orphans already imported this run mean the import did not take:
+		// the apply's own error stands.
+		if addrs = orphans(tfe.Diagnostics); !anyNew(addrs, adopted) {
+			return sum, err
+		}
 	}
-	if sum.Destroy > 0 {
-		return sum, &PlanDriftError{App: r.spec.Name, Now: sum.Hash, Summary: sum}
+}
+
+func anyNew(addrs []string, seen map[string]bool) bool {
+	for _, a := range addrs {
+		if !seen[a] {
+			return true
+		}
 	}
-	return sum, r.applyFile(ctx, file)
+	return false
 }
