@@ -170,7 +170,7 @@ func (r *Runner) claim(ctx context.Context) (release func()) {
 		// Best effort, also after a cancelled run.
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		_ = s.bucket.Object(s.prefix+"/"+OwnerObject).If(storage.Conditions{GenerationMatch: gen}).Delete(dctx)
+		_ = s.bucket.Object(s.prefix + "/" + OwnerObject).If(storage.Conditions{GenerationMatch: gen}).Delete(dctx)
 		_ = s.client.Close()
 	}
 }
@@ -191,7 +191,7 @@ func (r *Runner) recoverLock(ctx context.Context, s *stateStore) (bool, error) {
 	if !staleLock(l, m, *r.Owner) {
 		return false, nil
 	}
-	err = s.bucket.Object(s.prefix+"/default.tflock").If(storage.Conditions{GenerationMatch: l.Generation}).Delete(ctx)
+	err = s.bucket.Object(s.prefix + "/default.tflock").If(storage.Conditions{GenerationMatch: l.Generation}).Delete(ctx)
 	if err != nil && !errors.Is(err, storage.ErrObjectNotExist) {
 		return false, fmt.Errorf("force-unlock %s: %w", strconv.FormatInt(l.Generation, 10), err)
 	}
