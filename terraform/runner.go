@@ -229,10 +229,13 @@ func (r *Runner) plan(ctx context.Context, destroy bool) (PlanSummary, string, e
 		return PlanSummary{}, "", err
 	}
 	out := filepath.Join(r.dir, PlanFile)
-	s := newJSONStream(nil)
-	_, err = tf.PlanJSON(ctx, s, tfexec.Out(out), tfexec.LockTimeout(r.lockTimeout()), tfexec.Destroy(destroy))
-	s.close()
-	if err := r.fail("plan", err, s.errors()); err != nil {
+	err = r.untilLockSettles(ctx, func() error {
+		s := newJSONStream(nil)
+		_, err := tf.PlanJSON(ctx, s, tfexec.Out(out), tfexec.LockTimeout(r.lockTimeout()), tfexec.Destroy(destroy))
+		s.close()
+		return r.fail("plan", err, s.errors())
+	})
+	if err != nil {
 		return PlanSummary{}, "", err
 	}
 	p, err := tf.ShowPlanFile(ctx, out)
@@ -312,10 +315,37 @@ func (r *Runner) applyFile(ctx context.Context, file string) error {
 	if err != nil {
 		return err
 	}
-	s := newJSONStream(r.Progress)
-	err = tf.ApplyJSON(ctx, s, tfexec.DirOrPlan(file), tfexec.LockTimeout(r.lockTimeout()))
-	s.close()
-	return r.fail("apply", err, s.errors())
+	return r.untilLockSettles(ctx, func() error {
+		s := newJSONStream(r.Progress)
+		err := tf.ApplyJSON(ctx, s, tfexec.DirOrPlan(file), tfexec.LockTimeout(r.lockTimeout()))
+		s.close()
+		return r.fail("apply", err, s.errors())
+	})
+}
+
+// raced reports a lock refusal whose holder vanished before terraform could
+// read its lock info: the lock was released in between, so trying again is
+// safe (terraform gives up at once in that case, whatever -lock-timeout).
+func raced(err error) bool {
+	var l *LockedError
+	return errors.As(err, &l) && l.ID == "" && l.Who == ""
+}
+
+// untilLockSettles runs op again while it loses that race, until the lock
+// timeout.
+func (r *Runner) untilLockSettles(ctx context.Context, op func() error) error {
+	deadline := time.Now().Add(r.LockTimeout)
+	for {
+		err := op()
+		if !raced(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 func (r *Runner) withOutputs(ctx context.Context, res ApplyResult) (ApplyResult, error) {
