@@ -206,6 +206,18 @@ func (r *Runner) fail(op string, err error, diags []Diagnostic) error {
 			return l
 		}
 	}
+	// A lock refused (412 on the .tflock object) and released before
+	// terraform could read who held it: report it as a lock whose holder is
+	// gone, which the callers retry (see raced).
+	texts := []string{err.Error()}
+	for _, d := range diags {
+		texts = append(texts, d.Summary+" "+d.Detail)
+	}
+	for _, t := range texts {
+		if strings.Contains(t, ".tflock") && (strings.Contains(t, "412") || strings.Contains(t, "conditionNotMet")) {
+			return &LockedError{App: r.spec.Name}
+		}
+	}
 	return &Error{Op: op, App: r.spec.Name, Diagnostics: diags, Err: err}
 }
 
