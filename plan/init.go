@@ -103,7 +103,7 @@ func initApp(b *hclwrite.Body, a inventory.App, vms map[string]inventory.VM, dv 
 	if a.Owner != "" {
 		owner = []string{a.Owner}
 	} else {
-		comment(ap, "TODO: vCenter names no owner for this app; list the people who approve it.")
+		comment(ap, "FILL IN: vCenter names no owner for this app; list the people who approve it (plan validate refuses an empty list).")
 	}
 	for _, gate := range []string{"plan", "cutover", "decommission"} {
 		ap.SetAttributeValue(gate, strs(owner))
