@@ -79,10 +79,13 @@ func (r *Registry) String(s string, extra ...string) string {
 	known := r.sorted
 	r.mu.RUnlock()
 	s = replaceLiterals(s, known, extra)
-	s = redactPatterns(s)
-	// Patterns only ever insert Marker, but a literal may have been split
-	// across a pattern match; a second pass costs little.
-	return replaceLiterals(s, known, extra)
+	out := redactPatterns(s)
+	if out == s {
+		return s
+	}
+	// Patterns only ever insert Marker, but a pattern's replacement may
+	// have joined the two halves of a literal; a second pass is needed then.
+	return replaceLiterals(out, known, extra)
 }
 
 func replaceLiterals(s string, known, extra []string) string {
