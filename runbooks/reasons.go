@@ -35,6 +35,12 @@ const (
 	// ReasonFlowsInvalid: a connection record file cannot be read or parsed
 	// (activities.ReasonFlowsInvalid is the same value).
 	ReasonFlowsInvalid Reason = "flows-invalid"
+	// ReasonPlanDigestUnknown: the worker's plan store does not hold the
+	// reviewed plan the workflow was started from.
+	ReasonPlanDigestUnknown Reason = "plan-digest-unknown"
+	// ReasonStartRefused: the start was not signed by someone the plan
+	// allows to start this app (the workflow ends, nothing ran).
+	ReasonStartRefused Reason = "start-refused"
 )
 
 // Gate and wait reasons: the workflow is healthy and waits for people or
@@ -61,7 +67,8 @@ var (
 		ReasonTerraformPlan, ReasonTerraformApply, ReasonTerraformDestroy, ReasonTerraformLocked,
 		ReasonTerraformPlanDrift, ReasonGCPAPI, ReasonHookFailed, ReasonHookTimeout,
 		ReasonHealthCheck, ReasonTrafficShift, ReasonSLOGate, ReasonDecommission,
-		ReasonRollbackFailed, ReasonUnauthorizedApprove, ReasonFlowsInvalid, ReasonUnknown,
+		ReasonRollbackFailed, ReasonUnauthorizedApprove, ReasonFlowsInvalid, ReasonPlanDigestUnknown,
+		ReasonStartRefused, ReasonUnknown,
 	}
 	gates = []Reason{
 		ReasonGateApprovePlan, ReasonGateApproveCutover, ReasonGateApproveDecommission,
