@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ferrymigrate/ferry/runbooks"
+	"github.com/ferrymigrate/ferry/textsafe"
 )
 
 // Events ferry notifies about.
@@ -77,13 +78,23 @@ type SlackText struct {
 
 func mrkdwn(s string) SlackText { return SlackText{Type: "mrkdwn", Text: s} }
 
-// escape makes text safe for mrkdwn (Slack's three control characters).
-func escape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+// escape makes untrusted text (vCenter names, owners, hook output) one
+// literal line of mrkdwn: no mention, link or forged line of its own.
+func escape(s string) string { return textsafe.Slack(s) }
+
+// link is a mrkdwn link; the URL cannot close the link or start another.
+// Only http(s) URLs become links; anything else is shown as text.
+func link(u, label string) string {
+	if !webURL(u) {
+		return escape(label) + ": " + escape(u)
+	}
+	u = strings.NewReplacer("|", "%7C", ">", "%3E", "<", "%3C", " ", "%20").Replace(textsafe.Line(u))
+	return "<" + u + "|" + escape(label) + ">"
 }
 
-func link(u, label string) string {
-	return "<" + strings.NewReplacer("|", "%7C", ">", "%3E", "<", "%3C").Replace(u) + "|" + escape(label) + ">"
+func webURL(u string) bool {
+	p, err := url.Parse(u)
+	return err == nil && (p.Scheme == "http" || p.Scheme == "https") && p.Host != ""
 }
 
 // Links are resolved URLs for a message.
@@ -108,26 +119,28 @@ func Format(m Message, l Links) SlackPayload {
 	if !ok {
 		t = [2]string{":information_source:", m.Event}
 	}
-	head := fmt.Sprintf("ferry: %s %s", m.App, t[1])
+	// The top-level text is mrkdwn too (notifications, clients without
+	// blocks): every value in it is escaped.
+	head := fmt.Sprintf("ferry: %s %s", escape(m.App), escape(t[1]))
 	if m.Stage != "" {
-		head += " (" + m.Stage + ")"
+		head += " (" + escape(m.Stage) + ")"
 	}
 	if m.Owner != "" {
-		head += ", owner " + m.Owner
+		head += ", owner " + escape(m.Owner)
 	}
 	var text strings.Builder
 	text.WriteString(head)
 	if m.Needed != "" {
-		text.WriteString(". Needed: " + m.Needed)
+		text.WriteString(". Needed: " + escape(m.Needed))
 	}
 	if l.Workflow != "" {
-		text.WriteString(". Workflow: " + l.Workflow)
+		text.WriteString(". Workflow: " + escape(l.Workflow))
 	}
 	if l.Runbook != "" {
-		text.WriteString(". Runbook: " + l.Runbook)
+		text.WriteString(". Runbook: " + escape(l.Runbook))
 	}
 	if l.AppRunbook != "" {
-		text.WriteString(". App runbook: " + l.AppRunbook)
+		text.WriteString(". App runbook: " + escape(l.AppRunbook))
 	}
 
 	blocks := []SlackBlock{{Type: "section", Text: &SlackText{Type: "mrkdwn",
@@ -149,9 +162,9 @@ func Format(m Message, l Links) SlackPayload {
 	if m.Detail != "" {
 		d := m.Detail
 		if len(d) > 2500 { // Slack caps a text object at 3000
-			d = d[:2500] + "…"
+			d = strings.ToValidUTF8(d[:2500], "") + "…"
 		}
-		blocks = append(blocks, SlackBlock{Type: "section", Text: &SlackText{Type: "mrkdwn", Text: "```" + strings.ReplaceAll(escape(d), "```", "'''") + "```"}})
+		blocks = append(blocks, SlackBlock{Type: "section", Text: &SlackText{Type: "mrkdwn", Text: "```" + strings.ReplaceAll(textsafe.SlackText(d), "```", "'''") + "```"}})
 	}
 	var links []SlackText
 	if l.Workflow != "" {
