@@ -65,6 +65,15 @@ type Aggregator struct {
 	ips   *ipTable
 	parts [numParts]partition
 	n     int
+	// Records that name both ports wait in pend, under their canonical
+	// 5-tuple, until resolve decides each conversation's server side
+	// (direction.go); eps counts the peers of every endpoint.
+	pend        [numParts]ppart
+	eps         [numParts]epart
+	dir         *dirTable
+	direction   Direction
+	ambiguous   Ambiguous
+	ambExamples []pconv
 	// Records counts the records added.
 	Records int64
 	// Errors holds the malformed lines of every file read so far.
@@ -85,7 +94,7 @@ type partition struct {
 
 // NewAggregator returns an empty Aggregator.
 func NewAggregator() *Aggregator {
-	a := &Aggregator{ips: newIPTable()}
+	a := &Aggregator{ips: newIPTable(), dir: newDirTable()}
 	for i := range a.parts {
 		a.parts[i].table = make([]conv, 64)
 		a.parts[i].buf = make([]conv, 0, partBuf)
@@ -93,10 +102,20 @@ func NewAggregator() *Aggregator {
 	return a
 }
 
+// add takes one parsed record: one with both ports waits to be paired with
+// its reply; one without a source port is taken as the file orients it.
 func (a *Aggregator) add(rc *record) {
 	a.Records++
-	c := conv{pair: uint64(rc.src)<<32 | uint64(rc.dst), pp: uint32(rc.port)<<8 | uint32(rc.proto) | convUsed,
-		count: uint32(min(uint64(max(rc.count, 1)), 1<<32-1)), bytes: rc.bytes, packets: rc.packets, first: secs(rc.first), last: secs(rc.last)}
+	if rc.sport > 0 && !isPortless(rc.proto) {
+		a.addPending(rc)
+		return
+	}
+	a.direction.RecordsAsWritten++
+	a.addConv(conv{pair: uint64(rc.src)<<32 | uint64(rc.dst), pp: uint32(rc.port)<<8 | uint32(rc.proto) | convUsed,
+		count: uint32(min(uint64(max(rc.count, 1)), 1<<32-1)), bytes: rc.bytes, packets: rc.packets, first: secs(rc.first), last: secs(rc.last)})
+}
+
+func (a *Aggregator) addConv(c conv) {
 	p := &a.parts[convHash(c.pair, c.pp)>>(64-partBits)]
 	p.buf = append(p.buf, c)
 	if len(p.buf) == partBuf {
@@ -185,9 +204,18 @@ func (a *Aggregator) each(f func(c *conv)) {
 // aggregate. Malformed lines are appended to a.Errors; past opts.MaxErrors
 // malformed lines in this file it stops with a *TooManyErrorsError.
 func (a *Aggregator) ReadFlows(r io.Reader, name string, opts ParseOptions) error {
-	p := &parser{file: name, opts: opts, ips: a.ips, emit: a.add}
+	return a.readFlows(r, name, opts, -1)
+}
+
+func (a *Aggregator) readFlows(r io.Reader, name string, opts ParseOptions, size int64) error {
+	p := &parser{file: name, opts: opts, ips: a.ips, dir: a.dir, emit: a.add}
+	if size > 0 {
+		p.sized = func(lineEst int, bothPorts bool) { a.reserve(size, lineEst, bothPorts) }
+	}
 	err := p.run(r)
 	a.flush()
+	a.direction.ICMPReplies += p.icmpReplies
+	a.direction.ICMPDropped += p.icmpDropped
 	a.Errors = append(a.Errors, p.errs...)
 	return err
 }
@@ -199,19 +227,28 @@ func (a *Aggregator) ReadFlowsFile(path string, opts ParseOptions) error {
 		return fmt.Errorf("open flow file: %w", err)
 	}
 	defer f.Close()
+	var size int64 = -1
 	if st, err := f.Stat(); err == nil {
-		a.reserve(st.Size())
+		size = st.Size()
 	}
-	return a.ReadFlows(f, path, opts)
+	return a.readFlows(f, path, opts, size)
 }
 
-// reserve presizes the partition tables for a file of size bytes, on the
-// guess that one record in eight starts a new conversation (records are
-// some 60 bytes or more), so a large file does not rehash its tables six
-// times as they grow. The guess is capped at 2^20 conversations (40 MB);
-// tables still grow past it.
-func (a *Aggregator) reserve(size int64) {
-	want := min(size/60/8, 1<<20) / numParts * 4 / 3
+// reserve presizes the tables for a file of size bytes with lines of about
+// lineEst bytes, so a large file does not rehash its tables six times as
+// they grow. Records without a source port are guessed to start a new
+// conversation one in eight; records with both ports one in two (a
+// request and its reply), most of them from a new ephemeral port. The
+// guesses are capped at 2^20 conversations; tables still grow past them.
+func (a *Aggregator) reserve(size int64, lineEst int, bothPorts bool) {
+	records := size / int64(max(lineEst, 60))
+	if bothPorts {
+		if a.pend[0].buf == nil {
+			a.initPending(min(records/2, 1<<20) / numParts)
+		}
+		return
+	}
+	want := min(records/8, 1<<20) / numParts * 4 / 3
 	for i := range a.parts {
 		p := &a.parts[i]
 		if p.n == 0 && int64(len(p.table)) < want {
@@ -249,6 +286,8 @@ func (a *Aggregator) Add(f Flow) error {
 	rc := record{src: src, dst: dst, port: f.DstPort, proto: proto, bytes: max(f.Bytes, 0), packets: max(f.Packets, 0), count: max(f.Count, 1)}
 	if isPortless(proto) {
 		rc.port = 0
+	} else if f.SrcPort > 0 && f.SrcPort <= 65535 {
+		rc.sport = int32(f.SrcPort)
 	}
 	if !f.FirstSeen.IsZero() {
 		rc.first = f.FirstSeen.UnixNano()
@@ -261,12 +300,19 @@ func (a *Aggregator) Add(f Flow) error {
 	return nil
 }
 
-// Len is the number of distinct conversations.
-func (a *Aggregator) Len() int { return a.n }
+// Len is the number of distinct conversations, client -> server; read
+// every file first (see Flows).
+func (a *Aggregator) Len() int {
+	a.resolve()
+	return a.n
+}
 
-// Flows returns the aggregated conversations, sorted by source,
-// destination, port and protocol.
+// Flows returns the aggregated conversations, client -> server, sorted by
+// source, destination, port and protocol. Records that name both ports are
+// paired and oriented when Flows, Len or Analyze is first called after
+// reading, using everything read so far: read every file first.
 func (a *Aggregator) Flows() []Flow {
+	a.resolve()
 	out := make([]Flow, 0, a.n)
 	a.each(func(c *conv) {
 		out = append(out, Flow{

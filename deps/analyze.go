@@ -3,6 +3,7 @@ package deps
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"sort"
 	"strings"
@@ -90,6 +91,7 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 	if opts.MaxAppsPerWave < 0 || opts.MaxVMsPerWave < 0 {
 		return nil, errors.New("wave caps must not be negative (0 means no cap)")
 	}
+	a.resolve()
 	g := &graph{inv: inv, nodeIdx: map[string]int{}, vmApp: map[string]string{}, vmByRef: map[string]*inventory.VM{}}
 	// Conversations are named by where they sit in the aggregator's
 	// tables (refs), so they are not copied.
@@ -222,7 +224,12 @@ func (a *Aggregator) Analyze(inv *inventory.Inventory, opts Options) (*Result, e
 	}
 	g.edges.idx = nil // indices changed; plan works on the list
 
-	r := &Result{Schema: Schema, Stats: Stats{Records: a.Records, Conversations: a.n, ParseErrors: len(a.Errors)}}
+	r := &Result{Schema: Schema, Stats: Stats{Records: a.Records, Conversations: a.n, ParseErrors: len(a.Errors), Direction: a.direction}}
+	r.Ambiguous = a.Ambiguous()
+	for i := range r.Ambiguous.Examples {
+		x := &r.Ambiguous.Examples[i]
+		x.ANode, x.BNode = g.nodeOf(ipVM, x.A), g.nodeOf(ipVM, x.B)
+	}
 	r.Edges = make([]Edge, 0, len(g.edges.list))
 	for i := range g.edges.list {
 		e := &g.edges.list[i]
@@ -370,6 +377,24 @@ func (g *graph) indexIPs() (map[string]int, []int) {
 		}
 	}
 	return out, order
+}
+
+// nodeOf names the node an ip:port belongs to: its app, its VM when the VM
+// is in no app, or "" for an address no VM has.
+func (g *graph) nodeOf(ipVM map[string]int, hostPort string) string {
+	ap, err := netip.ParseAddrPort(hostPort)
+	if err != nil {
+		return ""
+	}
+	vm, ok := ipVM[ap.Addr().String()]
+	if !ok {
+		return ""
+	}
+	v := &g.inv.VMs[vm]
+	if app := g.vmApp[v.Ref]; app != "" {
+		return app
+	}
+	return "vm:" + v.Name
 }
 
 // node returns the index of the node with id, creating it.

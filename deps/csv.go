@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -24,6 +25,11 @@ const (
 	colLast
 	colSrcName
 	colDstName
+	colSrcPort
+	colFlags
+	colDirection
+	colOutBytes
+	colOutPackets
 	numRoles
 )
 
@@ -49,6 +55,13 @@ var aliases = map[string]role{
 	"source": colSrcName, "sourcename": colSrcName, "srcname": colSrcName, "sourcevm": colSrcName, "srcvm": colSrcName, "sourcevmname": colSrcName,
 	"destination": colDstName, "destinationname": colDstName, "dstname": colDstName, "destinationvm": colDstName,
 	"dstvm": colDstName, "destinationvmname": colDstName,
+	// both directions: the source port pairs a record with its reply
+	"srcport": colSrcPort, "sourceport": colSrcPort, "sp": colSrcPort, "sport": colSrcPort,
+	"sourcetransportport": colSrcPort, "l4srcport": colSrcPort,
+	"flg": colFlags, "flags": colFlags, "tcpflags": colFlags, "tcpcontrolbits": colFlags,
+	"biflowdirection": colDirection,
+	"obyt":            colOutBytes, "reverseoctetdeltacount": colOutBytes,
+	"opkt": colOutPackets, "reversepacketdeltacount": colOutPackets,
 }
 
 func normHeader(s string) string {
@@ -64,12 +77,14 @@ func normHeader(s string) string {
 // csvParser parses data lines once the header is known.
 type csvParser struct {
 	*parser
-	col     [numRoles]int // index of the column for each role, -1 if absent
-	nfields int
-	roles   []role // role of each column, colNone for columns not used
-	fields  [][]byte
-	scratch []byte
-	rec     record
+	col      [numRoles]int // index of the column for each role, -1 if absent
+	nfields  int
+	roles    []role // role of each column, colNone for columns not used
+	fields   [][]byte
+	scratch  []byte
+	rec      record
+	skip     bool // the last line parsed is no conversation (an ICMP error)
+	swapICMP bool // the line parsed is an echo reply
 }
 
 func (p *parser) csvHeader(line int, header []byte) (*csvParser, error) {
@@ -88,6 +103,9 @@ func (p *parser) csvHeader(line int, header []byte) (*csvParser, error) {
 		}
 	}
 	c.nfields = len(fields)
+	if p.sized != nil {
+		p.sized(max(len(header)*3/2, 60), c.col[colSrcPort] >= 0)
+	}
 	c.roles = make([]role, len(fields))
 	for r, i := range c.col {
 		if i >= 0 {
@@ -141,6 +159,9 @@ func (c *csvParser) run(lr *lineReader) error {
 			}
 			continue
 		}
+		if c.skip {
+			continue
+		}
 		c.emit(&c.rec)
 	}
 }
@@ -172,6 +193,7 @@ func (c *csvParser) parseLine(line []byte) string {
 	}
 	rc := &c.rec
 	*rc = record{}
+	c.skip, c.swapICMP = false, false
 	var ok bool
 	if rc.src, ok = c.ips.intern(c.field(colSrcIP)); !ok {
 		return fmt.Sprintf("source IP %s is not an IP address", quote(c.field(colSrcIP)))
@@ -196,6 +218,13 @@ func (c *csvParser) parseLine(line []byte) string {
 	}
 	if isPortless(rc.proto) {
 		rc.port = 0 // nfdump writes ICMP type.code here
+		switch reply, errMsg := icmpKind(rc.proto, port); {
+		case errMsg:
+			c.skip = true
+			c.icmpDropped++
+		case reply:
+			c.swapICMP = true
+		}
 	} else if n, ok := parseUint(port); !ok || n > 65535 {
 		return fmt.Sprintf("destination port %s is not a number 0-65535", quote(port))
 	} else {
@@ -213,6 +242,42 @@ func (c *csvParser) parseLine(line []byte) string {
 	if rc.count == 0 {
 		rc.count = 1
 	}
+	if f := c.field(colSrcPort); len(f) > 0 && !isPortless(rc.proto) {
+		n, ok := parseUint(f)
+		if !ok || n > 65535 {
+			return fmt.Sprintf("source port %s is not a number 0-65535", quote(f))
+		}
+		rc.sport = int32(n)
+	}
+	if f := c.field(colFlags); len(f) > 0 {
+		syn, ack, ok := parseTCPFlags(f)
+		if !ok {
+			return fmt.Sprintf("TCP flags %s are neither letters (.AP.SF, as nfdump writes them) nor a number", quote(f))
+		}
+		if syn && !ack && rc.proto == 6 {
+			rc.hint = hintSrcClient // the client's SYN, never answered in this record
+		}
+	}
+	if f := c.field(colDirection); len(f) > 0 {
+		h, ok := parseBiflowDirection(f)
+		if !ok {
+			return fmt.Sprintf("biflowDirection %s: want 0-3, initiator or reverseInitiator", quote(f))
+		}
+		if h != hintNone {
+			rc.hint = h
+		}
+	}
+	for _, x := range [2]struct {
+		r   role
+		dst *int64
+		say string
+	}{{colOutBytes, &rc.bytes, "reverse bytes"}, {colOutPackets, &rc.packets, "reverse packets"}} {
+		n, ok := parseCounter(c.field(x.r))
+		if !ok {
+			return fmt.Sprintf("%s %s is not a non-negative number", x.say, quote(c.field(x.r)))
+		}
+		*x.dst += n
+	}
 	if rc.first, ok = parseTime(c.field(colFirst)); !ok {
 		return fmt.Sprintf("first seen %s is not a time (RFC 3339, 2006-01-02 15:04:05 or Unix seconds)", quote(c.field(colFirst)))
 	}
@@ -225,7 +290,53 @@ func (c *csvParser) parseLine(line []byte) string {
 	rc.srcName, rc.dstName = c.field(colSrcName), c.field(colDstName)
 	c.ips.setName(rc.src, rc.srcName)
 	c.ips.setName(rc.dst, rc.dstName)
+	if c.swapICMP {
+		c.swapICMP = false
+		c.icmpReplies++
+		rc.src, rc.dst = rc.dst, rc.src // an echo reply: the destination pinged
+	}
 	return ""
+}
+
+// parseTCPFlags reads cumulative TCP flags: letters with dots for the
+// flags not set (nfdump's ...AP.SF or ....S.; any of CEUAPRSF), or the
+// flag byte as a decimal or 0x hex number.
+func parseTCPFlags(b []byte) (syn, ack, ok bool) {
+	if len(b) > 2 && b[0] == '0' && (b[1] == 'x' || b[1] == 'X') {
+		n, err := strconv.ParseUint(string(b[2:]), 16, 16)
+		return n&0x02 != 0, n&0x10 != 0, err == nil
+	}
+	if b[0] >= '0' && b[0] <= '9' {
+		n, ok := parseUint(b)
+		return n&0x02 != 0, n&0x10 != 0, ok && n < 1<<16
+	}
+	for _, ch := range b {
+		switch ch {
+		case 'S':
+			syn = true
+		case 'A':
+			ack = true
+		case '.', 'C', 'E', 'U', 'P', 'R', 'F':
+		default:
+			return false, false, false
+		}
+	}
+	return syn, ack, true
+}
+
+// parseBiflowDirection reads IPFIX biflowDirection (RFC 5103): 1 or
+// initiator says the source initiated, 2 or reverseInitiator the
+// destination; 0 (arbitrary) and 3 (perimeter) say nothing.
+func parseBiflowDirection(b []byte) (uint8, bool) {
+	switch strings.ToLower(string(b)) {
+	case "0", "arbitrary", "3", "perimeter":
+		return hintNone, true
+	case "1", "initiator":
+		return hintSrcClient, true
+	case "2", "reverseinitiator":
+		return hintSrcServer, true
+	}
+	return hintNone, false
 }
 
 // splitCSV splits one line into fields (RFC 4180 quoting within the line;

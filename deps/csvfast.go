@@ -17,6 +17,8 @@ func (c *csvParser) fastLine(line []byte) bool {
 	rc := &c.rec
 	*rc = record{proto: 6}
 	port := -1
+	synOnly := false
+	var dir uint8
 	i := 0
 	for col, r := range c.roles {
 		if col > 0 {
@@ -54,8 +56,53 @@ func (c *csvParser) fastLine(line []byte) bool {
 				rc.last = ns
 			}
 			i = n
+		case colNone: // not used: skip to the next comma
+			if j := bytes.IndexByte(line[i:], ','); j >= 0 {
+				i += j
+			} else {
+				i = len(line)
+			}
+		case colSrcPort:
+			v, n, ok := uintAt(line, i)
+			if !ok || v > 65535 {
+				return false
+			}
+			rc.sport, i = int32(v), n
+		case colOutBytes, colOutPackets:
+			v, n, ok := uintAt(line, i)
+			if !ok {
+				return false
+			}
+			if r == colOutBytes {
+				rc.bytes += v
+			} else {
+				rc.packets += v
+			}
+			i = n
+		case colFlags, colDirection:
+			end := len(line)
+			if j := bytes.IndexByte(line[i:], ','); j >= 0 {
+				end = i + j
+			}
+			f := line[i:end]
+			i = end
+			if len(f) == 0 {
+				continue
+			}
+			if r == colDirection {
+				if len(f) != 1 || f[0] < '0' || f[0] > '3' {
+					return false // names: parseLine reads them
+				}
+				dir, _ = parseBiflowDirection(f)
+				continue
+			}
+			syn, ack, ok := parseTCPFlags(f)
+			if !ok {
+				return false
+			}
+			synOnly = syn && !ack
 		case colProto:
-			if e := i + 3; e <= len(line) && (e == len(line) || line[e] == ',') && string(line[i:e]) == "tcp" {
+			if e := i + 3; e <= len(line) && (e == len(line) || line[e] == ',') && (string(line[i:e]) == "tcp" || string(line[i:e]) == "TCP") {
 				i = e // the common case, without looking for the comma
 				continue
 			}
@@ -115,10 +162,19 @@ func (c *csvParser) fastLine(line []byte) bool {
 	if rc.first != 0 && rc.last != 0 && rc.last < rc.first {
 		return false
 	}
+	if rc.proto == 1 || rc.proto == 58 {
+		return false // ICMP: parseLine reads the type
+	}
 	if isPortless(rc.proto) {
-		port = 0
+		port, rc.sport = 0, 0
 	}
 	rc.port = port
+	if synOnly && rc.proto == 6 {
+		rc.hint = hintSrcClient
+	}
+	if dir != hintNone {
+		rc.hint = dir
+	}
 	if rc.count == 0 {
 		rc.count = 1
 	}

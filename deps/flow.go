@@ -8,11 +8,13 @@ import (
 )
 
 // Flow is one connection record, or the aggregate of several records with
-// the same source, destination, destination port and protocol. The source
-// is the client, the destination the server.
+// the same source, destination, destination port and protocol. In an
+// aggregate (Aggregator.Flows) the source is the client and the destination
+// the server; a record as parsed (ParseFlows) is as the file wrote it.
 type Flow struct {
 	SrcIP     string    `json:"srcIP"`
 	DstIP     string    `json:"dstIP"`
+	SrcPort   int       `json:"srcPort,omitempty"` // records only; 0 when the file has none
 	DstPort   int       `json:"dstPort"`
 	Protocol  string    `json:"protocol"` // tcp, udp, icmp, sctp, or the IP protocol number
 	Bytes     int64     `json:"bytes"`
@@ -184,6 +186,18 @@ func parseTime(b []byte) (int64, bool) {
 // fastTime handles the common "2006-01-02T15:04:05Z" and
 // "2006-01-02 15:04:05" forms without allocating.
 func fastTime(b []byte) (int64, bool) {
+	var frac int64
+	if len(b) > 20 && len(b) <= 29 && b[19] == '.' { // fractions of a second, as nfdump writes them
+		scale := int64(1e9)
+		for _, c := range b[20:] {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			scale /= 10
+			frac += int64(c-'0') * scale
+		}
+		b = b[:19]
+	}
 	if len(b) != 19 && !(len(b) == 20 && b[19] == 'Z') {
 		return 0, false
 	}
@@ -205,7 +219,7 @@ func fastTime(b []byte) (int64, bool) {
 	if dd > 28 && dd > daysIn(y, mo) {
 		return 0, false
 	}
-	return (monthDays[(y-1970)*12+mo-1]+int64(dd-1))*86400*1e9 + int64(h*3600+mi*60+s)*1e9, true
+	return (monthDays[(y-1970)*12+mo-1]+int64(dd-1))*86400*1e9 + int64(h*3600+mi*60+s)*1e9 + frac, true
 }
 
 // monthDays[(y-1970)*12 + m-1] is the days from 1970-01-01 to the first of

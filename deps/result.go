@@ -54,16 +54,23 @@ type Result struct {
 	InboundPorts map[string][]Port `json:"inboundPorts"`
 	// IntraAppEdges are VM -> VM edges inside one app (From and To are VM
 	// refs, App names the app); kept for firewall rules, not used for waves.
-	IntraAppEdges []Edge   `json:"intraAppEdges"`
-	Warnings      []string `json:"warnings,omitempty"`
-	Stats         Stats    `json:"stats"`
+	IntraAppEdges []Edge `json:"intraAppEdges"`
+	// Ambiguous are the conversations whose server side no evidence
+	// decided (both ports ephemeral or alike, no flags, no listening socket
+	// known): they make no edge. Add an ss -ltn capture of the hosts named
+	// in the examples to decide them.
+	Ambiguous Ambiguous `json:"ambiguous"`
+	Warnings  []string  `json:"warnings,omitempty"`
+	Stats     Stats     `json:"stats"`
 }
 
 // Stats count the input behind a Result.
 type Stats struct {
 	Records       int64 `json:"records"`       // flow records read
-	Conversations int   `json:"conversations"` // distinct (source, destination, port, protocol)
+	Conversations int   `json:"conversations"` // distinct (client, server, server port, protocol)
 	ParseErrors   int   `json:"parseErrors"`   // malformed lines skipped
+	// Direction says how the server side of the conversations was decided.
+	Direction Direction `json:"direction"`
 }
 
 // Node is an app, an external endpoint or an unassigned VM.

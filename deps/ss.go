@@ -10,11 +10,12 @@ import (
 
 // ss -tn captures (docs/flows-format.md): the output of `ss -tln` and
 // `ss -tn` (or `ss -tan`) concatenated, optionally with a directive line
-// `# ferry-ss host=NAME time=RFC3339` before each block. LISTEN lines say
-// which local ports are served; every other connection is inbound when its
-// local port is listened on and outbound otherwise. Without LISTEN lines,
-// the side with the well-known (below 32768) or, failing that, lower port
-// is the server.
+// `# ferry-ss host=NAME time=RFC3339` before each block (one host). Every
+// connection is a record local -> peer with both ports, paired with the
+// peer's own socket when the capture has it (loopback, or both hosts
+// captured) and oriented like any flow record (direction.go): SYN-SENT and
+// SYN-RECV say who initiated; LISTEN lines go to the listening table, for
+// the flows of every file.
 
 var ssStates = map[string]bool{
 	"ESTAB": true, "LISTEN": true, "SYN-SENT": true, "SYN-RECV": true, "FIN-WAIT-1": true, "FIN-WAIT-2": true,
@@ -38,26 +39,19 @@ func isSSLine(t []byte) bool {
 	return (first == "tcp" || first == "udp") && len(f) > 1 && ssStates[string(f[1])]
 }
 
-type ssConn struct {
-	line                int
-	proto               uint8
-	local, peer         uint32
-	localPort, peerPort int
-	synSent             bool
-	at                  int64
-}
-
 type ssParser struct {
 	*parser
-	listen  map[int]bool // local ports listened on
-	conns   []ssConn
-	host    string
-	at      int64
-	sawList bool
+	host string
+	at   int64
+	// the current block (one host): its local addresses, its wildcard
+	// listening ports (port<<8 | proto), whether it has LISTEN lines
+	locals   map[uint32]bool
+	wildcard map[uint32]bool
+	sawList  bool
 }
 
 func (s *ssParser) run(lr *lineReader, first []byte) error {
-	s.listen = map[int]bool{}
+	s.locals, s.wildcard = map[uint32]bool{}, map[uint32]bool{}
 	if err := s.line(lr.n, first); err != nil {
 		return err
 	}
@@ -79,10 +73,31 @@ func (s *ssParser) run(lr *lineReader, first []byte) error {
 			return err
 		}
 	}
-	for i := range s.conns {
-		s.emitConn(&s.conns[i])
-	}
+	s.endBlock()
 	return nil
+}
+
+// endBlock puts what the block's LISTEN lines say into the listening
+// table: a wildcard listen is on each of the host's local addresses (or on
+// the port of an unknown host, when the block shows none), and the host's
+// addresses are covered: a port not listed does not listen.
+func (s *ssParser) endBlock() {
+	if s.dir != nil && s.sawList {
+		for pp := range s.wildcard {
+			if len(s.locals) == 0 {
+				s.dir.listenPort[pp] = true
+			}
+			for ip := range s.locals {
+				s.dir.listen[endpointKey(ip, int(pp>>8), uint8(pp))] = true
+			}
+		}
+		for ip := range s.locals {
+			s.dir.covered[uint64(ip)<<8|6] = true
+		}
+	}
+	clear(s.locals)
+	clear(s.wildcard)
+	s.sawList = false
 }
 
 func (s *ssParser) line(n int, t []byte) error {
@@ -91,6 +106,7 @@ func (s *ssParser) line(n int, t []byte) error {
 	}
 	if t[0] == '#' {
 		if isSSDirective(t) {
+			s.endBlock()
 			if reason := s.directive(string(t)); reason != "" {
 				return s.fail(n, "%s", reason)
 			}
@@ -124,33 +140,52 @@ func (s *ssParser) line(n int, t []byte) error {
 	if state == "UNCONN" {
 		return nil // unconnected UDP sockets carry no peer
 	}
-	local, lport, reason := s.endpoint(f[3], state == "LISTEN")
+	local, lport, wild, reason := s.endpoint(f[3], state == "LISTEN")
 	if reason != "" {
 		return s.fail(n, "local address: %s", reason)
 	}
 	if state == "LISTEN" {
+		if proto != 6 {
+			return nil // ss -l of UDP shows UNCONN; a LISTEN line is TCP
+		}
 		s.sawList = true
-		s.listen[lport] = true
+		if wild {
+			s.wildcard[uint32(lport)<<8|uint32(proto)] = true
+		} else if s.dir != nil {
+			s.dir.listen[endpointKey(local, lport, proto)] = true
+			s.locals[local] = true
+		}
 		return nil
 	}
-	peer, pport, reason := s.endpoint(f[4], false)
+	peer, pport, _, reason := s.endpoint(f[4], false)
 	if reason != "" {
 		return s.fail(n, "peer address: %s", reason)
 	}
 	if s.host != "" {
 		s.ips.setName(local, []byte(s.host))
 	}
-	s.conns = append(s.conns, ssConn{line: n, proto: proto, local: local, peer: peer, localPort: lport, peerPort: pport,
-		synSent: state == "SYN-SENT", at: s.at})
+	s.locals[local] = true
+	rc := record{src: local, dst: peer, sport: int32(lport), port: pport, proto: proto, count: 1, first: s.at, last: s.at}
+	switch state {
+	case "SYN-SENT":
+		rc.hint = hintSrcClient
+	case "SYN-RECV":
+		rc.hint = hintSrcServer
+	}
+	if lport == 0 || pport == 0 {
+		rc.sport = 0 // no pairing without both ports; taken as written
+	}
+	s.emit(&rc)
 	return nil
 }
 
 // endpoint parses ADDR:PORT, [V6]:PORT or V6%zone:PORT. A wildcard address
-// (*, 0.0.0.0, [::]) is allowed only for listening sockets.
-func (s *ssParser) endpoint(b []byte, listening bool) (uint32, int, string) {
+// (*, 0.0.0.0, [::]) is allowed only for listening sockets; wild says it
+// is one.
+func (s *ssParser) endpoint(b []byte, listening bool) (id uint32, portNum int, wild bool, reason string) {
 	i := bytes.LastIndexByte(b, ':')
 	if i <= 0 {
-		return 0, 0, fmt.Sprintf("%s is not ADDRESS:PORT", quote(b))
+		return 0, 0, false, fmt.Sprintf("%s is not ADDRESS:PORT", quote(b))
 	}
 	host, port := b[:i], b[i+1:]
 	p, ok := parseUint(port)
@@ -158,7 +193,7 @@ func (s *ssParser) endpoint(b []byte, listening bool) (uint32, int, string) {
 		p, ok = 0, true
 	}
 	if !ok || p > 65535 {
-		return 0, 0, fmt.Sprintf("port %s is not a number 0-65535", quote(port))
+		return 0, 0, false, fmt.Sprintf("port %s is not a number 0-65535", quote(port))
 	}
 	if len(host) >= 2 && host[0] == '[' && host[len(host)-1] == ']' {
 		host = host[1 : len(host)-1]
@@ -167,13 +202,19 @@ func (s *ssParser) endpoint(b []byte, listening bool) (uint32, int, string) {
 		host = host[:j]
 	}
 	if listening {
-		return 0, int(p), "" // which local address listens does not matter
+		switch string(host) {
+		case "*", "0.0.0.0", "::":
+			return 0, int(p), true, ""
+		}
 	}
-	id, ok := s.ips.intern(host)
+	id, ok = s.ips.intern(host)
 	if !ok {
-		return 0, 0, fmt.Sprintf("%s is not an IP address", quote(host))
+		if listening {
+			return 0, int(p), true, "" // an interface name (0.0.0.0%lo) or the like: any address
+		}
+		return 0, 0, false, fmt.Sprintf("%s is not an IP address", quote(host))
 	}
-	return id, int(p), ""
+	return id, int(p), false, ""
 }
 
 func (s *ssParser) directive(t string) string {
@@ -196,27 +237,4 @@ func (s *ssParser) directive(t string) string {
 		}
 	}
 	return ""
-}
-
-func (s *ssParser) emitConn(c *ssConn) {
-	localServes := false
-	switch {
-	case c.synSent:
-		localServes = false
-	case s.sawList:
-		localServes = s.listen[c.localPort]
-	case c.localPort < 32768 && c.peerPort >= 32768:
-		localServes = true
-	case c.peerPort < 32768 && c.localPort >= 32768:
-		localServes = false
-	default:
-		localServes = c.localPort < c.peerPort
-	}
-	rc := record{proto: c.proto, count: 1, first: c.at, last: c.at}
-	if localServes {
-		rc.src, rc.dst, rc.port = c.peer, c.local, c.localPort
-	} else {
-		rc.src, rc.dst, rc.port = c.local, c.peer, c.peerPort
-	}
-	s.emit(&rc)
 }
