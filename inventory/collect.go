@@ -21,6 +21,9 @@ var VMProperties = []string{
 	"config.template",
 	"config.annotation",
 	"config.guestId",
+	"config.guestFullName",
+	"config.firmware",
+	"config.bootOptions",
 	"config.hardware.numCPU",
 	"config.hardware.memoryMB",
 	"config.hardware.device",
@@ -29,9 +32,11 @@ var VMProperties = []string{
 	"guest.guestFamily",
 	"guest.hostName",
 	"guest.toolsStatus",
+	"guest.toolsRunningStatus",
 	"guest.ipAddress",
 	"guest.net",
 	"summary.quickStats",
+	"snapshot",
 }
 
 // Property paths of the objects VMs point at, read to resolve names.

@@ -55,6 +55,11 @@ func (cv *converter) vm(m *mo.VirtualMachine) VM {
 	if c := m.Config; c != nil {
 		v.Annotation = c.Annotation
 		v.GuestID = c.GuestId
+		v.GuestFullName = c.GuestFullName
+		v.Firmware = c.Firmware
+		if b := c.BootOptions; b != nil && b.EfiSecureBootEnabled != nil {
+			v.SecureBoot = *b.EfiSecureBootEnabled
+		}
 		v.NumCPU = c.Hardware.NumCPU
 		v.MemoryMB = int64(c.Hardware.MemoryMB)
 		v.Disks, v.NICs = cv.devices(c.Hardware.Device)
@@ -63,10 +68,14 @@ func (cv *converter) vm(m *mo.VirtualMachine) VM {
 		v.GuestFamily = g.GuestFamily
 		v.GuestHostname = g.HostName
 		v.ToolsStatus = string(g.ToolsStatus)
+		v.ToolsRunningStatus = g.ToolsRunningStatus
 		v.IPs = guestIPs(g)
 	}
 	if v.GuestFamily == "" {
 		v.GuestFamily = familyOf(v.GuestID)
+	}
+	if m.Snapshot != nil {
+		v.Snapshots = countSnapshots(m.Snapshot.RootSnapshotList)
 	}
 	qs := m.Summary.QuickStats
 	v.Usage.CPUMHz = qs.OverallCpuUsage
@@ -107,9 +116,24 @@ func (cv *converter) path(ref types.ManagedObjectReference) (string, string) {
 	return "/" + strings.Join(parts, "/"), dc
 }
 
+func countSnapshots(tree []types.VirtualMachineSnapshotTree) int {
+	n := 0
+	for _, t := range tree {
+		n += 1 + countSnapshots(t.ChildSnapshotList)
+	}
+	return n
+}
+
 func (cv *converter) devices(devs []types.BaseVirtualDevice) ([]Disk, []NIC) {
 	var disks []Disk
 	var nics []NIC
+	busSharing := map[int32]string{}
+	for _, d := range devs {
+		if c, ok := d.(types.BaseVirtualSCSIController); ok {
+			sc := c.GetVirtualSCSIController()
+			busSharing[sc.Key] = string(sc.SharedBus)
+		}
+	}
 	for _, d := range devs {
 		label := ""
 		if info := d.GetVirtualDevice().DeviceInfo; info != nil {
@@ -117,7 +141,7 @@ func (cv *converter) devices(devs []types.BaseVirtualDevice) ([]Disk, []NIC) {
 		}
 		switch dev := d.(type) {
 		case *types.VirtualDisk:
-			disk := Disk{Label: label, CapacityBytes: dev.CapacityInBytes}
+			disk := Disk{Label: label, CapacityBytes: dev.CapacityInBytes, BusSharing: busSharing[dev.ControllerKey]}
 			if disk.CapacityBytes == 0 {
 				disk.CapacityBytes = dev.CapacityInKB * 1024
 			}
@@ -125,15 +149,29 @@ func (cv *converter) devices(devs []types.BaseVirtualDevice) ([]Disk, []NIC) {
 			case *types.VirtualDiskFlatVer2BackingInfo:
 				disk.Thin = b.ThinProvisioned != nil && *b.ThinProvisioned
 				disk.Datastore = cv.datastore(b.Datastore, b.FileName)
+				disk.Backing, disk.Sharing, disk.Mode = "flat", b.Sharing, b.DiskMode
 			case *types.VirtualDiskSeSparseBackingInfo:
 				disk.Thin = true
 				disk.Datastore = cv.datastore(b.Datastore, b.FileName)
+				disk.Backing, disk.Mode = "seSparse", b.DiskMode
 			case *types.VirtualDiskSparseVer2BackingInfo:
 				disk.Thin = true
 				disk.Datastore = cv.datastore(b.Datastore, b.FileName)
+				disk.Backing, disk.Mode = "sparse", b.DiskMode
+			case *types.VirtualDiskRawDiskMappingVer1BackingInfo:
+				disk.Datastore = cv.datastore(b.Datastore, b.FileName)
+				disk.Backing, disk.Sharing, disk.Mode = "rdmVirtual", b.Sharing, b.DiskMode
+				if b.CompatibilityMode == string(types.VirtualDiskCompatibilityModePhysicalMode) {
+					disk.Backing = "rdmPhysical"
+				}
+			case *types.VirtualDiskRawDiskVer2BackingInfo:
+				disk.Backing, disk.Sharing = "rawDisk", b.Sharing
 			case types.BaseVirtualDeviceFileBackingInfo:
 				fb := b.GetVirtualDeviceFileBackingInfo()
 				disk.Datastore = cv.datastore(fb.Datastore, fb.FileName)
+				disk.Backing = "other"
+			default:
+				disk.Backing = "other"
 			}
 			disks = append(disks, disk)
 		case types.BaseVirtualEthernetCard:

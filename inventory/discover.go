@@ -35,6 +35,10 @@ type Options struct {
 	App string
 	// PageSize is the number of VMs per RetrievePropertiesEx page (default 1000).
 	PageSize int32
+	// UsageWindow is how much CPU and memory history to read from
+	// vCenter's PerformanceManager for right-sizing (default 30 days, at
+	// the rollup vCenter keeps for it); negative skips it.
+	UsageWindow time.Duration
 }
 
 // DefaultNameRule takes the app from names like "billing-api-01": the name
@@ -47,7 +51,7 @@ func DefaultOptions() Options {
 		AppCategory: "app", AppAttribute: "app", NameRule: DefaultNameRule,
 		OwnerCategory: "owner", SquadCategory: "squad", TierCategory: "tier",
 		RunbookCategory: "runbook", DependsOnCategory: "depends-on",
-		PageSize: defaultPage,
+		PageSize: defaultPage, UsageWindow: DefaultUsageWindow,
 	}
 }
 
@@ -68,6 +72,9 @@ func (o Options) withDefaults() Options {
 	set(&o.DependsOnCategory, d.DependsOnCategory)
 	if o.PageSize <= 0 {
 		o.PageSize = d.PageSize
+	}
+	if o.UsageWindow == 0 {
+		o.UsageWindow = DefaultUsageWindow
 	}
 	return o
 }
@@ -150,6 +157,11 @@ func Discover(ctx context.Context, c *Client, opts Options) (*Inventory, error) 
 	inv.CollectedAt = time.Now().UTC().Truncate(time.Second)
 	if opts.App != "" {
 		inv = inv.Only(opts.App)
+	}
+	if opts.UsageWindow > 0 {
+		if err := c.ReadUsageHistory(ctx, inv.VMs, opts.UsageWindow); err != nil {
+			return nil, err
+		}
 	}
 	return inv, nil
 }

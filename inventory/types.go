@@ -47,15 +47,25 @@ type VM struct {
 	Tags             map[string][]string `json:"tags,omitempty"` // category -> tag names
 	PowerState       string              `json:"powerState"`     // poweredOn, poweredOff, suspended
 	GuestID          string              `json:"guestId,omitempty"`
-	GuestFamily      string              `json:"guestFamily,omitempty"` // linuxGuest, windowsGuest, ...
+	GuestFullName    string              `json:"guestFullName,omitempty"` // config.guestFullName, e.g. "Red Hat Enterprise Linux 8 (64-bit)"
+	GuestFamily      string              `json:"guestFamily,omitempty"`   // linuxGuest, windowsGuest, ...
 	GuestHostname    string              `json:"guestHostname,omitempty"`
 	ToolsStatus      string              `json:"toolsStatus,omitempty"`
-	IPs              []string            `json:"ips,omitempty"`
-	NumCPU           int32               `json:"numCPU"`
-	MemoryMB         int64               `json:"memoryMB"`
-	Disks            []Disk              `json:"disks,omitempty"`
-	NICs             []NIC               `json:"nics,omitempty"`
-	Usage            Usage               `json:"usage"`
+	// ToolsRunningStatus is guest.toolsRunningStatus: guestToolsRunning,
+	// guestToolsNotRunning, guestToolsExecutingScripts.
+	ToolsRunningStatus string   `json:"toolsRunningStatus,omitempty"`
+	Firmware           string   `json:"firmware,omitempty"`   // config.firmware: bios or efi
+	SecureBoot         bool     `json:"secureBoot,omitempty"` // config.bootOptions.efiSecureBootEnabled
+	Snapshots          int      `json:"snapshots,omitempty"`  // snapshots in the VM's snapshot tree
+	IPs                []string `json:"ips,omitempty"`
+	NumCPU             int32    `json:"numCPU"`
+	MemoryMB           int64    `json:"memoryMB"`
+	Disks              []Disk   `json:"disks,omitempty"`
+	NICs               []NIC    `json:"nics,omitempty"`
+	Usage              Usage    `json:"usage"`
+	// History is CPU and memory over a window from vCenter's performance
+	// history (nil when discovery did not read it).
+	History *UsageHistory `json:"history,omitempty"`
 }
 
 // Disk is one virtual disk.
@@ -64,6 +74,17 @@ type Disk struct {
 	CapacityBytes int64  `json:"capacityBytes"`
 	Datastore     string `json:"datastore,omitempty"`
 	Thin          bool   `json:"thin"`
+	// Backing is the kind of storage behind the disk: flat, seSparse,
+	// sparse, rdmVirtual, rdmPhysical, rawDisk or other.
+	Backing string `json:"backing,omitempty"`
+	// Sharing is the backing's sharing mode: sharingNone or
+	// sharingMultiWriter (empty when vCenter does not say).
+	Sharing string `json:"sharing,omitempty"`
+	// Mode is the disk mode: persistent, independent_persistent, ...
+	Mode string `json:"mode,omitempty"`
+	// BusSharing is the SCSI bus sharing of the disk's controller:
+	// noSharing, virtualSharing or physicalSharing (clusters).
+	BusSharing string `json:"busSharing,omitempty"`
 }
 
 // NIC is one virtual network adapter.

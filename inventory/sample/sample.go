@@ -48,6 +48,9 @@ type VM struct {
 	IP         string
 	Ports      []int
 	PoweredOn  bool
+	// Problems are migration blockers planted on the VM (tests only; the
+	// default portfolio has none).
+	Problems []Problem
 }
 
 // role is a kind of VM with its usual size and listening ports.

@@ -274,13 +274,15 @@ func (s *Simulator) createVM(ctx context.Context, vim *vim25.Client, env *dcEnv,
 	if err := wait(ctx)(vm.Rename(ctx, vcenterName.Replace(v.Name))); err != nil {
 		return ref, fmt.Errorf("rename: %w", err)
 	}
-	if !v.PoweredOn {
-		return ref, nil
+	if v.PoweredOn {
+		if err := wait(ctx)(vm.PowerOn(ctx)); err != nil {
+			return ref, err
+		}
+		if err := wait(ctx)(vm.Reconfigure(ctx, types.VirtualMachineConfigSpec{ExtraConfig: guestState(v, n)})); err != nil {
+			return ref, err
+		}
 	}
-	if err := wait(ctx)(vm.PowerOn(ctx)); err != nil {
-		return ref, err
-	}
-	return ref, wait(ctx)(vm.Reconfigure(ctx, types.VirtualMachineConfigSpec{ExtraConfig: guestState(v, n)}))
+	return ref, plant(ctx, vim, env, vm, dir, v)
 }
 
 // guestState is what VMware Tools and vCenter's stats would report, set
@@ -300,6 +302,7 @@ func guestState(v VM, n int) []types.BaseOptionValue {
 	pct := int64(15 + (n*37)%60)
 	return []types.BaseOptionValue{
 		set("guest.toolsStatus", string(types.VirtualMachineToolsStatusToolsOk)),
+		set("guest.toolsRunningStatus", string(types.VirtualMachineToolsRunningStatusGuestToolsRunning)),
 		set("guest.ipAddress", v.IP),
 		set("guest.hostName", host+".corp.example.com"),
 		set("summary.quickStats.overallCpuUsage", int32(int64(max(v.CPU, 1))*2400*pct/100)),
