@@ -72,6 +72,18 @@ type AppSpec struct {
 
 	Cutover      CutoverSpec         `json:"cutover"`
 	Approvers    map[string][]string `json:"approvers"` // gate (plan, cutover, decommission) -> people
+	// People maps each normalised identity that may act on this app (its
+	// approvers and operators) to the authorized_keys lines the reviewed
+	// plan lists for them; signatures are checked against these.
+	People map[string][]string `json:"people,omitempty"`
+	// Operators may retry, skip and roll back besides the approvers
+	// (plan-level plus app-level, normalised).
+	Operators []string `json:"operators,omitempty"`
+	// Quorum is the number of distinct approvals a gate needs (absent: 1).
+	Quorum map[string]int `json:"quorum,omitempty"`
+	// AllowUnverified accepts unsigned approvals and actions (marked
+	// unverified), trusting the Temporal namespace's own authorization.
+	AllowUnverified bool `json:"allowUnverified,omitempty"`
 	Hooks        []HookSpec          `json:"hooks,omitempty"`
 	Rollback     RollbackSpec        `json:"rollback"`
 	Skippable    []string            `json:"skippable,omitempty"` // stage names that `skip` may pass
