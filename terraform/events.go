@@ -3,7 +3,6 @@ package terraform
 import (
 	"bufio"
 	"encoding/json"
-	"fmt"
 	"io"
 	"regexp"
 	"strings"
@@ -145,17 +144,6 @@ func (s *jsonStream) errors() []Diagnostic {
 		}
 	}
 	return out
-}
-
-// LockedError says another run holds the app's state lock.
-type LockedError struct {
-	App, ID, Who, Operation, Created string
-}
-
-func (e *LockedError) Error() string {
-	return fmt.Sprintf("terraform state of app %q is locked by %s (operation %s, since %s, lock ID %s): wait for that run to end; if it died, "+
-		"run `terraform force-unlock %s` in its working directory after checking nobody else runs", e.App, orStr(e.Who, "someone"),
-		orStr(e.Operation, "unknown"), orStr(e.Created, "unknown"), e.ID, e.ID)
 }
 
 var lockField = regexp.MustCompile(`(?m)^\s*(ID|Who|Operation|Created):\s*(.*?)\s*$`)

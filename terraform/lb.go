@@ -31,7 +31,7 @@ func (r *renderer) lb(w *tw) {
 		r.resource(w, "google_compute_instance_group", igLocal(z), func() string { return r.zonal("instanceGroups", z, name) })
 		w.str("name", name)
 		w.str("zone", z)
-		w.str("description", "Instances of "+app+" in "+z+" (managed by ferry)")
+		w.str("description", r.owned("Instances of "+app+" in "+z))
 		w.key("instances")
 		w.t(hclsyntax.TokenOBrack, bOBrack)
 		for i, vm := range zones[z] {
@@ -53,6 +53,7 @@ func (r *renderer) lb(w *tw) {
 	hcName := r.name("-hc")
 	r.resource(w, "google_compute_health_check", "app", func() string { return r.global("healthChecks", hcName) })
 	w.str("name", hcName)
+	w.str("description", r.owned("Health of the instances of "+app))
 	w.int("check_interval_sec", 5)
 	w.int("timeout_sec", 5)
 	if hc.Protocol == "tcp" {
@@ -71,6 +72,7 @@ func (r *renderer) lb(w *tw) {
 	gcpName := traffic.GCPBackendName(app)
 	r.resource(w, "google_compute_backend_service", "gcp", func() string { return r.global("backendServices", gcpName) })
 	w.str("name", gcpName)
+	w.str("description", r.owned("Instances of "+app+" on GCP"))
 	w.str("protocol", "HTTP")
 	w.str("port_name", "http")
 	w.str("load_balancing_scheme", "EXTERNAL_MANAGED")
@@ -100,7 +102,7 @@ func (r *renderer) lb(w *tw) {
 	w.str("zone", negZone)
 	w.str("network_endpoint_type", "NON_GCP_PRIVATE_IP_PORT")
 	w.int("default_port", int64(hc.Port))
-	w.str("description", "Endpoints of "+app+" in the datacenter, reached over hybrid connectivity")
+	w.str("description", r.owned("Endpoints of "+app+" in the datacenter, reached over hybrid connectivity"))
 	w.end()
 	for i, ep := range r.spec.Cutover.DCEndpoints {
 		host, port, err := net.SplitHostPort(ep)
@@ -123,6 +125,7 @@ func (r *renderer) lb(w *tw) {
 	dcName := traffic.DCBackendName(app)
 	r.resource(w, "google_compute_backend_service", "dc", func() string { return r.global("backendServices", dcName) })
 	w.str("name", dcName)
+	w.str("description", r.owned("Endpoints of "+app+" in the datacenter"))
 	w.str("protocol", "HTTP")
 	w.str("load_balancing_scheme", "EXTERNAL_MANAGED")
 	w.int("timeout_sec", 30)
@@ -138,7 +141,7 @@ func (r *renderer) lb(w *tw) {
 	umName := traffic.URLMapName(app)
 	r.resource(w, "google_compute_url_map", "app", func() string { return r.global("urlMaps", umName) })
 	w.str("name", umName)
-	w.str("description", "Traffic split of "+app+" between the datacenter and GCP; ferry shifts the weights")
+	w.str("description", r.owned("Traffic split of "+app+" between the datacenter and GCP; ferry shifts the weights"))
 	w.block("default_route_action")
 	for _, wb := range [...]struct {
 		local  string
@@ -159,6 +162,7 @@ func (r *renderer) lb(w *tw) {
 	pxName := r.name("-proxy")
 	r.resource(w, "google_compute_target_http_proxy", "app", func() string { return r.global("targetHttpProxies", pxName) })
 	w.str("name", pxName)
+	w.str("description", r.owned("HTTP proxy of "+app))
 	w.ref("url_map", "google_compute_url_map", "app", "id")
 	w.end()
 	w.nl()

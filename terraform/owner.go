@@ -66,8 +66,7 @@ func staleLock(l *heldLock, m *marker, me Owner) bool {
 	return !l.Created.Before(started)
 }
 
-// stateStore reaches the app's gcs state objects; nil for other backends
-// and for runs without an owner.
+// stateStore reaches the app's gcs state objects; nil for other backends.
 type stateStore struct {
 	client *storage.Client
 	bucket *storage.BucketHandle
@@ -76,7 +75,7 @@ type stateStore struct {
 
 func (r *Runner) store(ctx context.Context) (*stateStore, error) {
 	be := r.spec.Backend
-	if r.Owner == nil || be.Type != "gcs" {
+	if be.Type != "gcs" {
 		return nil, nil
 	}
 	c, err := storage.NewClient(ctx, r.opts.GCP.StorageOptions()...)
@@ -153,6 +152,9 @@ func (s *stateStore) writeMarker(ctx context.Context, o Owner) (int64, error) {
 // marker never stop the run: terraform's own locking still protects the
 // state, only the recovery is lost.
 func (r *Runner) claim(ctx context.Context) (release func()) {
+	if r.Owner == nil {
+		return func() {}
+	}
 	s, err := r.store(ctx)
 	if s == nil || err != nil {
 		return func() {}

@@ -389,6 +389,7 @@ func (r *renderer) network(w *tw) {
 	hcName := r.name("-hc")
 	r.resource(w, "google_compute_firewall", "health", func() string { return r.global("firewalls", hcName) })
 	w.str("name", hcName)
+	w.str("description", r.owned("Google health checkers reach the instances of "+r.spec.Name))
 	w.str("network", r.spec.Network)
 	w.str("direction", "INGRESS")
 	w.int("priority", 1000)
@@ -408,7 +409,7 @@ func (r *renderer) network(w *tw) {
 		name := gceName(v.GCEName + "-in")
 		r.resource(w, "google_compute_firewall", name, func() string { return r.global("firewalls", name) })
 		w.str("name", name)
-		w.str("description", "Inbound ports observed on "+v.Name+" ("+v.Ref+") in the datacenter")
+		w.str("description", r.owned("Inbound ports observed on "+v.Name+" ("+v.Ref+") in the datacenter"))
 		w.str("network", r.spec.Network)
 		w.str("direction", "INGRESS")
 		w.int("priority", 1000)
@@ -432,6 +433,10 @@ func (r *renderer) network(w *tw) {
 		w.end()
 	}
 }
+
+// owned appends the app's OwnerNote to the description of a resource
+// without labels: adoption recognises the app's objects by it.
+func (r *renderer) owned(desc string) string { return desc + " (" + OwnerNote(r.spec.Name) + ")" }
 
 func (r *renderer) appTag() string { return "ferry-" + gceName(r.spec.Name) }
 

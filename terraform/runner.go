@@ -62,69 +62,13 @@ func NewRunner(cfg Config, g gcp.Config, spec plan.AppSpec) (*Runner, error) {
 // Dir is the app's working directory.
 func (r *Runner) Dir() string { return r.dir }
 
-// Error is a failed terraform run with terraform's own diagnostics.
-type Error struct {
-	Op, App     string
-	Diagnostics []Diagnostic
-	Err         error
-}
-
-func (e *Error) Error() string {
-	var parts []string
-	seen := map[string]bool{}
-	for _, d := range e.Diagnostics {
-		if s := d.String(); !seen[s] {
-			seen[s] = true
-			parts = append(parts, s)
-		}
-	}
-	msg := fmt.Sprintf("terraform %s of app %q failed", e.Op, e.App)
-	if len(parts) > 0 {
-		return msg + ": " + strings.Join(parts, "; ")
-	}
-	if e.Err != nil {
-		return msg + ": " + e.Err.Error()
-	}
-	return msg
-}
-
-func (e *Error) Unwrap() error { return e.Err }
-
-// PlanDriftError says the plan no longer matches the approved one.
-type PlanDriftError struct {
-	App, Approved, Now string
-	Summary            PlanSummary
-}
-
-func (e *PlanDriftError) Error() string {
-	return fmt.Sprintf("terraform plan of app %q changed since it was approved (approved %s, now %s: %d to add, %d to change, %d to destroy): "+
-		"retry the plan stage and approve the new plan", e.App, short(e.Approved), short(e.Now), e.Summary.Add, e.Summary.Change, e.Summary.Destroy)
-}
-
-func short(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
-}
-
 func (r *Runner) tf() (*tfexec.Terraform, error) {
 	tf, err := tfexec.NewTerraform(r.dir, r.cfg.Binary)
 	if err != nil {
 		return nil, fmt.Errorf("terraform for app %q: %w", r.spec.Name, err)
 	}
-	env := map[string]string{}
-	for _, kv := range os.Environ() {
-		if k, v, ok := strings.Cut(kv, "="); ok && !strings.HasPrefix(k, "TF_") {
-			env[k] = v
-		}
-	}
-	env["CHECKPOINT_DISABLE"] = "1"
-	if r.cfg.CLIConfigFile != "" {
-		env["TF_CLI_CONFIG_FILE"] = r.cfg.CLIConfigFile
-	}
-	if err := tf.SetEnv(env); err != nil {
-		return nil, err
+	if err := setEnv(tf, r.cfg); err != nil {
+		return nil, fmt.Errorf("terraform environment for app %q: %w", r.spec.Name, err)
 	}
 	return tf, nil
 }
@@ -222,23 +166,39 @@ func (r *Runner) fail(op string, err error, diags []Diagnostic) error {
 }
 
 // Plan runs terraform plan -out and summarises `show -json` of the saved
-// plan. It returns the summary and the plan file's path.
+// plan. It records the plan's full change set next to the state under the
+// summary's hash, for the apply of that approval. It returns the summary
+// and the plan file's path.
 func (r *Runner) Plan(ctx context.Context) (PlanSummary, string, error) {
 	defer r.claim(ctx)()
-	return r.initPlan(ctx)
+	p, err := r.initPlan(ctx)
+	if err != nil {
+		return PlanSummary{}, "", err
+	}
+	if err := r.saveChanges(ctx, p.sum.Hash, p.changes); err != nil {
+		return PlanSummary{}, "", err
+	}
+	return p.sum, p.file, nil
 }
 
-func (r *Runner) initPlan(ctx context.Context) (PlanSummary, string, error) {
+// planned is one terraform plan: its summary, saved file and change set.
+type planned struct {
+	sum     PlanSummary
+	file    string
+	changes ChangeSet
+}
+
+func (r *Runner) initPlan(ctx context.Context) (planned, error) {
 	if err := r.init(ctx); err != nil {
-		return PlanSummary{}, "", err
+		return planned{}, err
 	}
 	return r.plan(ctx, false)
 }
 
-func (r *Runner) plan(ctx context.Context, destroy bool) (PlanSummary, string, error) {
+func (r *Runner) plan(ctx context.Context, destroy bool) (planned, error) {
 	tf, err := r.tf()
 	if err != nil {
-		return PlanSummary{}, "", err
+		return planned{}, err
 	}
 	out := filepath.Join(r.dir, PlanFile)
 	err = r.untilLockSettles(ctx, func() error {
@@ -248,17 +208,17 @@ func (r *Runner) plan(ctx context.Context, destroy bool) (PlanSummary, string, e
 		return r.fail("plan", err, s.errors())
 	})
 	if err != nil {
-		return PlanSummary{}, "", err
+		return planned{}, err
 	}
 	p, err := tf.ShowPlanFile(ctx, out)
 	if err != nil {
-		return PlanSummary{}, "", r.fail("show", err, nil)
+		return planned{}, r.fail("show", err, nil)
 	}
-	sum, err := summarise(p, r.configHash())
+	sum, changes, err := summarise(p, r.configHash())
 	if err != nil {
-		return PlanSummary{}, "", fmt.Errorf("summarise terraform plan of app %q: %w", r.spec.Name, err)
+		return planned{}, fmt.Errorf("summarise terraform plan of app %q: %w", r.spec.Name, err)
 	}
-	return sum, out, nil
+	return planned{sum: sum, file: out, changes: changes}, nil
 }
 
 func (r *Runner) configHash() string {
@@ -284,27 +244,33 @@ type ApplyResult struct {
 }
 
 // Apply re-renders and re-plans the app, then applies that saved plan only
-// if it is the approved one: same hash, or — after an interrupted apply —
-// the same module with nothing left to do but create or update toward it.
-// Applying an applied app changes nothing.
+// if it is the approved one: the same full change set (hash), or — after
+// an interrupted apply — the same module with what is left of the approved
+// change set (Refines). Objects an interrupted apply created but did not
+// save are adopted when labelled as this app's. Anything else is a
+// PlanDriftError naming the differences. Applying an applied app changes
+// nothing.
 func (r *Runner) Apply(ctx context.Context, approvedHash string) (ApplyResult, error) {
 	defer r.claim(ctx)()
-	sum, file, err := r.initPlan(ctx)
+	p, err := r.initPlan(ctx)
 	if err != nil {
 		return ApplyResult{}, err
 	}
-	res := ApplyResult{Summary: sum}
-	if !sum.HasChanges() {
+	res := ApplyResult{Summary: p.sum}
+	if !p.sum.HasChanges() {
 		return r.withOutputs(ctx, res)
 	}
-	if sum.Hash != approvedHash {
-		approvedCfg := hashPart(approvedHash, 1)
-		if approvedCfg == "" || approvedCfg != hashPart(sum.Hash, 1) || sum.Destroy > 0 {
-			return res, &PlanDriftError{App: r.spec.Name, Approved: approvedHash, Now: sum.Hash, Summary: sum}
+	approved := p.changes
+	if p.sum.Hash != approvedHash {
+		if approved, err = r.approvedChanges(ctx, approvedHash, p); err != nil {
+			return res, err
+		}
+		if ok, diffs := Refines(p.changes, approved); !ok {
+			return res, r.drift(approvedHash, p, diffs, "")
 		}
 		res.Resumed = true
 	}
-	if err := r.applyFile(ctx, file); err != nil {
+	if err := r.applyFile(ctx, p.file); err != nil {
 		var tfe *Error
 		adopt := []string(nil)
 		if errors.As(err, &tfe) && ctx.Err() == nil {
@@ -314,12 +280,30 @@ func (r *Runner) Apply(ctx context.Context, approvedHash string) (ApplyResult, e
 			return res, err
 		}
 		res.Resumed = true
-		if _, err := r.adoptAndApply(ctx, adopt); err != nil {
+		if err := r.adoptAndApply(ctx, adopt, approvedHash, approved, tfe); err != nil {
 			return res, err
 		}
 	}
 	res.Changed = true
 	return r.withOutputs(ctx, res)
+}
+
+// approvedChanges reads the approved change set for a plan p whose hash
+// differs from the approved one; a different module, or no record, is
+// drift already.
+func (r *Runner) approvedChanges(ctx context.Context, approvedHash string, p planned) (ChangeSet, error) {
+	if cfg := hashPart(approvedHash, 1); cfg == "" || cfg != hashPart(p.sum.Hash, 1) {
+		return nil, r.drift(approvedHash, p, Diff(nil, p.changes), "the rendered module (resources, provider or its lock) differs from the approved one")
+	}
+	approved, err := r.loadChanges(ctx, approvedHash)
+	if errors.Is(err, errNoRecord) {
+		return nil, r.drift(approvedHash, p, Diff(nil, p.changes), "the approved plan's change set is not on record next to the state, so the difference cannot be shown")
+	}
+	return approved, err
+}
+
+func (r *Runner) drift(approvedHash string, p planned, diffs []ResourceDiff, why string) error {
+	return &PlanDriftError{App: r.spec.Name, Approved: approvedHash, Now: p.sum.Hash, Summary: p.sum, Differences: diffs, Why: why}
 }
 
 func (r *Runner) applyFile(ctx context.Context, file string) error {
@@ -409,8 +393,9 @@ type PlanSummary struct {
 	Resources            []string // "create google_compute_instance.web-1"
 	MachineTypes         []string // "web-1: e2-standard-2"
 	MonthlyUSDDelta      float64
-	// Hash is "<changes>.<module>": a hash of the resource changes and of
-	// the rendered module.
+	// Hash is "<changes>.<module>": the hash of the full change set (every
+	// resource's actions and attributes, see ChangeSet.Hash) and of the
+	// rendered module, provider lock file included.
 	Hash string
 }
 
@@ -425,17 +410,8 @@ func hashPart(h string, i int) string {
 	return parts[i]
 }
 
-type hashedChange struct {
-	Address      string   `json:"address"`
-	Actions      []string `json:"actions"`
-	Before       any      `json:"before"`
-	After        any      `json:"after"`
-	AfterUnknown any      `json:"afterUnknown"`
-}
-
-func summarise(p *tfjson.Plan, configHash string) (PlanSummary, error) {
+func summarise(p *tfjson.Plan, configHash string) (PlanSummary, ChangeSet, error) {
 	var s PlanSummary
-	var hashed []hashedChange
 	for _, rc := range p.ResourceChanges {
 		if rc.Change == nil || rc.Mode != tfjson.ManagedResourceMode {
 			continue
@@ -470,23 +446,17 @@ func summarise(p *tfjson.Plan, configHash string) (PlanSummary, error) {
 				s.MachineTypes = append(s.MachineTypes, fmt.Sprintf("%s: %v", m["name"], m["machine_type"]))
 			}
 		}
-		var acts []string
-		for _, x := range a {
-			acts = append(acts, string(x))
-		}
-		hashed = append(hashed, hashedChange{rc.Address, acts, rc.Change.Before, rc.Change.After, rc.Change.AfterUnknown})
 	}
 	sort.Strings(s.Resources)
 	sort.Strings(s.MachineTypes)
-	sort.Slice(hashed, func(i, j int) bool { return hashed[i].Address < hashed[j].Address })
-	b, err := json.Marshal(hashed)
+	changes := changesOf(p)
+	h, err := changes.Hash()
 	if err != nil {
-		return s, err
+		return s, nil, err
 	}
-	sum := sha256.Sum256(b)
-	s.Hash = hex.EncodeToString(sum[:])[:32] + "." + configHash
+	s.Hash = h + "." + configHash
 	s.MonthlyUSDDelta = float64(int64(s.MonthlyUSDDelta*100)) / 100
-	return s, nil
+	return s, changes, nil
 }
 
 // costOf estimates the monthly cost of an instance or disk value from a
