@@ -1,131 +1,137 @@
 package plan
 
 import (
-	"fmt"
-	"regexp"
-	"sort"
-	"strconv"
+	"github.com/ferrymigrate/ferry/plan/catalog"
 )
 
-// Price table for the monthly cost estimate.
-//
-// Source: Google Cloud "VM instance pricing" (cloud.google.com/compute/vm-instance-pricing)
-// and "Disk and image pricing" (cloud.google.com/compute/disks-image-pricing),
-// region us-central1, on-demand, resource-based (per vCPU-hour and per
-// GB-hour) prices, no sustained-use or committed-use discounts, as read in
-// 2025-06. Other regions cost up to ~25 % more; the estimate is evidence for
-// a reviewer, not a bill. Update PricesAsOf when you change the numbers.
-const (
-	PricesSource  = "cloud.google.com/compute/vm-instance-pricing + /disks-image-pricing, us-central1 on-demand"
-	PricesAsOf    = "2025-06"
-	HoursPerMonth = 730
+// Prices and machine types come from the GCE catalogue (plan/catalog): a
+// committed snapshot of what GCP sells, with its sources and date, or the
+// machine types the Compute API lists per zone when credentials allow.
+// The estimate is on-demand, without sustained-use or committed-use
+// discounts: evidence for a reviewer, not a bill.
+var (
+	PricesSource = catalog.Default().Sources["prices"]
+	PricesAsOf   = catalog.Default().AsOf
 )
 
-// familyPrice is the on-demand price of one vCPU-hour and one GB-hour of
-// memory in a machine family.
-type familyPrice struct {
-	VCPUHour, GBHour float64
-	// shapes: memory GB per vCPU for standard, highmem, highcpu.
-	Standard, HighMem, HighCPU float64
-	Sizes                      []int // predefined vCPU counts
-}
+// diskPrices is USD per GB-month in us-central1 by disk type; its keys
+// are the disk types a plan may name.
+var diskPrices = catalog.Default().Disks
 
-var families = map[string]familyPrice{
-	"e2":  {VCPUHour: 0.021811, GBHour: 0.002923, Standard: 4, HighMem: 8, HighCPU: 1, Sizes: []int{2, 4, 8, 16, 32}},
-	"n2":  {VCPUHour: 0.031611, GBHour: 0.004237, Standard: 4, HighMem: 8, HighCPU: 1, Sizes: []int{2, 4, 8, 16, 32, 48, 64, 80, 96, 128}},
-	"n2d": {VCPUHour: 0.027502, GBHour: 0.003686, Standard: 4, HighMem: 8, HighCPU: 1, Sizes: []int{2, 4, 8, 16, 32, 48, 64, 80, 96, 128, 224}},
-	"n1":  {VCPUHour: 0.031611, GBHour: 0.004237, Standard: 3.75, HighMem: 6.5, HighCPU: 0.9, Sizes: []int{1, 2, 4, 8, 16, 32, 64, 96}},
-	"c3":  {VCPUHour: 0.033982, GBHour: 0.004555, Standard: 4, HighMem: 8, HighCPU: 2, Sizes: []int{4, 8, 22, 44, 88, 176}},
-}
+// HoursPerMonth is the month GCP's pricing calculator uses.
+const HoursPerMonth = catalog.HoursPerMonth
 
-// Per GB-month disk prices.
-var diskPrices = map[string]float64{
-	"pd-standard": 0.04,
-	"pd-balanced": 0.10,
-	"pd-ssd":      0.17,
-}
+// DefaultPriceRegion prices machine types when the region is not known.
+const DefaultPriceRegion = "us-central1"
 
 // MachineType is one predefined GCE machine type.
 type MachineType struct {
-	Name     string
-	Family   string
-	Shape    string // standard, highmem, highcpu
-	VCPU     int
-	MemoryGB float64
+	Name       string
+	Family     string
+	Shape      string // standard, highmem, highcpu, shared
+	VCPU       int
+	MemoryGB   float64
+	SharedCore bool
 }
 
-// HourlyUSD is the on-demand price per hour.
-func (m MachineType) HourlyUSD() float64 {
-	f := families[m.Family]
-	return float64(m.VCPU)*f.VCPUHour + m.MemoryGB*f.GBHour
+func fromCatalog(m catalog.MachineType) MachineType {
+	return MachineType{Name: m.Name, Family: m.Family, Shape: m.Shape, VCPU: m.VCPU, MemoryGB: m.MemoryGB, SharedCore: m.SharedCore}
 }
 
-// MonthlyUSD is the on-demand price of a month (730 h).
+func (m MachineType) toCatalog() catalog.MachineType {
+	return catalog.MachineType{Name: m.Name, Family: m.Family, Shape: m.Shape, VCPU: m.VCPU, MemoryGB: m.MemoryGB, SharedCore: m.SharedCore}
+}
+
+// HourlyUSD is the on-demand price per hour in us-central1.
+func (m MachineType) HourlyUSD() float64 { return m.HourlyUSDIn(DefaultPriceRegion) }
+
+// HourlyUSDIn is the on-demand price per hour in a region (a region the
+// catalogue has no prices for is priced as us-central1).
+func (m MachineType) HourlyUSDIn(region string) float64 {
+	return catalog.Default().HourlyUSD(m.toCatalog(), region)
+}
+
+// MonthlyUSD is the on-demand price of a month (730 h) in us-central1.
 func (m MachineType) MonthlyUSD() float64 { return m.HourlyUSD() * HoursPerMonth }
 
-var machineTypeRE = regexp.MustCompile(`^([a-z][a-z0-9]*)-(standard|highmem|highcpu)-([0-9]+)$`)
+// MonthlyUSDIn is the on-demand price of a month in a region.
+func (m MachineType) MonthlyUSDIn(region string) float64 { return m.HourlyUSDIn(region) * HoursPerMonth }
 
-// LookupMachineType parses and checks a predefined machine type name.
-func LookupMachineType(name string) (MachineType, error) {
-	m := machineTypeRE.FindStringSubmatch(name)
-	if m == nil {
-		return MachineType{}, fmt.Errorf("machine type %q is not FAMILY-SHAPE-VCPUS (e.g. n2-standard-4)", name)
-	}
-	fam, ok := families[m[1]]
-	if !ok {
-		return MachineType{}, fmt.Errorf("machine type %q: family %q is not in ferry's price table (known: %v)", name, m[1], FamilyNames())
-	}
-	vcpu, _ := strconv.Atoi(m[3])
-	if !containsInt(fam.Sizes, vcpu) {
-		return MachineType{}, fmt.Errorf("machine type %q: %s comes with %v vCPUs, not %d", name, m[1], fam.Sizes, vcpu)
-	}
-	mt := MachineType{Name: name, Family: m[1], Shape: m[2], VCPU: vcpu}
-	switch m[2] {
-	case "standard":
-		mt.MemoryGB = fam.Standard * float64(vcpu)
-	case "highmem":
-		mt.MemoryGB = fam.HighMem * float64(vcpu)
-	case "highcpu":
-		mt.MemoryGB = fam.HighCPU * float64(vcpu)
-	}
-	return mt, nil
+// WindowsMonthlyUSD is the Windows Server licence GCE charges for a month
+// of this machine type (per vCPU; a flat rate on shared-core types).
+func (m MachineType) WindowsMonthlyUSD() float64 {
+	return catalog.Default().WindowsHourlyUSD(m.toCatalog()) * HoursPerMonth
 }
+
+// LookupMachineType parses and checks a predefined machine type name
+// against the catalogue: a shape GCP does not sell (e2-highmem-32,
+// n2-highcpu-128) is refused with the nearest real ones.
+func LookupMachineType(name string) (MachineType, error) {
+	m, err := catalog.Default().Lookup(name)
+	if err != nil {
+		return MachineType{}, err
+	}
+	return fromCatalog(m), nil
+}
+
+// ValidateMachineType checks that GCE sells machineType in zone (see
+// catalog.Validate): what plan validation calls for every VM.
+func ValidateMachineType(machineType, zone string) error { return catalog.Validate(machineType, zone) }
 
 // MachineTypes lists every predefined type of a family.
 func MachineTypes(family string) []MachineType {
-	f, ok := families[family]
-	if !ok {
-		return nil
-	}
 	var out []MachineType
-	for _, shape := range []string{"highcpu", "standard", "highmem"} {
-		for _, n := range f.Sizes {
-			if mt, err := LookupMachineType(fmt.Sprintf("%s-%s-%d", family, shape, n)); err == nil {
-				out = append(out, mt)
-			}
+	for _, m := range catalog.Default().MachineTypes(family) {
+		out = append(out, fromCatalog(m))
+	}
+	return out
+}
+
+// FamilyNames lists the families of the catalogue.
+func FamilyNames() []string { return catalog.Default().FamilyNames() }
+
+// DiskMonthlyUSD prices persistent disk per month in us-central1; unknown
+// types are priced as pd-balanced.
+func DiskMonthlyUSD(diskType string, gb int64) float64 {
+	return DiskMonthlyUSDIn(diskType, DefaultPriceRegion, gb)
+}
+
+// DiskMonthlyUSDIn prices persistent disk per month in a region.
+func DiskMonthlyUSDIn(diskType, region string, gb int64) float64 {
+	return catalog.Default().DiskMonthlyUSD(diskType, region, gb)
+}
+
+// ForwardingRulesMonthlyUSD is the month of n forwarding rules of one
+// project and region (an lb cutover adds one per app): Cloud Load
+// Balancing charges the first five together, each further one apart.
+func ForwardingRulesMonthlyUSD(n int) float64 {
+	return catalog.Default().ForwardingRulesHourlyUSD(n) * HoursPerMonth
+}
+
+// VMEstimate is a VM's monthly estimate, itemised.
+type VMEstimate struct {
+	Machine, Windows, Disks, Total float64
+	Region                         string
+	RegionPriced                   bool // false: the catalogue has no prices for Region; us-central1's were used
+}
+
+// EstimateVM prices one VM for a month in region: machine type, Windows
+// Server licence when guestFamily is windowsGuest, and its disks. An
+// unknown machine type counts 0 (validation reports it).
+func EstimateVM(machineType, region, guestFamily, diskType string, disksGB ...int64) VMEstimate {
+	_, ok := catalog.Default().PriceMultiplier(region)
+	e := VMEstimate{Region: region, RegionPriced: ok}
+	if mt, err := LookupMachineType(machineType); err == nil {
+		e.Machine = mt.MonthlyUSDIn(region)
+		if guestFamily == "windowsGuest" {
+			e.Windows = mt.WindowsMonthlyUSD()
 		}
 	}
-	return out
-}
-
-// FamilyNames lists the families in the price table.
-func FamilyNames() []string {
-	var out []string
-	for k := range families {
-		out = append(out, k)
+	for _, gb := range disksGB {
+		e.Disks += DiskMonthlyUSDIn(diskType, region, gb)
 	}
-	sort.Strings(out)
-	return out
-}
-
-// DiskMonthlyUSD prices persistent disk per month; unknown types are priced
-// as pd-balanced.
-func DiskMonthlyUSD(diskType string, gb int64) float64 {
-	p, ok := diskPrices[diskType]
-	if !ok {
-		p = diskPrices["pd-balanced"]
-	}
-	return p * float64(gb)
+	e.Total = catalog.Round2(e.Machine + e.Windows + e.Disks)
+	return e
 }
 
 func containsInt(xs []int, x int) bool {
