@@ -55,7 +55,9 @@ func (m MachineType) HourlyUSDIn(region string) float64 {
 func (m MachineType) MonthlyUSD() float64 { return m.HourlyUSD() * HoursPerMonth }
 
 // MonthlyUSDIn is the on-demand price of a month in a region.
-func (m MachineType) MonthlyUSDIn(region string) float64 { return m.HourlyUSDIn(region) * HoursPerMonth }
+func (m MachineType) MonthlyUSDIn(region string) float64 {
+	return m.HourlyUSDIn(region) * HoursPerMonth
+}
 
 // WindowsMonthlyUSD is the Windows Server licence GCE charges for a month
 // of this machine type (per vCPU; a flat rate on shared-core types).
