@@ -152,8 +152,8 @@ func discoverTable(tw *tabwriter.Writer, inv *inventory.Inventory) {
 			disk += v.DiskGB()
 			power[v.PowerState]++
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", name, len(refs), cpu, gib(mem), fmt.Sprintf("%d GiB", disk),
-			dash(owner), dash(tier), powerSummary(power))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", cell(name), len(refs), cpu, gib(mem), fmt.Sprintf("%d GiB", disk),
+			dash(cell(owner)), dash(cell(tier)), powerSummary(power))
 	}
 	for _, a := range inv.Apps {
 		row(a.Name, a.Owner, a.Tier, a.VMs)
@@ -166,8 +166,8 @@ func discoverTable(tw *tabwriter.Writer, inv *inventory.Inventory) {
 func appsTable(tw *tabwriter.Writer, inv *inventory.Inventory) {
 	fmt.Fprintln(tw, "APP\tOWNER\tSQUAD\tTIER\tVMS\tDEPENDS ON\tRUNBOOK\tMATCHED BY")
 	for _, a := range inv.Apps {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", a.Name, dash(a.Owner), dash(a.Squad), dash(a.Tier), len(a.VMs),
-			dash(strings.Join(a.DependsOn, ",")), dash(a.Runbook), a.MatchedBy)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", cell(a.Name), dash(cell(a.Owner)), dash(cell(a.Squad)), dash(cell(a.Tier)), len(a.VMs),
+			dash(cells(a.DependsOn, ",")), dash(cell(a.Runbook)), cell(a.MatchedBy))
 	}
 	if len(inv.Unassigned) > 0 {
 		fmt.Fprintf(tw, "(unassigned)\t-\t-\t-\t%d\t-\t-\t-\n", len(inv.Unassigned))

@@ -109,7 +109,7 @@ func newMigrateStartCmd(g *globals) *cobra.Command {
 			}
 			out := map[string]string{"app": spec.Name, "workflowID": run.GetID(), "runID": run.GetRunID()}
 			return g.print(cmd.OutOrStdout(), out, func(tw *tabwriter.Writer) {
-				fmt.Fprintf(tw, "started %s (workflow %s)\nfollow it: ferry migrate status %s\n", spec.Name, run.GetID(), spec.Name)
+				fmt.Fprintf(tw, "started %s (workflow %s)\nfollow it: ferry migrate status %s\n", cell(spec.Name), cell(run.GetID()), cell(spec.Name))
 			})
 		},
 	}
@@ -175,34 +175,34 @@ func newMigrateStatusCmd(g *globals) *cobra.Command {
 }
 
 func statusTable(tw *tabwriter.Writer, st workflows.Status) {
-	fmt.Fprintf(tw, "app\t%s\nwave\t%s\nowner\t%s\nstage\t%s\ntraffic on GCP\t%d %%\nstarted by\t%s\n", st.App, st.Wave, st.Owner, st.Stage, st.TrafficPercent, st.StartedBy)
+	fmt.Fprintf(tw, "app\t%s\nwave\t%s\nowner\t%s\nstage\t%s\ntraffic on GCP\t%d %%\nstarted by\t%s\n", cell(st.App), cell(st.Wave), cell(st.Owner), cell(st.Stage), st.TrafficPercent, cell(st.StartedBy))
 	if w := st.Waiting; w != nil {
-		fmt.Fprintf(tw, "waiting for\t%s", w.Gate)
+		fmt.Fprintf(tw, "waiting for\t%s", cell(w.Gate))
 		if len(w.Approvers) > 0 {
-			fmt.Fprintf(tw, " (approvers: %s)", strings.Join(w.Approvers, ", "))
+			fmt.Fprintf(tw, " (approvers: %s)", cells(w.Approvers, ", "))
 		}
-		fmt.Fprintf(tw, " since %s\n\t%s\n", w.Since.Local().Format(time.RFC3339), w.Hint)
+		fmt.Fprintf(tw, " since %s\n\t%s\n", w.Since.Local().Format(time.RFC3339), cell(w.Hint))
 	}
 	if e := st.LastError; e != nil {
-		fmt.Fprintf(tw, "last error\t%s: %s\nrunbook\t%s\n", e.Reason, e.Message, e.Runbook)
+		fmt.Fprintf(tw, "last error\t%s: %s\nrunbook\t%s\n", cell(string(e.Reason)), cell(e.Message), cell(e.Runbook))
 	}
 	if st.RollbackReason != "" {
-		fmt.Fprintf(tw, "rollback reason\t%s\n", st.RollbackReason)
+		fmt.Fprintf(tw, "rollback reason\t%s\n", cell(st.RollbackReason))
 	}
 	fmt.Fprintln(tw, "\nHISTORY\t")
 	for _, h := range st.History {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", h.At.Local().Format(time.RFC3339), h.Stage, h.Note)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", h.At.Local().Format(time.RFC3339), cell(h.Stage), cell(h.Note))
 	}
 	if len(st.Approvals) > 0 {
 		fmt.Fprintln(tw, "\nAPPROVALS\t")
 		for _, a := range st.Approvals {
-			fmt.Fprintf(tw, "%s\t%s %s by %s\t%s\n", a.At.Local().Format(time.RFC3339), a.Stage, a.Decision, a.Approver, a.Comment)
+			fmt.Fprintf(tw, "%s\t%s %s by %s\t%s\n", a.At.Local().Format(time.RFC3339), cell(a.Stage), cell(a.Decision), cell(a.Approver), cell(a.Comment))
 		}
 	}
 	if len(st.Audit) > 0 {
 		fmt.Fprintln(tw, "\nREFUSED\t")
 		for _, a := range st.Audit {
-			fmt.Fprintf(tw, "%s\t%s by %s\t%s\n", a.At.Local().Format(time.RFC3339), a.Signal, a.By, a.Reason)
+			fmt.Fprintf(tw, "%s\t%s by %s\t%s\n", a.At.Local().Format(time.RFC3339), cell(a.Signal), cell(a.By), cell(a.Reason))
 		}
 	}
 }
@@ -227,7 +227,7 @@ else. The one who started a migration may not approve its cutover.`,
 				return err
 			}
 			return g.print(cmd.OutOrStdout(), rec, func(tw *tabwriter.Writer) {
-				fmt.Fprintf(tw, "%s: %s %s by %s\n", args[0], rec.Stage, rec.Decision, rec.Approver)
+				fmt.Fprintf(tw, "%s: %s %s by %s\n", cell(args[0]), cell(rec.Stage), cell(rec.Decision), cell(rec.Approver))
 			})
 		},
 	}
@@ -251,7 +251,7 @@ func newMigrateActionCmd(g *globals, name, short string) *cobra.Command {
 				return err
 			}
 			return g.print(cmd.OutOrStdout(), map[string]string{"app": args[0], "result": msg}, func(tw *tabwriter.Writer) {
-				fmt.Fprintf(tw, "%s: %s\n", args[0], msg)
+				fmt.Fprintf(tw, "%s: %s\n", cell(args[0]), cell(msg))
 			})
 		},
 	}

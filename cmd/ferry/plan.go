@@ -219,11 +219,11 @@ func newPlanShowCmd(g *globals) *cobra.Command {
 }
 
 func showSpec(tw *tabwriter.Writer, s plan.AppSpec) {
-	fmt.Fprintf(tw, "app\t%s\n", s.Name)
-	fmt.Fprintf(tw, "wave\t%s\n", s.Wave)
-	fmt.Fprintf(tw, "owner / squad / tier\t%s / %s / %s\n", s.Owner, s.Squad, s.Tier)
-	fmt.Fprintf(tw, "depends on\t%s\n", strings.Join(s.DependsOn, ", "))
-	fmt.Fprintf(tw, "placement\t%s %s, network %s\n", s.Project, s.Zone, s.Network)
+	fmt.Fprintf(tw, "app\t%s\n", cell(s.Name))
+	fmt.Fprintf(tw, "wave\t%s\n", cell(s.Wave))
+	fmt.Fprintf(tw, "owner / squad / tier\t%s / %s / %s\n", cell(s.Owner), cell(s.Squad), cell(s.Tier))
+	fmt.Fprintf(tw, "depends on\t%s\n", cells(s.DependsOn, ", "))
+	fmt.Fprintf(tw, "placement\t%s %s, network %s\n", cell(s.Project), cell(s.Zone), cell(s.Network))
 	steps := []string{}
 	for _, st := range s.Cutover.Steps {
 		steps = append(steps, fmt.Sprintf("%d%% (bake %s)", st.Percent, st.Bake))
@@ -237,7 +237,7 @@ func showSpec(tw *tabwriter.Writer, s plan.AppSpec) {
 		fmt.Fprintf(tw, "window\t%s %s for %s (%s)\n", strings.Join(days, ","), w.Start, w.Duration, w.TimeZone)
 	}
 	for _, gate := range []string{"plan", "cutover", "decommission"} {
-		fmt.Fprintf(tw, "approvers %s\t%s\n", gate, strings.Join(s.Approvers[gate], ", "))
+		fmt.Fprintf(tw, "approvers %s\t%s\n", gate, cells(s.Approvers[gate], ", "))
 	}
 	fmt.Fprintf(tw, "rollback\t%s\n", s.Rollback.Policy)
 	fmt.Fprintf(tw, "decommission\tretention %s, then %s\n", s.Decommission.Retention, s.Decommission.FinalAction)
@@ -247,7 +247,7 @@ func showSpec(tw *tabwriter.Writer, s plan.AppSpec) {
 		for _, d := range v.DataDisksGB {
 			disks += fmt.Sprintf("+%d", d)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d vCPU/%d MB\t%s\t%s\t%.2f\t%s\n", v.Name, v.GCEName, v.NumCPU, v.MemoryMB, v.MachineType, disks, v.MonthlyUSD, v.SizingNote)
+		fmt.Fprintf(tw, "%s\t%s\t%d vCPU/%d MB\t%s\t%s\t%.2f\t%s\n", cell(v.Name), cell(v.GCEName), v.NumCPU, v.MemoryMB, cell(v.MachineType), disks, v.MonthlyUSD, cell(v.SizingNote))
 	}
 	fmt.Fprintf(tw, "total\t\t\t\t\t%.2f\t\n", s.MonthlyUSD())
 }

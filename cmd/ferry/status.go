@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferrymigrate/ferry/plan"
+	"github.com/ferrymigrate/ferry/textsafe"
 	"github.com/ferrymigrate/ferry/tracking"
 )
 
@@ -77,7 +78,7 @@ func statusRows(tw *tabwriter.Writer, rows []tracking.Row, now time.Time) {
 	for _, r := range rows {
 		waiting := r.Gate
 		if len(r.Approvers) > 0 {
-			waiting += " (" + strings.Join(r.Approvers, ", ") + ")"
+			waiting += " (" + strings.Join(r.Approvers, ", ") + ")" // escaped as a whole below
 		}
 		since := ""
 		if !r.WaitingSince.IsZero() {
@@ -91,9 +92,24 @@ func statusRows(tw *tabwriter.Writer, rows []tracking.Row, now time.Time) {
 		if !r.InPlan {
 			app += " (not in plan)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", app, r.Stage, dash(r.Wave), dash(r.Owner), dash(waiting), dash(since),
-			dash(refused), dash(shorten(r.LastError, 60)), dash(r.Runbook))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell(app), cell(r.Stage), dash(cell(r.Wave)), dash(cell(r.Owner)), dash(cell(waiting)), dash(since),
+			dash(refused), dash(shorten(cell(r.LastError), 60)), dash(cell(r.Runbook)))
 	}
+}
+
+// cell makes untrusted text (vCenter names, tags and attributes, approval
+// comments, error text) one safe table cell: control characters, escape
+// sequences and bidi overrides are shown escaped, so a value can neither
+// add a row or column nor restyle or rewrite the terminal.
+func cell(s string) string { return textsafe.Line(s) }
+
+// cells is cell for a list, joined with sep.
+func cells(list []string, sep string) string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = cell(s)
+	}
+	return strings.Join(out, sep)
 }
 
 func shorten(s string, n int) string {

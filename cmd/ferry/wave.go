@@ -73,9 +73,9 @@ func newWaveCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return g.print(cmd.OutOrStdout(), ws, func(tw *tabwriter.Writer) {
-				fmt.Fprintf(tw, "wave %s: %d in flight (cap %d), %d finished of %d\n\nAPP\tSTATE\tERROR\n", ws.Wave, ws.Running, ws.Concurrency, ws.Finished, len(ws.Apps))
+				fmt.Fprintf(tw, "wave %s: %d in flight (cap %d), %d finished of %d\n\nAPP\tSTATE\tERROR\n", cell(ws.Wave), ws.Running, ws.Concurrency, ws.Finished, len(ws.Apps))
 				for _, a := range ws.Apps {
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", a.App, a.State, a.Error)
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", cell(a.App), cell(string(a.State)), cell(a.Error))
 				}
 			})
 		},
