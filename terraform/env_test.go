@@ -71,9 +71,13 @@ func TestTerraformEnvironmentAllowlist(t *testing.T) {
 	t.Setenv("TF_LOG", "DEBUG")
 	t.Setenv("TF_LOG_PATH", logPath)
 
+	rc := filepath.Join(t.TempDir(), "terraformrc")
+	if err := os.WriteFile(rc, []byte("disable_checkpoint = true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	spec := exampleSpecs(t)[0]
 	spec.Backend = plan.Backend{Type: "local"}
-	r, err := NewRunner(Config{Binary: bin, CLIConfigFile: "/etc/ferry/terraformrc", WorkRoot: t.TempDir()}, fakeGCP, spec)
+	r, err := NewRunner(Config{Binary: bin, CLIConfigFile: rc, WorkRoot: t.TempDir()}, fakeGCP, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +120,7 @@ func TestTerraformEnvironmentAllowlist(t *testing.T) {
 			t.Errorf("%s = %q in terraform's environment, want %q", k, got[k], v)
 		}
 	}
-	for k, v := range map[string]string{"TF_CLI_CONFIG_FILE": "/etc/ferry/terraformrc", "CHECKPOINT_DISABLE": "1",
+	for k, v := range map[string]string{"TF_CLI_CONFIG_FILE": rc, "CHECKPOINT_DISABLE": "1",
 		"TF_IN_AUTOMATION": "1", "TF_LOG": "DEBUG", "TF_LOG_PATH": logPath, "PATH": os.Getenv("PATH"), "HOME": os.Getenv("HOME")} {
 		if got[k] != v {
 			t.Errorf("%s = %q in terraform's environment, want %q", k, got[k], v)

@@ -23,6 +23,8 @@ type RenderOptions struct {
 	GCP gcp.Config
 	// ProviderConstraint is the google provider version constraint.
 	ProviderConstraint string
+	// LockFile, when set, is written as the module's FileLock.
+	LockFile []byte
 }
 
 // DefaultProviderConstraint accepts the pinned provider (it reports 7.0.0
@@ -67,6 +69,9 @@ func Render(spec plan.AppSpec, opts RenderOptions) (map[string][]byte, error) {
 	out := make(map[string][]byte, len(names))
 	for i, n := range names {
 		out[n] = all[i]
+	}
+	if opts.LockFile != nil {
+		out[FileLock] = opts.LockFile
 	}
 	return out, nil
 }
@@ -161,10 +166,7 @@ func (r *renderer) versions(w *tw) {
 	w.block("terraform")
 	w.str("required_version", ">= 1.8")
 	w.block("required_providers")
-	constraint := r.opts.ProviderConstraint
-	if constraint == "" {
-		constraint = DefaultProviderConstraint
-	}
+	constraint := r.opts.constraint()
 	w.object("google", 2)
 	w.entry("source", "hashicorp/google")
 	w.entry("version", constraint)
@@ -206,6 +208,13 @@ func (r *renderer) versions(w *tw) {
 		w.str("access_token", gcp.FakeAccessToken)
 	}
 	w.end()
+}
+
+func (o RenderOptions) constraint() string {
+	if o.ProviderConstraint == "" {
+		return DefaultProviderConstraint
+	}
+	return o.ProviderConstraint
 }
 
 // StatePrefix is the GCS object prefix of an app's state.

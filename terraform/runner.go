@@ -55,8 +55,37 @@ func NewRunner(cfg Config, g gcp.Config, spec plan.AppSpec) (*Runner, error) {
 	if cfg.WorkRoot == "" {
 		return nil, errors.New("terraform: no working root configured: set FERRY_STATE_DIR")
 	}
-	return &Runner{cfg: cfg, spec: spec, opts: RenderOptions{GCP: g},
+	opts := RenderOptions{GCP: g}
+	lock, err := lockFile(cfg, opts.constraint())
+	if err != nil {
+		return nil, fmt.Errorf("terraform for app %q: %w", spec.Name, err)
+	}
+	opts.LockFile = lock
+	return &Runner{cfg: cfg, spec: spec, opts: opts,
 		dir: filepath.Join(cfg.WorkRoot, "apps", gcename.Name(spec.Name, nil)), LockTimeout: DefaultLockTimeout}, nil
+}
+
+// lockFile is the provider lock file every module of this worker gets:
+// the configured one, or one built from the filesystem mirror.
+func lockFile(cfg Config, constraint string) ([]byte, error) {
+	if cfg.LockFile != "" {
+		b, err := os.ReadFile(cfg.LockFile)
+		if err != nil {
+			return nil, fmt.Errorf("provider lock file (FERRY_TERRAFORM_LOCK_FILE): %w", err)
+		}
+		return b, nil
+	}
+	if cfg.CLIConfigFile == "" {
+		return nil, nil
+	}
+	if m, err := mirrorPath(cfg.CLIConfigFile); err != nil || m == "" {
+		return nil, err // no filesystem mirror: terraform init locks what it installs
+	}
+	l, err := MirrorLock(cfg.CLIConfigFile, constraint)
+	if err != nil {
+		return nil, err
+	}
+	return l.LockFileBytes(), nil
 }
 
 // Dir is the app's working directory.
@@ -113,6 +142,9 @@ func (r *Runner) init(ctx context.Context) error {
 		err = tf.InitJSON(ctx, s, tfexec.Reconfigure(true), tfexec.Upgrade(false))
 		s.close()
 		err = r.fail("init", err, s.errors())
+		if err == nil {
+			err = r.lockKept(files[FileLock])
+		}
 		var locked *LockedError
 		if !errors.As(err, &locked) || time.Now().After(deadline) {
 			return err
@@ -123,6 +155,21 @@ func (r *Runner) init(ctx context.Context) error {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// lockKept checks that terraform init verified the provider against the
+// lock file rather than rewriting it (which it does for a provider the
+// lock does not cover).
+func (r *Runner) lockKept(want []byte) error {
+	if want == nil {
+		return nil
+	}
+	got, err := os.ReadFile(filepath.Join(r.dir, FileLock))
+	if err == nil && string(got) == string(want) {
+		return nil
+	}
+	return fmt.Errorf("terraform init of app %q rewrote the provider lock file %s: the provider it selected is not the locked one; "+
+		"check the constraint and the provider mirror (make tools) or FERRY_TERRAFORM_LOCK_FILE", r.spec.Name, FileLock)
 }
 
 func writeIfChanged(path string, b []byte) error {
