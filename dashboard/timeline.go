@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferrymigrate/ferry/textsafe"
 	"github.com/ferrymigrate/ferry/tracking"
 )
 
@@ -98,7 +99,7 @@ func (s *Server) writeTimeline(w io.Writer, rows []tracking.Row, now time.Time) 
 	x := func(t time.Time) float64 {
 		return left + float64(t.Sub(from))/float64(to.Sub(from))*(width-left-right)
 	}
-	esc := html.EscapeString
+	esc := func(s string) string { return html.EscapeString(textsafe.Line(s)) }
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="ferry-timeline" width="%d" height="%d" viewBox="0 0 %d %d" font-family="Helvetica, Arial, sans-serif" font-size="11">`+"\n", width, height, width, height)
 	for i, wv := range ws {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ferrymigrate/ferry/deps"
+	"github.com/ferrymigrate/ferry/textsafe"
 	"github.com/ferrymigrate/ferry/tracking"
 	"github.com/ferrymigrate/ferry/workflows"
 )
@@ -45,6 +46,10 @@ var funcs = template.FuncMap{
 	"day":  func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	"join": strings.Join,
+	// line shows untrusted text (vCenter names, search attributes anyone
+	// starting a workflow can set) with control and bidi characters escaped;
+	// html/template still escapes the HTML.
+	"line": textsafe.Line,
 	"tb":   func(a tracking.Amounts) string { return fmt.Sprintf("%.1f", a.TB()) },
 	"pct": func(done, total int) int {
 		if total == 0 {
