@@ -153,6 +153,9 @@ func (s *Server) dispatchCompute(c *creq) (any, *apiError) {
 		return s.serveOperation(c)
 	}
 	if c.verb == "aggregated" {
+		if c.coll == "machineTypes" {
+			return s.aggregatedMachineTypes(c), nil
+		}
 		return s.aggregatedList(c)
 	}
 	spec, ok := kinds[c.coll]
@@ -184,6 +187,9 @@ func (s *Server) dispatchCompute(c *creq) (any, *apiError) {
 	case c.name == "" && c.r.Method == http.MethodGet:
 		return s.list(c, spec), nil
 	case c.name == "" && c.r.Method == http.MethodPost:
+		if aerr := checkScope(c); aerr != nil {
+			return nil, aerr
+		}
 		return s.insert(c, spec)
 	case c.verb != "":
 		o := s.state.Objects[c.key()]

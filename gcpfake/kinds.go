@@ -48,8 +48,10 @@ func insertInstance(s *Server, c *creq, o *object) *apiError {
 	b := o.Body
 	if mt, _ := b["machineType"].(string); mt == "" {
 		return errInvalid("Invalid value for field 'resource.machineType': ''. The referenced machineType resource cannot be found.")
+	} else if aerr := checkMachineType(c.scope.Zone, mt); aerr != nil {
+		return aerr
 	} else if !strings.HasPrefix(mt, computeBase) {
-		b["machineType"] = s.zoneURL(c.project, c.scope.Zone) + "/machineTypes/" + mt
+		b["machineType"] = s.zoneURL(c.project, c.scope.Zone) + "/machineTypes/" + lastSegment(mt)
 	}
 	disks, _ := b["disks"].([]any)
 	if len(disks) == 0 {
@@ -77,6 +79,11 @@ func insertInstance(s *Server, c *creq, o *object) *apiError {
 		ip, _ := d["initializeParams"].(map[string]any)
 		if ip == nil {
 			return errInvalid("Invalid value for field 'resource.disks[%d]': neither source nor initializeParams is set.", i)
+		}
+		if img, _ := ip["sourceImage"].(string); img != "" {
+			if aerr := checkImage(fmt.Sprintf("resource.disks[%d].initializeParams.sourceImage", i), img); aerr != nil {
+				return aerr
+			}
 		}
 		boot, _ := d["boot"].(bool)
 		dname, _ := ip["diskName"].(string)
@@ -277,6 +284,9 @@ func insertDisk(s *Server, c *creq, o *object) *apiError {
 	}
 	b["sizeGb"] = fmt.Sprint(b["sizeGb"])
 	if img, ok := b["sourceImage"].(string); ok {
+		if aerr := checkImage("resource.sourceImage", img); aerr != nil {
+			return aerr
+		}
 		b["sourceImageId"] = idString(2000 + uint64(len(lastSegment(img))))
 	}
 	setDefault(b, "physicalBlockSizeBytes", "4096")

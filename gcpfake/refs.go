@@ -159,6 +159,9 @@ func (s *Server) ensureProject(project string) {
 // machine types, disk types, zones, regions, the project.
 func (s *Server) synthetic(c *creq) (any, *apiError) {
 	self := computeBase + c.key()
+	if out, aerr, ok := s.catalogRead(c); ok {
+		return out, aerr
+	}
 	switch c.coll {
 	case "projects":
 		return map[string]any{"kind": "compute#project", "name": c.project, "id": idString(1000 + uint64(len(c.project))),
