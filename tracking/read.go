@@ -43,7 +43,7 @@ type Execution struct {
 	Tier         string    `json:"tier,omitempty"`
 	WaitingOn    string    `json:"waitingOn,omitempty"` // "gate: approver,approver"
 	WaitingSince time.Time `json:"waitingSince,omitzero"`
-	LastError    string    `json:"lastError,omitempty"` // "reason: message"
+	LastError    string    `json:"lastError,omitempty"` // a reason code (older runs: "reason: message")
 	VMs          int64     `json:"vms"`
 	VCPU         int64     `json:"vcpu"`
 	DiskGB       int64     `json:"diskGB"`

@@ -108,8 +108,11 @@ func apply(r *Row, e Execution) {
 	r.Gate, r.Approvers = parseWaitingOn(e.WaitingOn)
 	r.WaitingSince = e.WaitingSince
 	r.LastError = e.LastError
-	if reason, _, ok := strings.Cut(e.LastError, ":"); ok && e.LastError != "" {
-		r.Runbook = runbooks.Link(runbooks.Reason(strings.TrimSpace(reason)))
+	// FerryLastError holds a reason code (redact.Reason); older runs wrote
+	// "reason: message".
+	reason, _, _ := strings.Cut(e.LastError, ":")
+	if reason = strings.TrimSpace(reason); reason != "" && (runbooks.Known(runbooks.Reason(reason)) || strings.Contains(e.LastError, ":")) {
+		r.Runbook = runbooks.Link(runbooks.Reason(reason))
 	} else if r.Gate != "" {
 		if link := gateRunbook(r.Gate); link != "" {
 			r.Runbook = link
