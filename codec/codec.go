@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"fmt"
+	"os"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
@@ -24,7 +25,21 @@ type Codec struct {
 	keys   Keyring
 	aeads  map[string]cipher.AEAD
 	active string
+	// AllowPlaintext lets payloads that were never encrypted through
+	// (histories from before encryption was turned on). Off by default:
+	// a plaintext payload is one that did not come through a client
+	// holding the key, so the worker refuses it (EnvAllowPlaintext).
+	AllowPlaintext bool
 }
+
+// EnvAllowPlaintext=1 makes DataConverter accept plaintext payloads.
+const EnvAllowPlaintext = "FERRY_CODEC_ALLOW_PLAINTEXT"
+
+// EncodingRefused marks a plaintext payload the codec refused. Workflow
+// code that receives raw payloads (ferry's signals) records the refusal;
+// typed decoding (a workflow input, an update) fails with this name in
+// its error, so nothing runs on a plaintext input.
+const EncodingRefused = "binary/ferry-refused-plaintext-payload"
 
 var _ converter.PayloadCodec = (*Codec)(nil)
 
@@ -55,6 +70,7 @@ func DataConverter(keys Keyring) (converter.DataConverter, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.AllowPlaintext = os.Getenv(EnvAllowPlaintext) == "1"
 	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c), nil
 }
 
@@ -95,6 +111,10 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 	for i, p := range payloads {
 		if string(p.GetMetadata()[converter.MetadataEncoding]) != MetadataEncodingEncrypted {
 			out[i] = p
+			if !c.AllowPlaintext {
+				out[i] = &commonpb.Payload{Metadata: map[string][]byte{converter.MetadataEncoding: []byte(EncodingRefused)},
+					Data: []byte("plaintext payload refused: this worker requires payloads encrypted with the ferry codec key")}
+			}
 			continue
 		}
 		id := string(p.Metadata[MetadataKeyID])

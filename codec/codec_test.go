@@ -157,12 +157,23 @@ func TestWrongKeySameID(t *testing.T) {
 	}
 }
 
-func TestPlainPayloadsPassThrough(t *testing.T) {
+func TestPlainPayloadsRefusedUnlessAllowed(t *testing.T) {
 	c, _ := New(ring(t, newKey(t, "a")))
-	p := &commonpb.Payload{Metadata: map[string][]byte{"encoding": []byte("json/plain")}, Data: []byte(`1`)}
+	p := &commonpb.Payload{Metadata: map[string][]byte{"encoding": []byte("json/plain")}, Data: []byte(`{"app":"x"}`)}
 	out, err := c.Decode([]*commonpb.Payload{p})
+	if err != nil || string(out[0].Metadata["encoding"]) != EncodingRefused || strings.Contains(string(out[0].Data), "app") {
+		t.Fatalf("plain payload not refused: %v %v", out, err)
+	}
+	// Typed decoding of a refused payload fails, naming the refusal.
+	dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)
+	var v map[string]string
+	if err := dc.FromPayload(p, &v); err == nil || !strings.Contains(err.Error(), "refused-plaintext") {
+		t.Fatalf("typed decode of a plaintext payload: %v (%v)", err, v)
+	}
+	c.AllowPlaintext = true
+	out, err = c.Decode([]*commonpb.Payload{p})
 	if err != nil || out[0] != p {
-		t.Fatalf("plain payload: %v %v", out, err)
+		t.Fatalf("plain payload with AllowPlaintext: %v %v", out, err)
 	}
 }
 

@@ -19,6 +19,13 @@ const maxCodecBody = 8 << 20
 // the UI origins and a bearer token check (none when token is empty, which
 // only a loopback listener may allow: see LoopbackOnly).
 func Handler(c converter.PayloadCodec, origins []string, token string, log *slog.Logger) http.Handler {
+	if fc, ok := c.(*Codec); ok && !fc.AllowPlaintext {
+		// People reading a history should see what was sent, plaintext
+		// (forged) payloads included; the worker is what refuses them.
+		view := *fc
+		view.AllowPlaintext = true
+		c = &view
+	}
 	inner := converter.NewPayloadCodecHTTPHandler(c)
 	want := []byte("Bearer " + token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
