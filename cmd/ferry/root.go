@@ -10,8 +10,10 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
 
 	"github.com/ferrymigrate/ferry/redact"
+	"github.com/ferrymigrate/ferry/worker"
 )
 
 // globals are the flags every command shares.
@@ -22,6 +24,16 @@ type globals struct {
 	LogLevel        string
 	LogFormat       string
 	Output          string
+
+	// conn is how to reach Temporal, flags only (FERRY_* and TEMPORAL_*
+	// variables and temporal.toml are read when resolving).
+	conn worker.Connection
+	// dialOpts and dialConn are the resolved connection, dialErr why it
+	// could not be resolved (reported by dial, not by commands that never
+	// talk to Temporal).
+	dialOpts client.Options
+	dialConn worker.Resolved
+	dialErr  error
 
 	log *slog.Logger
 }
@@ -72,14 +84,12 @@ Start with 'ferry dev' (the whole local stack) or read README.md.`,
 			}
 			g.log = l
 			slog.SetDefault(l)
+			g.resolveConnection()
 			return nil
 		},
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.TemporalAddress, "temporal-address", envOr([]string{"FERRY_TEMPORAL_ADDRESS", "TEMPORAL_ADDRESS"}, "127.0.0.1:7233"),
-		"Temporal frontend host:port (env FERRY_TEMPORAL_ADDRESS or TEMPORAL_ADDRESS)")
-	pf.StringVar(&g.Namespace, "namespace", envOr([]string{"FERRY_NAMESPACE", "TEMPORAL_NAMESPACE"}, "default"),
-		"Temporal namespace (env FERRY_NAMESPACE or TEMPORAL_NAMESPACE)")
+	addConnectionFlags(pf, &g.conn)
 	pf.StringVar(&g.StateDir, "state-dir", envOr([]string{"FERRY_STATE_DIR"}, ".ferry"),
 		"directory for local state: dev server db, terraform working dirs (env FERRY_STATE_DIR)")
 	pf.StringVar(&g.LogLevel, "log-level", envOr([]string{"FERRY_LOG_LEVEL"}, "info"), "log level: debug, info, warn, error (env FERRY_LOG_LEVEL)")
