@@ -117,6 +117,8 @@ func FuzzFastLine(f *testing.F) {
 	f.Add("Source,Source IP,Destination,Destination IP,Destination Port,Protocol,Session Count", "a,10.0.0.1,10.0.0.2,10.0.0.2,TCP/22,TCP,3")
 	f.Add("ts,te,td,sa,da,sp,dp,pr,ipkt,ibyt", "2026-05-15 12:35:53,2026-05-15 12:36:10,17,10.2.0.1,10.2.0.2,1,5432,TCP,1,2")
 	f.Add(h, "010.0.0.1,10.0.0.2,443,tcp,1,1,,")
+	f.Add(strings.TrimSuffix(nfdumpHeader, "\n"), "2027-01-21 11:37:42,2027-01-21 11:37:43,1.287,127.20.0.10,127.20.1.1,8080,56181,TCP,...AP.SF,0,0,4,20216,0,0,0,0,0,0,0,0,0,0"+nfdumpTail+"2026-12-02 18:35:00.073")
+	f.Add("src_ip,dst_ip,src_port,dst_port,protocol,bytes,flags,biflowDirection", "10.0.0.2,10.0.0.1,45000,50000,tcp,60,....S.,2")
 	f.Add(h, "10.0.0.1,10.0.0.2,99999,17,0,1234567890123456789,,")
 	f.Fuzz(func(t *testing.T, header, line string) {
 		if strings.ContainsAny(header+line, "\r\n") {

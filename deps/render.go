@@ -68,7 +68,7 @@ func RenderTable(w io.Writer, r *Result) error {
 	fmt.Fprintf(w, "%d flow records, %d conversations, %d malformed lines skipped\n", r.Stats.Records, r.Stats.Conversations, r.Stats.ParseErrors)
 	if d := r.Stats.Direction; d.Paired+d.ByRecord+d.ByListening+d.ByWellKnown+d.ByPeers+d.ByPortRange+d.ByFewPeers+d.Ambiguous > 0 {
 		fmt.Fprintf(w, "server side: %d by TCP flags or socket state, %d by listening sockets, %d by well-known port, %d by peer count, %d by port range, %d by a few more peers; %d replies paired with their request\n",
-			d.ByRecord, d.ByListening, d.ByWellKnown, d.ByPeers+0, d.ByPortRange, d.ByFewPeers, d.Paired)
+			d.ByRecord, d.ByListening, d.ByWellKnown, d.ByPeers, d.ByPortRange, d.ByFewPeers, d.Paired)
 	}
 	if a := r.Ambiguous; a.Conversations > 0 {
 		fmt.Fprintf(w, "ambiguous: %d conversations (%d records, %s) with no telling which side is the server make no edge; pass an 'ss -ltn' capture of these hosts with --flows to decide them:\n",
