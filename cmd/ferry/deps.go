@@ -39,7 +39,9 @@ func newDepsCmd(g *globals) *cobra.Command {
 		Use:   "deps",
 		Short: "Map observed connections to an app dependency graph, move groups and waves",
 		Long: `Read connection records (NSX-T flow exports, nfdump -o csv, ss -tn captures or
-ferry's canonical CSV; see docs/flows-format.md), map every IP to its VM and
+ferry's canonical CSV; see docs/flows-format.md), pair every NetFlow record
+with its reply and decide which side is the server (conversations nothing
+decides are reported as ambiguous, not guessed), map every IP to its VM and
 app, and print the app graph with move groups (cycles and chatty pairs that
 must move together), waves (dependencies first, within the caps), the blast
 radius of each app and the ports each VM serves.
@@ -60,7 +62,7 @@ or vCenter itself (GOVC_URL, GOVC_USERNAME, GOVC_PASSWORD).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringArrayVar(&f.flows, "flows", nil, "flow file (repeatable): NSX-T CSV, nfdump -o csv, ss -tn capture or ferry CSV")
+	fl.StringArrayVar(&f.flows, "flows", nil, "flow file (repeatable): NSX-T CSV, nfdump -o csv (replies included), ss -tan capture, ss -ltn listening sockets, or ferry CSV")
 	fl.StringVar(&f.inventoryFile, "inventory", "", "inventory JSON written by 'ferry discover -o json --out FILE'")
 	fl.BoolVar(&f.sample, "sample", false, "use the sample portfolio (and its flows when --flows is not given)")
 	fl.StringVar(&f.format, "format", "table", "output: "+strings.Join(deps.Formats, ", "))
