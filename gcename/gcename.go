@@ -1,6 +1,10 @@
-// Package gcename turns vCenter names into valid, unique and stable Google
-// Compute Engine resource names. It is a leaf package so both the plan and
-// the terraform renderer can use it.
+// Package gcename is the one home of ferry's external resource names: it
+// turns vCenter and app names into valid, unique and stable Google Compute
+// Engine names with one sanitiser (Name), and spells the app-scoped names
+// (load balancer, backends, NEG, health check...) that terraform creates
+// and the traffic strategies patch, so both agree. It is a leaf: the plan,
+// the terraform renderer and traffic all import it, it imports none of
+// them.
 package gcename
 
 import (
@@ -88,4 +92,48 @@ func withSuffix(base, h string) string {
 func hash(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])[:hashLen]
+}
+
+// App-scoped names. Terraform creates these objects (terraform/) and the
+// traffic strategies patch them (traffic/), so both spell them here. Each
+// goes through Name: a long or odd app name gives a valid, stable name.
+
+// URLMap is the URL map whose default route splits traffic between the
+// datacenter and GCP backend services.
+func URLMap(app string) string { return Name(app+"-lb", nil) }
+
+// GCPBackend is the backend service over the app's instance groups on GCE.
+func GCPBackend(app string) string { return Name(app+"-gcp", nil) }
+
+// DCBackend is the backend service over the hybrid connectivity NEG that
+// holds the app's datacenter endpoints.
+func DCBackend(app string) string { return Name(app+"-dc", nil) }
+
+// DCNEG is the hybrid connectivity network endpoint group behind DCBackend.
+func DCNEG(app string) string { return Name(app+"-dc-neg", nil) }
+
+// Scoped is an app's own object of the given kind suffix, prefixed
+// "ferry-": the health check ("-hc"), proxy ("-proxy"), forwarding rule
+// ("-fr"), instance group per zone ("-<zone>").
+func Scoped(app, suffix string) string { return Name("ferry-"+app+suffix, nil) }
+
+// ForwardingRule is the app's global forwarding rule; its address is the
+// load balancer's public address.
+func ForwardingRule(app string) string { return Scoped(app, "-fr") }
+
+// HealthCheck is the app's health check (and its health-checker firewall).
+func HealthCheck(app string) string { return Scoped(app, "-hc") }
+
+// Proxy is the app's target HTTP proxy.
+func Proxy(app string) string { return Scoped(app, "-proxy") }
+
+// Tag is the network tag on every instance of the app: "ferry-" and the
+// app's Name (so "9lives" gives "ferry-vm-9lives", as plans resolved so
+// far do), shortened with a hash when that exceeds MaxLen.
+func Tag(app string) string {
+	t := "ferry-" + Name(app, nil)
+	if len(t) > MaxLen {
+		t = Name(t, nil)
+	}
+	return t
 }

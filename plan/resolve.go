@@ -12,8 +12,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/ferrymigrate/ferry/deps"
+	"github.com/ferrymigrate/ferry/gcename"
 	"github.com/ferrymigrate/ferry/inventory"
-	"github.com/ferrymigrate/ferry/terraform/gcename"
 )
 
 // Defaults applied by Resolve where the plan is silent (docs/plan.md).

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ferrymigrate/ferry/traffic"
+	"github.com/ferrymigrate/ferry/gcename"
 )
 
 // An apply killed with its terraform (no state saved for the last creates)
@@ -70,7 +70,7 @@ func TestApplyAdoptsLBOrphans(t *testing.T) {
 	}
 	dc := 0
 	for _, b := range fake.Resources(spec.Project, "backendServices") {
-		if b.Name == traffic.DCBackendName(spec.Name) {
+		if b.Name == gcename.DCBackend(spec.Name) {
 			dc++
 		}
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
-	"github.com/ferrymigrate/ferry/traffic"
+	"github.com/ferrymigrate/ferry/gcename"
 )
 
 // Initial weights of the URL map: everything to the datacenter. ferry's
@@ -69,7 +69,7 @@ func (r *renderer) lb(w *tw) {
 	w.end()
 	w.nl()
 
-	gcpName := traffic.GCPBackendName(app)
+	gcpName := gcename.GCPBackend(app)
 	r.resource(w, "google_compute_backend_service", "gcp", func() string { return r.global("backendServices", gcpName) })
 	w.str("name", gcpName)
 	w.str("description", r.owned("Instances of "+app+" on GCP"))
@@ -95,7 +95,7 @@ func (r *renderer) lb(w *tw) {
 	if negZone == "" {
 		negZone = r.spec.VMs[0].Zone
 	}
-	negName := traffic.DCNEGName(app)
+	negName := gcename.DCNEG(app)
 	r.resource(w, "google_compute_network_endpoint_group", "dc", func() string { return r.zonal("networkEndpointGroups", negZone, negName) })
 	w.str("name", negName)
 	w.str("network", r.spec.Network)
@@ -122,7 +122,7 @@ func (r *renderer) lb(w *tw) {
 	}
 	w.nl()
 
-	dcName := traffic.DCBackendName(app)
+	dcName := gcename.DCBackend(app)
 	r.resource(w, "google_compute_backend_service", "dc", func() string { return r.global("backendServices", dcName) })
 	w.str("name", dcName)
 	w.str("description", r.owned("Endpoints of "+app+" in the datacenter"))
@@ -138,7 +138,7 @@ func (r *renderer) lb(w *tw) {
 	w.end()
 	w.nl()
 
-	umName := traffic.URLMapName(app)
+	umName := gcename.URLMap(app)
 	r.resource(w, "google_compute_url_map", "app", func() string { return r.global("urlMaps", umName) })
 	w.str("name", umName)
 	w.str("description", r.owned("Traffic split of "+app+" between the datacenter and GCP; ferry shifts the weights"))

@@ -11,9 +11,9 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 
+	"github.com/ferrymigrate/ferry/gcename"
 	"github.com/ferrymigrate/ferry/gcp"
 	"github.com/ferrymigrate/ferry/plan"
-	"github.com/ferrymigrate/ferry/terraform/gcename"
 )
 
 // RenderOptions say where the generated module's provider and backend
@@ -447,9 +447,10 @@ func (r *renderer) network(w *tw) {
 // without labels: adoption recognises the app's objects by it.
 func (r *renderer) owned(desc string) string { return desc + " (" + OwnerNote(r.spec.Name) + ")" }
 
-func (r *renderer) appTag() string { return "ferry-" + gceName(r.spec.Name) }
+func (r *renderer) appTag() string { return gcename.Tag(r.spec.Name) }
 
-// name is an app-scoped GCE resource name.
+// name is an app-scoped GCE resource name (gcename.Scoped, without its
+// allocations for names already valid).
 func (r *renderer) name(suffix string) string {
 	return gceName("ferry-" + r.spec.Name + suffix)
 }

@@ -16,9 +16,9 @@ import (
 	"github.com/hashicorp/terraform-exec/tfexec"
 	tfjson "github.com/hashicorp/terraform-json"
 
+	"github.com/ferrymigrate/ferry/gcename"
 	"github.com/ferrymigrate/ferry/gcp"
 	"github.com/ferrymigrate/ferry/plan"
-	"github.com/ferrymigrate/ferry/terraform/gcename"
 )
 
 // DefaultLockTimeout is how long a run waits for another run's state lock.

@@ -8,9 +8,9 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/ferrymigrate/ferry/gcename"
 	"github.com/ferrymigrate/ferry/inventory"
 	"github.com/ferrymigrate/ferry/plan"
-	"github.com/ferrymigrate/ferry/terraform/gcename"
 	"github.com/ferrymigrate/ferry/traffic"
 	"github.com/ferrymigrate/ferry/workflows"
 )
