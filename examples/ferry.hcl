@@ -13,6 +13,28 @@ gcp {
   }
 }
 
+# People who approve or operate, with the SSH public keys they sign with
+# (the worker verifies every approval and action against these keys).
+person "ana@example.com" {
+  keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH76wPBTRivWw2HirR5TnqzWoyLRX676eCa6+4uiDjV1 ana@example.com"]
+}
+
+person "bo@example.com" {
+  keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINHIJPg9yOAeb8l9z91T2L/ptKCzVQmjnTCNyJeLjwX9 bo@example.com"]
+}
+
+person "cy@example.com" {
+  keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKoIwH4GJXsDKqJj7Qvk0pD0yXE33pUYZYI9aUEm6ga2 cy@example.com"]
+}
+
+# May retry, skip and roll back any app (besides each app's approvers).
+operators = ["cy@example.com"]
+
+# Approvals without a valid signature are refused (the default).
+identity {
+  allow_unverified = false
+}
+
 wave "wave-1" {
   apps        = ["ledger"]
   not_before  = "2027-01-11"
@@ -72,10 +94,11 @@ app "billing-api" {
   }
 
   approvers {
-    plan         = ["ana"]
-    cutover      = ["ana", "bo"]
-    decommission = ["ana"]
+    plan         = ["ana@example.com"]
+    cutover      = { approvers = ["ana@example.com", "bo@example.com"], required = 2 }
+    decommission = ["ana@example.com"]
   }
+  operators = ["bo@example.com"]
 
   hook "smoke" {
     at      = "smoke_test"
@@ -97,7 +120,21 @@ app "billing-api" {
   }
 }
 
+app "ledger" {
+  approvers {
+    plan         = ["bo@example.com"]
+    cutover      = ["bo@example.com", "ana@example.com"]
+    decommission = ["bo@example.com"]
+  }
+}
+
 app "reports" {
+  approvers {
+    plan         = ["cy@example.com"]
+    cutover      = ["cy@example.com"]
+    decommission = ["cy@example.com"]
+  }
+
   cutover {
     strategy = "dns"
     steps    = [100]

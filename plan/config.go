@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -15,10 +16,13 @@ import (
 // applied. It keeps each block's body so diagnostics can point at the exact
 // attribute or list item. It is never serialised.
 type Config struct {
-	TargetDate string      `hcl:"target_date,optional"`
-	GCP        *gcpConfig  `hcl:"gcp,block"`
-	Waves      []*waveConf `hcl:"wave,block"`
-	Apps       []*AppConf  `hcl:"app,block"`
+	TargetDate string        `hcl:"target_date,optional"`
+	Operators  []string      `hcl:"operators,optional"`
+	GCP        *gcpConfig    `hcl:"gcp,block"`
+	Identity   *identityConf `hcl:"identity,block"`
+	Persons    []*personConf `hcl:"person,block"`
+	Waves      []*waveConf   `hcl:"wave,block"`
+	Apps       []*AppConf    `hcl:"app,block"`
 
 	body  *hclsyntax.Body
 	files map[string]*hcl.File
@@ -66,12 +70,14 @@ type AppConf struct {
 	Skippable    []string          `hcl:"skippable,optional"`
 	GateReminder string            `hcl:"gate_reminder,optional"`
 	Bake         string            `hcl:"bake,optional"`
+	Operators    []string          `hcl:"operators,optional"`
 
 	VMs          []*vmConf         `hcl:"vm,block"`
 	Cutover      *cutoverConf      `hcl:"cutover,block"`
 	Approvers    *approversConf    `hcl:"approvers,block"`
 	Hooks        []*hookConf       `hcl:"hook,block"`
 	Decommission *decommissionConf `hcl:"decommission,block"`
+	Identity     *identityConf     `hcl:"identity,block"`
 
 	block *hclsyntax.Block
 }
@@ -132,10 +138,12 @@ type dnsConf struct {
 	TTL         *int64 `hcl:"ttl,optional"`
 }
 
+// approversConf keeps each gate's expression: a gate is either a list of
+// people or { approvers = [...], required = N } (see gateApprovers).
 type approversConf struct {
-	Plan         *[]string `hcl:"plan,optional"`
-	Cutover      *[]string `hcl:"cutover,optional"`
-	Decommission *[]string `hcl:"decommission,optional"`
+	Plan         hcl.Expression `hcl:"plan,optional"`
+	Cutover      hcl.Expression `hcl:"cutover,optional"`
+	Decommission hcl.Expression `hcl:"decommission,optional"`
 }
 
 type hookConf struct {
@@ -156,7 +164,7 @@ type decommissionConf struct {
 
 // Load reads and parses a ferry.hcl file.
 func Load(path string) (*Plan, hcl.Diagnostics) {
-	src, err := os.ReadFile(path)
+	src, err := readLimited(path)
 	if err != nil {
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
@@ -171,6 +179,9 @@ func Load(path string) (*Plan, hcl.Diagnostics) {
 // date and waves filled; Resolve turns its app blocks into AppSpecs. Parse
 // returns a nil Plan only when the file is not valid HCL.
 func Parse(filename string, src []byte) (*Plan, hcl.Diagnostics) {
+	if diags := checkLimits(filename, src); diags.HasErrors() {
+		return nil, diags
+	}
 	parser := hclparse.NewParser()
 	f, diags := parser.ParseHCL(src, filename)
 	if diags.HasErrors() {
@@ -193,6 +204,17 @@ func Parse(filename string, src []byte) (*Plan, hcl.Diagnostics) {
 		}
 	}
 	p := &Plan{File: filename, Config: &cfg}
+	people, pdiags := parsePeople(&cfg)
+	diags = append(diags, pdiags...)
+	p.People = people
+	ops, odiags := identityList(cfg.body, "operators", "operators", cfg.Operators)
+	diags = append(diags, odiags...)
+	for _, o := range ops {
+		p.Operators = append(p.Operators, o.ID)
+	}
+	if cfg.Identity != nil && cfg.Identity.AllowUnverified != nil {
+		p.AllowUnverified = *cfg.Identity.AllowUnverified
+	}
 	if cfg.GCP == nil {
 		if !diags.HasErrors() {
 			diags = append(diags, &hcl.Diagnostic{
@@ -259,6 +281,17 @@ func resolveGCP(g *gcpConfig) GCPDefaults {
 		}
 	}
 	return d
+}
+
+// readLimited reads a plan file of at most MaxPlanBytes (one byte more
+// tells Parse it is too large, without reading a huge file whole).
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, MaxPlanBytes+1))
 }
 
 // parseDate accepts 2027-06-30 or an RFC 3339 time.

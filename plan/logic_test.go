@@ -1,9 +1,12 @@
 package plan
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/ferrymigrate/ferry/inventory"
 )
@@ -102,7 +105,8 @@ func TestInitValidates(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatalf("init output does not parse: %v\n%s", diags, src)
 	}
-	if d := Validate(p, inv, testDeps()); d.HasErrors() {
+	// Init cannot know anyone's SSH key: its only errors ask for them.
+	if d := errorsExcept(Validate(p, inv, testDeps()), "No key for identity"); len(d) > 0 {
 		t.Fatalf("init output does not validate: %v\n%s", d, src)
 	}
 	if string(Init(inv, testDeps())) != string(src) {
@@ -122,10 +126,22 @@ func TestInitCycleSharesAWave(t *testing.T) {
 		}
 	}
 	p, _ := Parse("init.hcl", Init(inv, nil))
-	if d := Validate(p, inv, nil); d.HasErrors() {
+	if d := errorsExcept(Validate(p, inv, nil), "No key for identity"); len(d) > 0 {
 		t.Fatalf("a dependency cycle must land in one wave: %v", d)
 	}
 	if len(p.Waves) != 1 || len(p.Waves[0].Apps) != 3 {
 		t.Errorf("waves: %+v", p.Waves)
 	}
+}
+
+// errorsExcept returns the error diagnostics whose summary is not one of
+// the given ones.
+func errorsExcept(diags hcl.Diagnostics, summaries ...string) hcl.Diagnostics {
+	var out hcl.Diagnostics
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError && !slices.Contains(summaries, d.Summary) {
+			out = append(out, d)
+		}
+	}
+	return out
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/ferrymigrate/ferry/deps"
+	"github.com/ferrymigrate/ferry/internal/testkeys"
 	"github.com/ferrymigrate/ferry/inventory"
 )
 
@@ -73,13 +74,19 @@ func TestExamplePlanResolves(t *testing.T) {
 		t.Fatalf("specs in wave order: got %d", len(specs))
 	}
 	b := specs[1]
-	if b.Approvers["cutover"][1] != "bo" || b.Approvers["plan"][0] != "ana" {
-		t.Errorf("approvers: %v", b.Approvers)
+	if b.Approvers["cutover"][1] != "bo@example.com" || b.Approvers["plan"][0] != "ana@example.com" || b.Quorum["cutover"] != 2 {
+		t.Errorf("approvers: %v quorum %v", b.Approvers, b.Quorum)
+	}
+	if len(b.People) != 3 || b.People["bo@example.com"][0] != testkeys.AuthorizedKey("bo@example.com") {
+		t.Errorf("people of billing-api (approvers ana, bo; operators bo, cy): %v", b.People)
+	}
+	if strings.Join(b.Operators, ",") != "bo@example.com,cy@example.com" || b.AllowUnverified {
+		t.Errorf("operators %v allowUnverified %v", b.Operators, b.AllowUnverified)
 	}
 	if got := b.VMs[2]; got.MachineType != "n2-highmem-4" || got.GCEName != "billing-db-prod" || len(got.DataDisksGB) != 2 {
 		t.Errorf("db VM: %+v", got)
 	}
-	if s := specs[0]; s.Approvers["decommission"][0] != "bo" || s.Cutover.Steps[1].Percent != 50 || s.Cutover.Strategy != "lb" {
+	if s := specs[0]; s.Approvers["decommission"][0] != "bo@example.com" || len(s.Quorum) != 0 || s.Cutover.Steps[1].Percent != 50 || s.Cutover.Strategy != "lb" {
 		t.Errorf("defaults for ledger: %+v", s)
 	}
 	out, _ := json.MarshalIndent(specs, "", "  ")

@@ -49,6 +49,11 @@ var HookPoints = []string{HookPreProvision, HookPostProvision, HookPreCutover, H
 // app named in a wave, in wave order. It reports what stops an app from
 // being resolved; Validate adds the plan-wide checks.
 func Resolve(p *Plan, inv *inventory.Inventory, d *deps.Result) ([]AppSpec, hcl.Diagnostics) {
+	out, r := resolve(p, inv, d)
+	return out, r.diags
+}
+
+func resolve(p *Plan, inv *inventory.Inventory, d *deps.Result) ([]AppSpec, *resolver) {
 	r := newResolver(p, inv, d)
 	var out []AppSpec
 	seen := map[string]bool{}
@@ -67,7 +72,7 @@ func Resolve(p *Plan, inv *inventory.Inventory, d *deps.Result) ([]AppSpec, hcl.
 			out = append(out, r.app(w.Name, ia, r.confs[name]))
 		}
 	}
-	return out, r.diags
+	return out, r
 }
 
 type resolver struct {
@@ -78,12 +83,13 @@ type resolver struct {
 	vms     map[string]inventory.VM
 	confs   map[string]*AppConf
 	taken   map[string]bool
+	refs    map[string]*appRefs
 	diags   hcl.Diagnostics
 }
 
 func newResolver(p *Plan, inv *inventory.Inventory, d *deps.Result) *resolver {
 	r := &resolver{p: p, inv: inv, invApps: map[string]inventory.App{}, vms: map[string]inventory.VM{},
-		confs: map[string]*AppConf{}, taken: map[string]bool{}, deps: viewDeps(d)}
+		confs: map[string]*AppConf{}, taken: map[string]bool{}, refs: map[string]*appRefs{}, deps: viewDeps(d)}
 	if inv != nil {
 		for _, a := range inv.Apps {
 			r.invApps[a.Name] = a
@@ -144,7 +150,7 @@ func (r *resolver) app(wave string, ia inventory.App, c *AppConf) AppSpec {
 	g := r.p.GCP
 	s := AppSpec{
 		Name: ia.Name, Wave: wave,
-		Owner: or(c.Owner, ia.Owner), Squad: or(c.Squad, ia.Squad), Tier: or(c.Tier, ia.Tier),
+		Owner: NormalizeIdentity(or(c.Owner, ia.Owner)), Squad: or(c.Squad, ia.Squad), Tier: or(c.Tier, ia.Tier),
 		RunbookURL: or(c.Runbook, ia.Runbook),
 		Project:    g.Project, Region: g.Region, Network: g.Network, Subnetwork: g.Subnetwork,
 		Backend: g.Backend,
@@ -178,7 +184,7 @@ func (r *resolver) app(wave string, ia inventory.App, c *AppConf) AppSpec {
 	}
 	s.VMs = r.vms_(ia, c, body, s, diskType)
 	s.Cutover = r.cutover(ia.Name, c.Cutover, body, s.VMs)
-	s.Approvers = r.approvers(c, s.Owner)
+	r.identities(&s, c, body)
 	s.Hooks = r.hooks(ia.Name, c, body)
 	s.Rollback = RollbackSpec{Policy: or(c.Rollback, "keep")}
 	if s.Rollback.Policy != "keep" && s.Rollback.Policy != "destroy" {
@@ -319,20 +325,68 @@ func (r *resolver) vmNames(ia inventory.App) []string {
 	return out
 }
 
-func (r *resolver) approvers(c *AppConf, owner string) map[string][]string {
-	def := []string{}
-	if owner != "" {
-		def = []string{owner}
+// approvers resolves the app's gates, operators and the keys of everyone
+// who may act on it. There is no fallback to the vCenter owner: a gate
+// the plan leaves empty has nobody who may approve it (Validate says so).
+func (r *resolver) identities(s *AppSpec, c *AppConf, body *hclsyntax.Body) {
+	s.Approvers = map[string][]string{}
+	refs := &appRefs{gates: map[string]gate{}}
+	for _, g := range Gates {
+		s.Approvers[g] = []string{}
 	}
-	out := map[string][]string{"plan": def, "cutover": def, "decommission": def}
 	if a := c.Approvers; a != nil {
-		for gate, v := range map[string]*[]string{"plan": a.Plan, "cutover": a.Cutover, "decommission": a.Decommission} {
-			if v != nil {
-				out[gate] = *v
+		exprs := map[string]hcl.Expression{"plan": a.Plan, "cutover": a.Cutover, "decommission": a.Decommission}
+		for _, name := range Gates {
+			g, d := gateApprovers(s.Name, name, exprs[name])
+			r.diags = append(r.diags, d...)
+			refs.gates[name] = g
+			for _, id := range g.Approvers {
+				s.Approvers[name] = append(s.Approvers[name], id.ID)
+			}
+			if g.Required > 1 && g.Required <= len(g.Approvers) {
+				if s.Quorum == nil {
+					s.Quorum = map[string]int{}
+				}
+				s.Quorum[name] = g.Required
 			}
 		}
 	}
-	return out
+	ops, d := identityList(body, "operators", fmt.Sprintf("App %q operators", s.Name), c.Operators)
+	r.diags = append(r.diags, d...)
+	refs.operators = ops
+	var ids []string
+	for _, o := range ops {
+		ids = append(ids, o.ID)
+	}
+	s.Operators = union(r.p.Operators, ids)
+	s.AllowUnverified = r.p.AllowUnverified
+	if c.Identity != nil && c.Identity.AllowUnverified != nil {
+		s.AllowUnverified = *c.Identity.AllowUnverified
+	}
+	for _, id := range s.Operators {
+		r.addPerson(s, id)
+	}
+	for _, g := range Gates {
+		for _, id := range s.Approvers[g] {
+			r.addPerson(s, id)
+		}
+	}
+	r.refs[s.Name] = refs
+}
+
+func (r *resolver) addPerson(s *AppSpec, id string) {
+	if keys := r.p.People[id]; len(keys) > 0 {
+		if s.People == nil {
+			s.People = map[string][]string{}
+		}
+		s.People[id] = append([]string{}, keys...)
+	}
+}
+
+// appRefs is where an app's identities are written, for Validate.
+type appRefs struct {
+	gates     map[string]gate
+	operators []identRef
 }
 
 func (r *resolver) hooks(app string, c *AppConf, body *hclsyntax.Body) []HookSpec {

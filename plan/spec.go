@@ -14,6 +14,15 @@ type Plan struct {
 	Waves  []Wave      `json:"waves"`
 	Apps   []AppSpec   `json:"apps"` // resolved: defaults applied
 
+	// People is every person block: normalised identity -> canonical
+	// authorized_keys lines.
+	People map[string][]string `json:"people,omitempty"`
+	// Operators are the plan-level operators (normalised), who may retry,
+	// skip and roll back any app.
+	Operators []string `json:"operators,omitempty"`
+	// AllowUnverified is the plan-level identity { allow_unverified }.
+	AllowUnverified bool `json:"allowUnverified,omitempty"`
+
 	// Config is the file as written (for diagnostics); nil once decoded
 	// from JSON.
 	Config *Config `json:"-"`
@@ -70,8 +79,8 @@ type AppSpec struct {
 	VMs         []VMSpec          `json:"vms"`
 	Backend     Backend           `json:"backend"`
 
-	Cutover      CutoverSpec         `json:"cutover"`
-	Approvers    map[string][]string `json:"approvers"` // gate (plan, cutover, decommission) -> people
+	Cutover   CutoverSpec         `json:"cutover"`
+	Approvers map[string][]string `json:"approvers"` // gate (plan, cutover, decommission) -> people
 	// People maps each normalised identity that may act on this app (its
 	// approvers and operators) to the authorized_keys lines the reviewed
 	// plan lists for them; signatures are checked against these.
@@ -83,13 +92,13 @@ type AppSpec struct {
 	Quorum map[string]int `json:"quorum,omitempty"`
 	// AllowUnverified accepts unsigned approvals and actions (marked
 	// unverified), trusting the Temporal namespace's own authorization.
-	AllowUnverified bool `json:"allowUnverified,omitempty"`
-	Hooks        []HookSpec          `json:"hooks,omitempty"`
-	Rollback     RollbackSpec        `json:"rollback"`
-	Skippable    []string            `json:"skippable,omitempty"` // stage names that `skip` may pass
-	GateReminder time.Duration       `json:"gateReminder"`        // remind approvers after this long
-	Bake         time.Duration       `json:"bake"`                // after 100 % traffic
-	Decommission DecommissionSpec    `json:"decommission"`
+	AllowUnverified bool             `json:"allowUnverified,omitempty"`
+	Hooks           []HookSpec       `json:"hooks,omitempty"`
+	Rollback        RollbackSpec     `json:"rollback"`
+	Skippable       []string         `json:"skippable,omitempty"` // stage names that `skip` may pass
+	GateReminder    time.Duration    `json:"gateReminder"`        // remind approvers after this long
+	Bake            time.Duration    `json:"bake"`                // after 100 % traffic
+	Decommission    DecommissionSpec `json:"decommission"`
 }
 
 // VMSpec is one planned VM: what discovery saw, and what it becomes on GCE.

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/ferrymigrate/ferry/deps"
+	"github.com/ferrymigrate/ferry/gcename"
 	"github.com/ferrymigrate/ferry/inventory"
 )
 
@@ -22,7 +23,8 @@ func Validate(p *Plan, inv *inventory.Inventory, d *deps.Result) hcl.Diagnostics
 	if p == nil {
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No plan"}}
 	}
-	specs, diags := Resolve(p, inv, d)
+	specs, r := resolve(p, inv, d)
+	diags := r.diags
 	cfg := p.Config
 	if cfg == nil {
 		cfg = &Config{}
@@ -63,8 +65,17 @@ func Validate(p *Plan, inv *inventory.Inventory, d *deps.Result) hcl.Diagnostics
 		confByName[a.Name] = a
 	}
 	for _, s := range specs {
-		diags = append(diags, checkApp(s, confByName[s.Name])...)
+		wr := waveItemRange(cfg, waveOf[s.Name], indexOf(p.Waves[waveOf[s.Name]].Apps, s.Name))
+		diags = append(diags, checkApp(s, confByName[s.Name], wr)...)
+		diags = append(diags, checkPeople(p, s, r.refs[s.Name], wr)...)
 	}
+	diags = append(diags, checkPlanOperators(p, specs)...)
+	diags = append(diags, checkNameCollisions(specs, func(app string) *hcl.Range {
+		if c := confByName[app]; c != nil && c.block != nil {
+			return blockRange(c.block)
+		}
+		return waveItemRange(cfg, waveOf[app], indexOf(p.Waves[waveOf[app]].Apps, app))
+	})...)
 	diags = append(diags, checkOrder(p, specs, waveOf, cfg)...)
 	return diags
 }
@@ -83,22 +94,34 @@ func waveItemRange(cfg *Config, wi, ai int) *hcl.Range {
 	return nil
 }
 
-func checkApp(s AppSpec, c *AppConf) hcl.Diagnostics {
+func checkApp(s AppSpec, c *AppConf, waveItem *hcl.Range) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	var appRange *hcl.Range
+	appRange := waveItem
 	var body *hclsyntax.Body
 	if c != nil && c.block != nil {
 		appRange = blockRange(c.block)
 		body = c.block.Body
 	}
-	for _, gate := range []string{"plan", "cutover", "decommission"} {
-		if len(s.Approvers[gate]) == 0 {
+	if c == nil || c.Approvers == nil {
+		where := fmt.Sprintf("app %q", s.Name)
+		if c == nil || c.block == nil {
+			where = fmt.Sprintf("a new app %q block", s.Name)
+		}
+		diags = append(diags, diagAt(hcl.DiagError, appRange, "No approvers",
+			fmt.Sprintf("App %q names nobody who may approve its plan, cutover and decommission gates, and ferry never falls back to the vCenter owner. Write approvers { plan = [\"owner@example.com\"] cutover = [\"owner@example.com\"] decommission = [\"owner@example.com\"] } in %s, with a person block holding each approver's SSH key.", s.Name, where)))
+	}
+	for _, gate := range Gates {
+		if c != nil && c.Approvers != nil && len(s.Approvers[gate]) == 0 {
 			r := rangeOf(body, []string{"approvers"}, gate)
 			if r == nil {
 				r = appRange
 			}
+			where := fmt.Sprintf("app %q { approvers { ... } }", s.Name)
+			if c == nil || c.block == nil {
+				where = fmt.Sprintf("a new app %q { approvers { ... } } block", s.Name)
+			}
 			diags = append(diags, diagAt(hcl.DiagError, r, "No approvers",
-				fmt.Sprintf("App %q has nobody who may approve its %s gate: name approvers { %s = [\"someone\"] } or set the app's owner in vCenter.", s.Name, gate, gate)))
+				fmt.Sprintf("App %q has nobody who may approve its %s gate, and ferry never falls back to the vCenter owner. Write %s = [\"owner@example.com\"] in %s, with a person block holding that person's SSH key.", s.Name, gate, gate, where)))
 		}
 	}
 	blocks := blocksOf(body, "vm")
@@ -215,4 +238,93 @@ func indexOfInt(xs []int, x int) int {
 		}
 	}
 	return 0
+}
+
+// checkPeople reports approvers and operators of an app whose approvals
+// could not be verified: no person block, or one without keys. That is an
+// error unless the app allows unverified approvals (then a warning).
+// Plan-level operators are checked once, by checkPlanOperators.
+func checkPeople(p *Plan, s AppSpec, refs *appRefs, waveItem *hcl.Range) hcl.Diagnostics {
+	if refs == nil {
+		return nil
+	}
+	var diags hcl.Diagnostics
+	reported := map[string]bool{}
+	check := func(role string, ref identRef) {
+		if len(p.People[ref.ID]) > 0 || reported[role+"\x00"+ref.ID] {
+			return
+		}
+		reported[role+"\x00"+ref.ID] = true
+		r := ref.Range
+		if r == nil {
+			r = waveItem
+		}
+		diags = append(diags, unverifiedDiag(p, s.AllowUnverified, r, fmt.Sprintf("App %q: %s %q", s.Name, role, ref.ID), ref.ID, fmt.Sprintf("app %q", s.Name)))
+	}
+	for _, g := range Gates {
+		for _, ref := range refs.gates[g].Approvers {
+			check(g+" approver", ref)
+		}
+	}
+	for _, ref := range refs.operators {
+		check("operator", ref)
+	}
+	return diags
+}
+
+func unverifiedDiag(p *Plan, allow bool, r *hcl.Range, who, id, scope string) *hcl.Diagnostic {
+	why := "has no person block"
+	if _, ok := p.People[id]; ok {
+		why = "has a person block without keys"
+	}
+	fix := fmt.Sprintf("Add person %q { keys = [\"ssh-ed25519 AAAA... %s\"] } with the contents of their public key file (e.g. ~/.ssh/id_ed25519.pub), or set identity { allow_unverified = true } in %s to accept approvals nobody can verify.", id, id, scope)
+	if allow {
+		return diagAt(hcl.DiagWarning, r, "Unverified identity",
+			fmt.Sprintf("%s %s: allow_unverified is set, so their approvals and actions are accepted and marked unverified in the audit. Add person %q { keys = [...] } so they are verified.", who, why, id))
+	}
+	return diagAt(hcl.DiagError, r, "No key for identity",
+		fmt.Sprintf("%s %s, so nothing they approve or do can be verified and the worker would refuse it. %s", who, why, fix))
+}
+
+// checkPlanOperators reports plan-level operators without keys once: an
+// error when any app needs verified identities, else a warning.
+func checkPlanOperators(p *Plan, specs []AppSpec) hcl.Diagnostics {
+	if p.Config == nil || len(p.Operators) == 0 {
+		return nil
+	}
+	allow := true
+	for _, s := range specs {
+		allow = allow && s.AllowUnverified
+	}
+	var diags hcl.Diagnostics
+	seen := map[string]bool{}
+	for j, x := range p.Config.Operators {
+		id := NormalizeIdentity(x)
+		if identityProblem(x) != "" || seen[id] {
+			continue // Parse reported it
+		}
+		seen[id] = true
+		if len(p.People[id]) == 0 {
+			diags = append(diags, unverifiedDiag(p, allow, itemRange(p.Config.body, "operators", j),
+				fmt.Sprintf("Operator %q", id), id, "the plan"))
+		}
+	}
+	return diags
+}
+
+// checkNameCollisions refuses two apps whose sanitised GCE names are the
+// same: their terraform resources, network tags and state would collide.
+func checkNameCollisions(specs []AppSpec, at func(app string) *hcl.Range) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	first := map[string]string{}
+	for _, s := range specs {
+		n := gcename.Name(s.Name, nil)
+		if prev, ok := first[n]; ok {
+			diags = append(diags, diagAt(hcl.DiagError, at(s.Name), "App names collide on GCE",
+				fmt.Sprintf("Apps %q and %q both become %q as Google Cloud names, so their resources would overwrite each other. Rename one app in vCenter (its app tag or attribute) so their sanitised names differ.", prev, s.Name, n)))
+			continue
+		}
+		first[n] = s.Name
+	}
+	return diags
 }
