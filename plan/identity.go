@@ -208,6 +208,7 @@ func gateApprovers(app, name string, expr hcl.Expression) (gate, hcl.Diagnostics
 	ty := v.Type()
 	var list cty.Value
 	var listExpr hcl.Expression = expr
+	requiredSet := false
 	switch {
 	case ty.IsTupleType() || ty.IsListType() || ty.IsSetType():
 		list = v
@@ -217,6 +218,9 @@ func gateApprovers(app, name string, expr hcl.Expression) (gate, hcl.Diagnostics
 			k, val := it.Element()
 			key := k.AsString()
 			kr := objectItemRange(obj, key, &rng)
+			if key != "approvers" && key != "required" {
+				kr = objectKeyRange(obj, key, &rng)
+			}
 			switch key {
 			case "approvers":
 				list = val
@@ -230,7 +234,7 @@ func gateApprovers(app, name string, expr hcl.Expression) (gate, hcl.Diagnostics
 						fmt.Sprintf("%s: required must be a whole number of approvals. %s", what, usage)))
 					continue
 				}
-				g.Required = n
+				g.Required, requiredSet = n, true
 			default:
 				diags = append(diags, diagAt(hcl.DiagError, kr, "Unknown approvers key",
 					fmt.Sprintf("%s: %q is not a key of a gate; a gate has approvers and required. %s", what, textsafe.Line(key), usage)))
@@ -277,7 +281,7 @@ func gateApprovers(app, name string, expr hcl.Expression) (gate, hcl.Diagnostics
 		seen[id] = true
 		g.Approvers = append(g.Approvers, identRef{ID: id, Range: r})
 	}
-	if g.Required != 0 || ty.IsObjectType() || ty.IsMapType() {
+	if requiredSet {
 		if g.Required < 1 || g.Required > len(g.Approvers) {
 			diags = append(diags, diagAt(hcl.DiagError, objectItemRange(asObject(expr), "required", &rng), "Invalid quorum",
 				fmt.Sprintf("%s: required = %d, but it must be between 1 and the number of approvers (%d).", what, g.Required, len(g.Approvers))))
@@ -325,6 +329,19 @@ func objectItemRange(obj *hclsyntax.ObjectConsExpr, key string, def *hcl.Range) 
 	if e := objectItemExpr(obj, key); e != nil {
 		r := e.Range()
 		return &r
+	}
+	return def
+}
+
+func objectKeyRange(obj *hclsyntax.ObjectConsExpr, key string, def *hcl.Range) *hcl.Range {
+	if obj == nil {
+		return def
+	}
+	for _, it := range obj.Items {
+		if hcl.ExprAsKeyword(it.KeyExpr) == key {
+			r := it.KeyExpr.Range()
+			return &r
+		}
 	}
 	return def
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ferrymigrate/ferry/deps"
 	"github.com/ferrymigrate/ferry/inventory"
+	"github.com/ferrymigrate/ferry/textsafe"
 )
 
 // Init writes a commented starting ferry.hcl: GCP placeholders, waves from
@@ -54,6 +55,8 @@ func Init(inv *inventory.Inventory, d *deps.Result) []byte {
 	be.SetAttributeValue("prefix", cty.StringVal("ferry"))
 	b.AppendNewline()
 
+	initPeople(b, inv)
+
 	waves := initWaves(inv, d)
 	comment(b, "Waves move in this order; an app's dependencies move in its wave or an earlier one.",
 		"concurrency caps how many apps of the wave migrate at once; not_before (YYYY-MM-DD) holds a wave;",
@@ -85,6 +88,39 @@ func Init(inv *inventory.Inventory, d *deps.Result) []byte {
 	return hclwrite.Format(f.Bytes())
 }
 
+// initPeople writes the identity settings and a commented person block for
+// every approver init proposes: a reviewer must add each one's SSH key
+// before plan validate accepts the plan.
+func initPeople(b *hclwrite.Body, inv *inventory.Inventory) {
+	comment(b, "Approvals and operator actions count only when signed with a key listed here for that person;",
+		"set allow_unverified = true (here or in one app) to accept unsigned ones, marked unverified.")
+	b.AppendNewBlock("identity", nil).Body().SetAttributeValue("allow_unverified", cty.False)
+	b.AppendNewline()
+	seen := map[string]bool{}
+	var ids []string
+	for _, a := range inv.Apps {
+		if id := NormalizeIdentity(a.Owner); id != "" && identityProblem(a.Owner) == "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	if len(ids) == 0 {
+		return
+	}
+	comment(b, "FILL IN: each approver's SSH public key (the line in their ~/.ssh/id_ed25519.pub), then",
+		"uncomment the block. plan validate refuses approvers without a key.")
+	for _, id := range ids {
+		// The identity is written through hclwrite as a quoted string, so
+		// it is escaped as HCL; the comment marks only stay in front.
+		f := hclwrite.NewEmptyFile()
+		f.Body().AppendNewBlock("person", []string{id}).Body().SetAttributeValue("keys",
+			cty.ListVal([]cty.Value{cty.StringVal("ssh-ed25519 AAAA... " + id)}))
+		comment(b, strings.Split(strings.TrimRight(string(hclwrite.Format(f.Bytes())), "\n"), "\n")...)
+	}
+	b.AppendNewline()
+}
+
 func initApp(b *hclwrite.Body, a inventory.App, vms map[string]inventory.VM, dv *depsView) {
 	var names []string
 	var cost float64
@@ -100,10 +136,13 @@ func initApp(b *hclwrite.Body, a inventory.App, vms map[string]inventory.VM, dv 
 	comment(ab, "Who may approve each gate. The one who starts a migration may not approve its cutover.")
 	ap := ab.AppendNewBlock("approvers", nil).Body()
 	owner := []string{}
-	if a.Owner != "" {
-		owner = []string{a.Owner}
-	} else {
+	switch {
+	case a.Owner == "":
 		comment(ap, "FILL IN: vCenter names no owner for this app; list the people who approve it (plan validate refuses an empty list).")
+	case identityProblem(a.Owner) != "":
+		comment(ap, "FILL IN: the owner vCenter names for this app ("+a.Owner+") is not a usable identity; list the people who approve it.")
+	default:
+		owner = []string{NormalizeIdentity(a.Owner)}
 	}
 	for _, gate := range []string{"plan", "cutover", "decommission"} {
 		ap.SetAttributeValue(gate, strs(owner))
@@ -255,11 +294,14 @@ func strs(xs []string) cty.Value {
 
 func orUnknown(s string) string { return or(s, "unknown") }
 
-// comment appends "# line" comments to a body.
+// comment appends "# line" comments to a body. Lines carry vCenter values
+// (names, owners, attributes): every control, separator and bidi
+// character is escaped visibly, so a value cannot end the comment and
+// write HCL of its own, nor hide text from the reviewer.
 func comment(b *hclwrite.Body, lines ...string) {
 	var ts hclwrite.Tokens
 	for _, l := range lines {
-		ts = append(ts, &hclwrite.Token{Type: hclsyntax.TokenComment, Bytes: []byte("# " + l + "\n")})
+		ts = append(ts, &hclwrite.Token{Type: hclsyntax.TokenComment, Bytes: []byte("# " + textsafe.Line(l) + "\n")})
 	}
 	b.AppendUnstructuredTokens(ts)
 }

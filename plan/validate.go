@@ -251,10 +251,10 @@ func checkPeople(p *Plan, s AppSpec, refs *appRefs, waveItem *hcl.Range) hcl.Dia
 	var diags hcl.Diagnostics
 	reported := map[string]bool{}
 	check := func(role string, ref identRef) {
-		if len(p.People[ref.ID]) > 0 || reported[role+"\x00"+ref.ID] {
-			return
+		if len(p.People[ref.ID]) > 0 || reported[ref.ID] {
+			return // reported once per app, at its first mention
 		}
-		reported[role+"\x00"+ref.ID] = true
+		reported[ref.ID] = true
 		r := ref.Range
 		if r == nil {
 			r = waveItem
