@@ -3,6 +3,7 @@ package plan
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -17,6 +18,16 @@ func FuzzParsePlan(f *testing.F) {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)
 		}
+	}
+	// Hostile shapes: deep nesting, identities, keys and quorums.
+	for _, s := range []string{
+		strings.Repeat("[", 200), "a = " + strings.Repeat("!", 500) + "true", "a = " + strings.Repeat("x?x:", 100) + "x",
+		"a = \"${\"${\"${1}\"}\"}\"", "a = <<EOT\n%{ if true }%{ for x in y }${x}%{ endfor }%{ endif }\nEOT\n",
+		`person "A@x" { keys = ["ssh-ed25519 AAAA"] }` + "\n" + `person " a@X " { keys = [] }`,
+		`operators = ["", " ", "a\u202e"]` + "\n" + `identity { allow_unverified = true }`,
+		`app "a" { approvers { plan = { approvers = ["x"], required = 3 } cutover = 7 decommission = { z = 1 } } }`,
+	} {
+		f.Add([]byte(s))
 	}
 	inv := loadInventory(f)
 	d := testDeps()
