@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // Hostile nesting must come back as a diagnostic at the position where the
@@ -59,11 +60,18 @@ func TestNestingLimitPosition(t *testing.T) {
 func TestNestingWithinLimitParses(t *testing.T) {
 	for name, src := range map[string]string{
 		"64 brackets":      "a = " + strings.Repeat("[", 64) + strings.Repeat("]", 64),
-		"flat conditional": strings.Repeat("a = x ? 1 : 2\n", 1000),
+		"flat conditional": strings.Repeat("a = x ? 1 : 2\nb = { c = x ? 1 : 2 }\n", 1) + "d = [" + strings.Repeat("x ? 1 : 2,\n", 1000) + "]",
 		"long list":        "a = [" + strings.Repeat("x ? 1 : 2, ", 1000) + "]",
+		"comments":         "# " + strings.Repeat("-", 200) + "\n// " + strings.Repeat("[", 200) + "\n/* " + strings.Repeat("(", 200) + "\n */\na = 1\n",
+		"string contents":  `a = "` + strings.Repeat(`[(\"{?!-`, 200) + `$${` + strings.Repeat("{", 100) + `"` + "\n",
+		"heredoc contents": "a = <<-EOT\n  " + strings.Repeat("[{(?-!", 200) + "\n  EOT\nb = 1\n",
+		"negative numbers": "a = [" + strings.Repeat("-1, ", 500) + "]\nb = 1 - -2 - 3 - 4\n",
 	} {
-		if _, diags := Parse("ok.hcl", []byte(src)); hasSummary(diags, "Expression nested too deeply") {
+		if diags := checkLimits("ok.hcl", []byte(src)); len(diags) > 0 {
 			t.Errorf("%s: refused: %v", name, diags)
+		}
+		if _, diags := hclsyntax.ParseConfig([]byte(src), "ok.hcl", hcl.InitialPos); diags.HasErrors() {
+			t.Errorf("%s is not valid HCL (the test must use valid input): %v", name, diags)
 		}
 	}
 }
