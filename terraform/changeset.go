@@ -24,9 +24,12 @@ type Change struct {
 	AfterUnknown any      `json:"afterUnknown"`
 	// Importing is the import ID when the change adopts an existing object.
 	Importing string `json:"importing,omitempty"`
-	// Sensitive marks a change whose values hold sensitive attributes;
-	// those values are replaced before the change set is stored.
-	Sensitive bool `json:"sensitive,omitempty"`
+	// Redacted marks a change whose sensitive values were replaced by
+	// digests (see redacted); such a record no longer hashes to the plan.
+	Redacted bool `json:"redacted,omitempty"`
+	// Which leaves of Before and After are sensitive (terraform's
+	// before_sensitive and after_sensitive).
+	beforeSensitive, afterSensitive any
 }
 
 // ChangeSet is a plan's changes, sorted by address.
@@ -51,7 +54,7 @@ func changesOf(p *tfjson.Plan) ChangeSet {
 		if rc.Change.Importing != nil {
 			c.Importing = rc.Change.Importing.ID
 		}
-		c.Sensitive = anyTrue(rc.Change.BeforeSensitive) || anyTrue(rc.Change.AfterSensitive)
+		c.beforeSensitive, c.afterSensitive = rc.Change.BeforeSensitive, rc.Change.AfterSensitive
 		out = append(out, c)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Address < out[j].Address })
@@ -64,7 +67,7 @@ func changesOf(p *tfjson.Plan) ChangeSet {
 func (cs ChangeSet) Hash() (string, error) {
 	canon := make([]Change, len(cs))
 	for i, c := range cs {
-		c.Sensitive = false // not part of what is applied
+		c.Redacted = false // not part of what is applied
 		canon[i] = c
 	}
 	if canon == nil {
@@ -78,37 +81,59 @@ func (cs ChangeSet) Hash() (string, error) {
 	return hex.EncodeToString(sum[:])[:32], nil
 }
 
-// redacted returns the change set with the values of sensitive changes
-// replaced, for storing as evidence.
+// redacted returns the change set with every sensitive value that is set
+// replaced by a digest of it: the form that is stored, and compared, so
+// a changed secret still shows as a changed attribute without being
+// written anywhere.
 func (cs ChangeSet) redacted() ChangeSet {
 	out := make(ChangeSet, len(cs))
 	for i, c := range cs {
-		if c.Sensitive {
-			c.Before, c.After = "(sensitive)", "(sensitive)"
-		}
+		var changed bool
+		c.Before = redactValue(c.Before, c.beforeSensitive, &changed)
+		c.After = redactValue(c.After, c.afterSensitive, &changed)
+		c.Redacted = c.Redacted || changed
+		c.beforeSensitive, c.afterSensitive = nil, nil
 		out[i] = c
 	}
 	return out
 }
 
-func anyTrue(v any) bool {
-	switch x := v.(type) {
+func redactValue(v, sens any, changed *bool) any {
+	switch s := sens.(type) {
 	case bool:
-		return x
+		if !s || v == nil {
+			return v
+		}
+		*changed = true
+		b, _ := json.Marshal(v)
+		sum := sha256.Sum256(b)
+		return "(sensitive " + hex.EncodeToString(sum[:8]) + ")"
 	case map[string]any:
-		for _, e := range x {
-			if anyTrue(e) {
-				return true
-			}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return v
 		}
+		out := make(map[string]any, len(m))
+		for k, e := range m {
+			out[k] = redactValue(e, s[k], changed)
+		}
+		return out
 	case []any:
-		for _, e := range x {
-			if anyTrue(e) {
-				return true
-			}
+		l, ok := v.([]any)
+		if !ok {
+			return v
 		}
+		out := make([]any, len(l))
+		for i, e := range l {
+			var se any
+			if i < len(s) {
+				se = s[i]
+			}
+			out[i] = redactValue(e, se, changed)
+		}
+		return out
 	}
-	return false
+	return v
 }
 
 func (cs ChangeSet) byAddress() map[string]Change {
@@ -170,7 +195,7 @@ func joinList(xs []string, max int) string {
 // Diff lists the resources whose change in now differs from approved:
 // other actions, other values, or only in one of them.
 func Diff(approved, now ChangeSet) []ResourceDiff {
-	a, n := approved.byAddress(), now.byAddress()
+	a, n := approved.redacted().byAddress(), now.redacted().byAddress()
 	var out []ResourceDiff
 	for _, addr := range unionKeys(a, n) {
 		ac, inA := a[addr]
@@ -199,10 +224,11 @@ func Diff(approved, now ChangeSet) []ResourceDiff {
 // and the same prior object, creates and in-place updates only, and every
 // value known at approval is unchanged (values unknown then may be known
 // now). An adopted object (an import) must have been approved for
-// creation and end as approved. Changes with sensitive values never
-// qualify: they are compared by hash only. It returns the differences
-// when it does not.
+// creation and import as a no-op: terraform found it equal to the
+// approved configuration. Both sets are compared in redacted form. It
+// returns the differences when it does not.
 func Refines(now, approved ChangeSet) (bool, []ResourceDiff) {
+	now, approved = now.redacted(), approved.redacted()
 	a := approved.byAddress()
 	var out []ResourceDiff
 	for _, c := range now {
@@ -210,15 +236,12 @@ func Refines(now, approved ChangeSet) (bool, []ResourceDiff) {
 		d := ResourceDiff{Address: c.Address, Approved: ac.Actions, Now: c.Actions, Importing: c.Importing}
 		switch {
 		case !ok:
-		case c.Sensitive || ac.Sensitive:
-			d.Attributes = []string{"(sensitive values: compared by hash only)"}
 		case c.Importing != "":
-			if !isAction(ac.Actions, "create") || !(isAction(c.Actions, "no-op") || isAction(c.Actions, "update")) {
-				break
-			}
-			if d.Attributes = knownDiff("", ac.After, ac.AfterUnknown, c.After, nil); len(d.Attributes) == 0 {
+			if isAction(ac.Actions, "create") && isAction(c.Actions, "no-op") {
 				continue
 			}
+			// An update: the object differs from the approved configuration.
+			d.Attributes = diffPaths("", c.Before, c.After, nil)
 		case !reflect.DeepEqual(ac.Actions, c.Actions) || !(isAction(c.Actions, "create") || isAction(c.Actions, "update")):
 		default:
 			paths := diffPaths("", ac.Before, c.Before, nil)

@@ -141,8 +141,10 @@ func TestRefinesImports(t *testing.T) {
 	if ok, d := Refines(imp(`["no-op"]`, same), approved); !ok {
 		t.Fatalf("importing the approved object refused: %+v", d)
 	}
-	other := strings.Replace(same, `35.191.0.0/16`, `0.0.0.0/0`, 1)
-	if ok, d := Refines(imp(`["update"]`, other), approved); ok || len(d) != 1 || d[0].Attributes[0] != "source_ranges[0]" {
+	// An import that needs an update is an object unlike the approved one.
+	upd := changeSet(t, `{"address":"google_compute_firewall.health","mode":"managed","type":"google_compute_firewall","name":"health",
+	  "change":{"actions":["update"],"before":`+strings.Replace(same, `35.191.0.0/16`, `0.0.0.0/0`, 1)+`,"after":`+same+`,"importing":{"id":"projects/p/global/firewalls/ferry-shop-hc"}}}`)
+	if ok, d := Refines(upd, approved); ok || len(d) != 1 || d[0].Attributes[0] != "source_ranges[0]" {
 		t.Fatalf("an import that differs from the approved object: ok=%v %+v", ok, d)
 	}
 	if ok, _ := Refines(imp(`["no-op"]`, same), changeSet(t)); ok {
@@ -150,19 +152,30 @@ func TestRefinesImports(t *testing.T) {
 	}
 }
 
-func TestSensitiveChangesAreRedactedAndNeverResumed(t *testing.T) {
+// Sensitive values are stored and compared as digests: never written,
+// yet a changed secret is a changed attribute.
+func TestSensitiveValuesAreRedacted(t *testing.T) {
 	sens := `{"address":"google_compute_instance.web-1","mode":"managed","type":"google_compute_instance","name":"web-1",
-	  "change":{"actions":["create"],"before":null,"after":{"name":"web-1","metadata":{"token":"s3cr3t-value"}},"after_sensitive":{"metadata":{"token":true}}}}`
+	  "change":{"actions":["create"],"before":null,"after":{"name":"web-1","metadata":{"token":"s3cr3t-value"},"key":null},"after_sensitive":{"metadata":{"token":true},"key":true}}}`
 	cs := changeSet(t, sens)
-	if !cs[0].Sensitive {
-		t.Fatal("sensitive change not marked")
+	red := cs.redacted()
+	if !red[0].Redacted {
+		t.Fatal("sensitive change not marked as redacted")
 	}
-	b, _ := json.Marshal(cs.redacted())
+	b, _ := json.Marshal(red)
 	if strings.Contains(string(b), "s3cr3t-value") {
 		t.Fatalf("stored change set holds the secret: %s", b)
 	}
-	if ok, _ := Refines(cs, cs); ok {
-		t.Fatal("a sensitive change was compared by value")
+	if ok, d := Refines(cs, red); !ok {
+		t.Fatalf("the same change against its stored form: %+v", d)
+	}
+	other := changeSet(t, strings.Replace(sens, "s3cr3t-value", "another-secret", 1))
+	ok, d := Refines(other, red)
+	if ok || len(d) != 1 || d[0].Attributes[0] != "metadata.token" {
+		t.Fatalf("a changed secret passed: %v %+v", ok, d)
+	}
+	if strings.Contains(d[0].String(), "another-secret") {
+		t.Fatal("difference shows the secret")
 	}
 }
 

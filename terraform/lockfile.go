@@ -43,7 +43,7 @@ func (l ProviderLock) LockFileBytes() []byte {
 	b := f.Body().AppendNewBlock("provider", []string{ProviderAddress}).Body()
 	b.SetAttributeValue("version", cty.StringVal(l.Version))
 	if l.Constraints != "" {
-		b.SetAttributeValue("constraints", cty.StringVal(l.Constraints))
+		b.SetAttributeValue("constraints", cty.StringVal(normalConstraints(l.Constraints)))
 	}
 	b.SetAttributeRaw("hashes", hashListTokens(l.Hashes))
 	head := "# This file is maintained automatically by \"terraform init\".\n# Manual edits may be lost in future updates.\n" +
@@ -201,4 +201,32 @@ func versionLess(a, b string) bool {
 		}
 	}
 	return len(pa) < len(pb)
+}
+
+// normalConstraints writes version constraints in the normalised form
+// terraform requires in a lock file: ">= 5.0" becomes ">= 5.0.0"; a
+// pessimistic "~> 5.0" keeps its precision, which is its meaning.
+func normalConstraints(c string) string {
+	var out []string
+	for _, part := range strings.Split(c, ",") {
+		part = strings.TrimSpace(part)
+		op := ""
+		for _, o := range []string{">=", "<=", "~>", "!=", "=", ">", "<"} {
+			if strings.HasPrefix(part, o) {
+				op = o
+				break
+			}
+		}
+		v := strings.TrimSpace(strings.TrimPrefix(part, op))
+		if op != "~>" {
+			for strings.Count(v, ".") < 2 && v != "" {
+				v += ".0"
+			}
+		}
+		if op == "" {
+			op = "="
+		}
+		out = append(out, op+" "+v)
+	}
+	return strings.Join(out, ", ")
 }

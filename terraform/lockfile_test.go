@@ -63,7 +63,7 @@ func TestMirrorLock(t *testing.T) {
 	if len(blocks) != 1 || blocks[0].Type != "provider" || blocks[0].Labels[0] != ProviderAddress {
 		t.Fatalf("lock file:\n%s", b)
 	}
-	for _, s := range []string{`version     = "7.10.0"`, `constraints = ">= 5.0"`, `"` + want + `",`} {
+	for _, s := range []string{`version     = "7.10.0"`, `constraints = ">= 5.0.0"`, `"` + want + `",`} {
 		if !strings.Contains(string(b), s) {
 			t.Errorf("lock file lacks %s:\n%s", s, b)
 		}
@@ -116,6 +116,14 @@ func TestMirrorLockErrors(t *testing.T) {
 	}
 	if _, err := lockFile(Config{LockFile: "/nonexistent/lock.hcl"}, ""); err == nil || !strings.Contains(err.Error(), "FERRY_TERRAFORM_LOCK_FILE") {
 		t.Errorf("missing configured lock file: %v", err)
+	}
+}
+
+func TestNormalConstraints(t *testing.T) {
+	for in, want := range map[string]string{">= 5.0": ">= 5.0.0", "~> 5.0": "~> 5.0", "7.0.0": "= 7.0.0", ">=5, < 8.1": ">= 5.0.0, < 8.1.0"} {
+		if got := normalConstraints(in); got != want {
+			t.Errorf("normalConstraints(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 

@@ -107,7 +107,7 @@ func (r *Runner) loadChanges(ctx context.Context, hash string) (ChangeSet, error
 	}
 	redacted := false
 	for _, c := range rec.Changes {
-		redacted = redacted || c.Sensitive
+		redacted = redacted || c.Redacted
 	}
 	if !redacted {
 		if h, err := rec.Changes.Hash(); err != nil || h != hashPart(hash, 0) {
