@@ -1,6 +1,6 @@
 // Package activities holds every side effect of a migration: reading
 // vCenter, running terraform, shifting traffic, running hooks, notifying.
-// Workflows reference the methods of *Activities; the worker registers one
+// Workflows call the methods of *Activities by method value; the worker registers one
 // instance built from its own environment, so secrets stay in the worker.
 package activities
 
@@ -24,4 +24,7 @@ type Activities struct {
 	// Flows are connection record files (NSX, NetFlow, ss) read by the
 	// dependency check.
 	Flows []string
+	// Plans is the worker's store of reviewed plans: every spec an
+	// activity acts on comes from it, never from its input.
+	Plans Plans
 }

@@ -31,7 +31,11 @@ type sourcesProgress struct {
 // with the date. A VM whose reference and name no longer match the plan
 // fails it without retry (reason vm-identity-mismatch).
 func (a *Activities) PowerOffSources(ctx context.Context, in SourcesInput) (SourcesResult, error) {
-	timeout := in.Spec.Decommission.ShutdownTimeout
+	spec, err := a.spec(ctx, in.Plan)
+	if err != nil {
+		return SourcesResult{}, err
+	}
+	timeout := spec.Decommission.ShutdownTimeout
 	if timeout <= 0 {
 		timeout = DefaultShutdownTimeout
 	}
@@ -39,7 +43,7 @@ func (a *Activities) PowerOffSources(ctx context.Context, in SourcesInput) (Sour
 	if date.IsZero() {
 		date = time.Now()
 	}
-	return a.eachSource(ctx, in.Spec, "power off", func(c *inventory.Client, vm inventory.SourceVM) ([]string, error) {
+	return a.eachSource(ctx, spec, "power off", func(c *inventory.Client, vm inventory.SourceVM) ([]string, error) {
 		off, err := c.PowerOffSource(ctx, vm, timeout)
 		if err != nil {
 			return nil, err
@@ -52,7 +56,11 @@ func (a *Activities) PowerOffSources(ctx context.Context, in SourcesInput) (Sour
 // PowerOnSources powers the app's source VMs back on and removes their
 // decommission mark: the rollback of PowerOffSources.
 func (a *Activities) PowerOnSources(ctx context.Context, in SourcesInput) (SourcesResult, error) {
-	return a.eachSource(ctx, in.Spec, "power on", func(c *inventory.Client, vm inventory.SourceVM) ([]string, error) {
+	spec, err := a.spec(ctx, in.Plan)
+	if err != nil {
+		return SourcesResult{}, err
+	}
+	return a.eachSource(ctx, spec, "power on", func(c *inventory.Client, vm inventory.SourceVM) ([]string, error) {
 		did, err := c.PowerOnSource(ctx, vm)
 		return []string{did}, err
 	})
@@ -62,12 +70,16 @@ func (a *Activities) PowerOnSources(ctx context.Context, in SourcesInput) (Sourc
 // after the retention period: keep-off, archive (move to the archive
 // folder) or delete.
 func (a *Activities) FinalizeDecommission(ctx context.Context, in SourcesInput) (SourcesResult, error) {
-	d := in.Spec.Decommission
+	spec, err := a.spec(ctx, in.Plan)
+	if err != nil {
+		return SourcesResult{}, err
+	}
+	d := spec.Decommission
 	timeout := d.ShutdownTimeout
 	if timeout <= 0 {
 		timeout = DefaultShutdownTimeout
 	}
-	return a.eachSource(ctx, in.Spec, "finalize ("+d.FinalAction+")", func(c *inventory.Client, vm inventory.SourceVM) ([]string, error) {
+	return a.eachSource(ctx, spec, "finalize ("+d.FinalAction+")", func(c *inventory.Client, vm inventory.SourceVM) ([]string, error) {
 		did, err := c.FinalizeSource(ctx, vm, d.FinalAction, d.ArchiveFolder, timeout)
 		return []string{did}, err
 	})

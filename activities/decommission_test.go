@@ -54,7 +54,7 @@ func newDecomRig(t *testing.T) *decomRig {
 	r.vim = gc.Client
 	var suite testsuite.WorkflowTestSuite
 	r.env = suite.NewTestActivityEnvironment()
-	r.env.RegisterActivity(&Activities{VCenter: cfg})
+	r.env.RegisterActivity(&Activities{Plans: testPlans, VCenter: cfg})
 	return r
 }
 
@@ -84,7 +84,7 @@ func TestDecommissionActivities(t *testing.T) {
 	r := newDecomRig(t)
 	date := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
 
-	res, err := r.run(t, PowerOffSourcesName, SourcesInput{Spec: r.spec, Date: date})
+	res, err := r.run(t, PowerOffSourcesName, SourcesInput{Plan: testRef(r.spec), Date: date})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestDecommissionActivities(t *testing.T) {
 	}
 
 	// Rollback during retention.
-	if _, err := r.run(t, PowerOnSourcesName, SourcesInput{Spec: r.spec}); err != nil {
+	if _, err := r.run(t, PowerOnSourcesName, SourcesInput{Plan: testRef(r.spec)}); err != nil {
 		t.Fatal(err)
 	}
 	for _, vm := range r.spec.VMs {
@@ -107,7 +107,7 @@ func TestDecommissionActivities(t *testing.T) {
 		}
 	}
 
-	res, err = r.run(t, FinalizeDecommissionName, SourcesInput{Spec: r.spec})
+	res, err = r.run(t, FinalizeDecommissionName, SourcesInput{Plan: testRef(r.spec)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestDecommissionActivitiesResumeFromHeartbeat(t *testing.T) {
 	r := newDecomRig(t)
 	// A previous attempt finished the first VM.
 	r.env.SetHeartbeatDetails(sourcesProgress{Done: 1, Actions: []string{"earlier"}})
-	res, err := r.run(t, PowerOffSourcesName, SourcesInput{Spec: r.spec})
+	res, err := r.run(t, PowerOffSourcesName, SourcesInput{Plan: testRef(r.spec)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestDecommissionActivitiesIdentityMismatch(t *testing.T) {
 	spec := r.spec
 	spec.VMs = append([]plan.VMSpec(nil), spec.VMs...)
 	spec.VMs[1].Name = "renamed-since-the-plan"
-	res, err := r.run(t, PowerOffSourcesName, SourcesInput{Spec: spec})
+	res, err := r.run(t, PowerOffSourcesName, SourcesInput{Plan: testRef(spec)})
 	ae := cutoverAppErr(t, err)
 	if ae.Type() != string(runbooks.ReasonVMIdentityMismatch) || !ae.NonRetryable() || !strings.Contains(err.Error(), "renamed-since-the-plan") {
 		t.Fatalf("got %v (type %s)", err, ae.Type())

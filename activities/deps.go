@@ -27,18 +27,23 @@ const ReasonFlowsInvalid = runbooks.Reason("flows-invalid")
 // stay behind in the datacenter.
 func (a *Activities) CheckDependencies(ctx context.Context, in CheckDependenciesInput) (CheckDependenciesResult, error) {
 	log := activity.GetLogger(ctx)
+	if _, err := a.spec(ctx, in.Plan); err != nil {
+		return CheckDependenciesResult{}, err
+	}
 	c, err := inventory.Connect(ctx, a.VCenter)
 	if err != nil {
 		return CheckDependenciesResult{}, depsVCenterError(err)
 	}
 	defer func() { _ = c.Close(context.WithoutCancel(ctx)) }()
-	inv, err := inventory.Discover(ctx, c, inventory.DefaultOptions())
+	// Group VMs as the worker's discovery options say (what `ferry
+	// discover` used), not always the defaults.
+	inv, err := inventory.Discover(ctx, c, a.VCenter.Grouping)
 	if err != nil {
 		return CheckDependenciesResult{}, depsVCenterError(err)
 	}
-	if !slices.ContainsFunc(inv.Apps, func(x inventory.App) bool { return x.Name == in.App }) {
+	if !slices.ContainsFunc(inv.Apps, func(x inventory.App) bool { return x.Name == in.Plan.App }) {
 		return CheckDependenciesResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("app %q is not in the inventory of %s: check its app tag in vCenter or the plan's app name", in.App, inv.Source),
+			fmt.Sprintf("app %q is not in the inventory of %s: check its app tag in vCenter or the plan's app name", in.Plan.App, inv.Source),
 			string(runbooks.ReasonInventoryDrift), nil)
 	}
 
@@ -58,43 +63,43 @@ func (a *Activities) CheckDependencies(ctx context.Context, in CheckDependencies
 	if len(a.Flows) == 0 {
 		out.Warnings = append(out.Warnings, "no flow files are configured on the worker: only declared dependencies were checked")
 	}
-	log.Info("dependencies checked", "app", in.App, "dependsOn", len(out.DependsOn), "dependants", len(out.Dependants), "leftBehind", len(out.LeftBehind))
+	log.Info("dependencies checked", "app", in.Plan.App, "dependsOn", len(out.DependsOn), "dependants", len(out.Dependants), "leftBehind", len(out.LeftBehind))
 	return out, nil
 }
 
 // dependencyResult is the app's view of the analysis.
 func dependencyResult(r *deps.Result, in CheckDependenciesInput) CheckDependenciesResult {
 	out := CheckDependenciesResult{
-		DependsOn:   r.DependsOn(in.App),
-		Dependants:  r.Dependants(in.App),
-		BlastRadius: r.BlastRadius[in.App],
+		DependsOn:   r.DependsOn(in.Plan.App),
+		Dependants:  r.Dependants(in.Plan.App),
+		BlastRadius: r.BlastRadius[in.Plan.App],
 	}
 	for _, d := range out.DependsOn {
 		n, _ := r.Node(d)
 		switch {
-		case d == in.App || n.Migrated:
+		case d == in.Plan.App || n.Migrated:
 		case n.Kind == deps.KindApp:
 			out.LeftBehind = append(out.LeftBehind, d)
 		case n.Kind == deps.KindUnassigned:
 			out.LeftBehind = append(out.LeftBehind, d)
-			out.Warnings = append(out.Warnings, fmt.Sprintf("%s depends on VM %s, which belongs to no app: tag it with its app so it gets a wave", in.App, n.Name))
+			out.Warnings = append(out.Warnings, fmt.Sprintf("%s depends on VM %s, which belongs to no app: tag it with its app so it gets a wave", in.Plan.App, n.Name))
 		case n.Kind == deps.KindExternal:
-			out.Warnings = append(out.Warnings, fmt.Sprintf("%s depends on %s (%s), outside the inventory: check it is reachable from GCP", in.App, n.Name, strings.Join(n.IPs, ", ")))
+			out.Warnings = append(out.Warnings, fmt.Sprintf("%s depends on %s (%s), outside the inventory: check it is reachable from GCP", in.Plan.App, n.Name, strings.Join(n.IPs, ", ")))
 		}
 	}
-	if self, ok := r.Node(in.App); ok {
+	if self, ok := r.Node(in.Plan.App); ok {
 		for _, g := range r.MoveGroups {
 			if g.ID != self.MoveGroup || len(g.Apps) < 2 {
 				continue
 			}
 			var pending []string
 			for _, m := range g.Apps {
-				if n, _ := r.Node(m); m != in.App && !n.Migrated {
+				if n, _ := r.Node(m); m != in.Plan.App && !n.Migrated {
 					pending = append(pending, m)
 				}
 			}
 			if len(pending) > 0 {
-				out.Warnings = append(out.Warnings, fmt.Sprintf("%s is in move group %s (%s) with %s: they should move in the same wave", in.App, g.ID, g.Reason, strings.Join(pending, ", ")))
+				out.Warnings = append(out.Warnings, fmt.Sprintf("%s is in move group %s (%s) with %s: they should move in the same wave", in.Plan.App, g.ID, g.Reason, strings.Join(pending, ", ")))
 			}
 		}
 	}

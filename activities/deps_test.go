@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"github.com/ferrymigrate/ferry/plan"
 	"os"
 	"path/filepath"
 	"slices"
@@ -91,10 +92,10 @@ func TestCheckDependencies(t *testing.T) {
 
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	a := &Activities{VCenter: cfg, Flows: []string{flows}}
+	a := &Activities{Plans: testPlans, VCenter: cfg, Flows: []string{flows}}
 	env.RegisterActivity(a)
 
-	val, err := env.ExecuteActivity(a.CheckDependencies, CheckDependenciesInput{App: "api", Migrated: []string{"web"}})
+	val, err := env.ExecuteActivity(a.CheckDependencies, CheckDependenciesInput{Plan: testRef(plan.AppSpec{Name: "api"}), Migrated: []string{"web"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +112,7 @@ func TestCheckDependencies(t *testing.T) {
 	}
 
 	// db migrated: nothing left behind
-	val, err = env.ExecuteActivity(a.CheckDependencies, CheckDependenciesInput{App: "api", Migrated: []string{"db"}})
+	val, err = env.ExecuteActivity(a.CheckDependencies, CheckDependenciesInput{Plan: testRef(plan.AppSpec{Name: "api"}), Migrated: []string{"db"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +124,7 @@ func TestCheckDependencies(t *testing.T) {
 
 	// a malformed line: non-retryable, naming file:line
 	os.WriteFile(flows, []byte("src_ip,dst_ip,dst_port\n10.0.0.1,10.0.0.2,80\n10.0.0.1,10.0.0.2,http\n"), 0o644)
-	_, err = env.ExecuteActivity(a.CheckDependencies, CheckDependenciesInput{App: "api"})
+	_, err = env.ExecuteActivity(a.CheckDependencies, CheckDependenciesInput{Plan: testRef(plan.AppSpec{Name: "api"})})
 	var appErr *temporal.ApplicationError
 	if !asAppError(err, &appErr) || !appErr.NonRetryable() || appErr.Type() != string(ReasonFlowsInvalid) || !strings.Contains(err.Error(), flows+":3:") {
 		t.Errorf("bad flow file: %v", err)
@@ -131,7 +132,7 @@ func TestCheckDependencies(t *testing.T) {
 
 	// an unknown app
 	os.WriteFile(flows, []byte("src_ip,dst_ip,dst_port\n"), 0o644)
-	_, err = env.ExecuteActivity(a.CheckDependencies, CheckDependenciesInput{App: "nope"})
+	_, err = env.ExecuteActivity(a.CheckDependencies, CheckDependenciesInput{Plan: testRef(plan.AppSpec{Name: "nope"})})
 	if !asAppError(err, &appErr) || !appErr.NonRetryable() || !strings.Contains(err.Error(), `"nope" is not in the inventory`) {
 		t.Errorf("unknown app: %v", err)
 	}
@@ -140,9 +141,9 @@ func TestCheckDependencies(t *testing.T) {
 func TestCheckDependenciesUnreachable(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	a := &Activities{VCenter: inventory.Config{URL: "https://127.0.0.1:1/sdk", Username: "u", Password: "secret-pw", Insecure: true, MaxAttempts: 1}}
+	a := &Activities{Plans: testPlans, VCenter: inventory.Config{URL: "https://127.0.0.1:1/sdk", Username: "u", Password: "secret-pw", Insecure: true, MaxAttempts: 1}}
 	env.RegisterActivity(a)
-	_, err := env.ExecuteActivity(a.CheckDependencies, CheckDependenciesInput{App: "api"})
+	_, err := env.ExecuteActivity(a.CheckDependencies, CheckDependenciesInput{Plan: testRef(plan.AppSpec{Name: "api"})})
 	if err == nil || strings.Contains(err.Error(), "secret-pw") {
 		t.Errorf("unreachable vCenter: %v", err)
 	}

@@ -20,9 +20,11 @@ import (
 // reason; only transient ones are retried.
 func (a *Activities) DiscoverApp(ctx context.Context, in DiscoverAppInput) (DiscoverAppResult, error) {
 	log := activity.GetLogger(ctx)
-	if in.App == "" {
-		return DiscoverAppResult{}, temporal.NewNonRetryableApplicationError("discover: no app name given", string(runbooks.ReasonPlanInvalid), nil)
+	spec, err := a.spec(ctx, in.Plan)
+	if err != nil {
+		return DiscoverAppResult{}, err
 	}
+	app := spec.Name
 	c, err := inventory.Connect(ctx, a.VCenter)
 	if err != nil {
 		return DiscoverAppResult{}, vcenterActivityError(err)
@@ -30,22 +32,22 @@ func (a *Activities) DiscoverApp(ctx context.Context, in DiscoverAppInput) (Disc
 	defer func() { _ = c.Close(context.WithoutCancel(ctx)) }()
 
 	opts := a.VCenter.Grouping
-	opts.App = in.App
+	opts.App = app
 	inv, err := inventory.Discover(ctx, c, opts)
 	if err != nil {
 		return DiscoverAppResult{}, vcenterActivityError(err)
 	}
 	res := DiscoverAppResult{VMs: inv.VMs}
-	planned := make([]inventory.PlannedVM, 0, len(in.Planned))
-	for _, p := range in.Planned {
+	planned := make([]inventory.PlannedVM, 0, len(spec.VMs))
+	for _, p := range spec.VMs {
 		planned = append(planned, inventory.PlannedVM{Ref: p.Ref, Name: p.Name, NumCPU: p.NumCPU, MemoryMB: p.MemoryMB, DiskGB: p.DiskGB, DataDisksGB: p.DataDisksGB})
 	}
 	for _, d := range inventory.DetectDrift(planned, inv.VMs) {
 		res.Drift = append(res.Drift, Drift{Kind: d.Kind, VMRef: d.VMRef, VMName: d.VMName, Detail: d.Detail})
 	}
-	log.Info("discovered app", "app", in.App, "vms", len(res.VMs), "drift", len(res.Drift))
+	log.Info("discovered app", "app", app, "vms", len(res.VMs), "drift", len(res.Drift))
 	if len(res.Drift) > 0 {
-		return res, temporal.NewNonRetryableApplicationError(driftMessage(in.App, res.Drift), string(runbooks.ReasonInventoryDrift), nil, res)
+		return res, temporal.NewNonRetryableApplicationError(driftMessage(app, res.Drift), string(runbooks.ReasonInventoryDrift), nil, res)
 	}
 	return res, nil
 }

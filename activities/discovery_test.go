@@ -32,7 +32,7 @@ func runDiscover(t *testing.T, cfg inventory.Config, in DiscoverAppInput) (Disco
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	a := &Activities{VCenter: cfg}
+	a := &Activities{Plans: testPlans, VCenter: cfg}
 	env.RegisterActivity(a)
 	val, err := env.ExecuteActivity(a.DiscoverApp, in)
 	var res DiscoverAppResult
@@ -63,11 +63,11 @@ func appError(t *testing.T, err error) *temporal.ApplicationError {
 
 func TestDiscoverAppNoDrift(t *testing.T) {
 	sim := startSample(t)
-	_, err := runDiscover(t, sim.Config(), DiscoverAppInput{App: "payments-db"})
+	_, err := runDiscover(t, sim.Config(), DiscoverAppInput{Plan: testRef(plan.AppSpec{Name: "payments-db"})})
 	if err == nil || appError(t, err).Type() != string(runbooks.ReasonInventoryDrift) {
 		t.Fatalf("with an empty plan every VM is added drift; got %v", err)
 	}
-	_, err = runDiscover(t, sim.Config(), DiscoverAppInput{App: "auth-service"})
+	_, err = runDiscover(t, sim.Config(), DiscoverAppInput{Plan: testRef(plan.AppSpec{Name: "auth-service"})})
 	ae := appError(t, err)
 	var detail DiscoverAppResult
 	if derr := ae.Details(&detail); derr != nil {
@@ -76,7 +76,7 @@ func TestDiscoverAppNoDrift(t *testing.T) {
 	if len(detail.VMs) != 3 {
 		t.Fatalf("auth-service VMs = %d, want 3", len(detail.VMs))
 	}
-	res, err := runDiscover(t, sim.Config(), DiscoverAppInput{App: "auth-service", Planned: plannedOf(detail.VMs)})
+	res, err := runDiscover(t, sim.Config(), DiscoverAppInput{Plan: testRef(plan.AppSpec{Name: "auth-service", VMs: plannedOf(detail.VMs)})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestDiscoverAppNoDrift(t *testing.T) {
 
 func TestDiscoverAppDrift(t *testing.T) {
 	sim := startSample(t)
-	_, err := runDiscover(t, sim.Config(), DiscoverAppInput{App: "auth-service"})
+	_, err := runDiscover(t, sim.Config(), DiscoverAppInput{Plan: testRef(plan.AppSpec{Name: "auth-service"})})
 	var detail DiscoverAppResult
 	_ = appError(t, err).Details(&detail)
 	planned := plannedOf(detail.VMs)
@@ -100,7 +100,7 @@ func TestDiscoverAppDrift(t *testing.T) {
 	planned[1].Name = "auth-legacy"                                                                                 // renamed in vCenter since planning
 	gone := planned[2]                                                                                              // vCenter has it, the plan lost it: added
 	planned = append(planned[:2], plan.VMSpec{Ref: "vm-99999", Name: "auth-service-09", NumCPU: 2, MemoryMB: 2048}) // removed
-	_, err = runDiscover(t, sim.Config(), DiscoverAppInput{App: "auth-service", Planned: planned})
+	_, err = runDiscover(t, sim.Config(), DiscoverAppInput{Plan: testRef(plan.AppSpec{Name: "auth-service", VMs: planned})})
 	ae := appError(t, err)
 	if ae.Type() != string(runbooks.ReasonInventoryDrift) || !ae.NonRetryable() {
 		t.Fatalf("type %s nonretryable %v", ae.Type(), ae.NonRetryable())
@@ -137,7 +137,7 @@ func TestDiscoverAppErrors(t *testing.T) {
 
 	bad := sim.Config()
 	bad.Password = "wrong-password"
-	_, err := runDiscover(t, bad, DiscoverAppInput{App: "auth-service"})
+	_, err := runDiscover(t, bad, DiscoverAppInput{Plan: testRef(plan.AppSpec{Name: "auth-service"})})
 	ae := appError(t, err)
 	if ae.Type() != string(runbooks.ReasonVCenterAuth) || !ae.NonRetryable() || strings.Contains(ae.Error(), "wrong-password") {
 		t.Fatalf("bad password: %s nonretryable=%v: %v", ae.Type(), ae.NonRetryable(), ae)
@@ -145,7 +145,7 @@ func TestDiscoverAppErrors(t *testing.T) {
 
 	dc := sim.Config()
 	dc.Datacenter = "dc-nowhere"
-	_, err = runDiscover(t, dc, DiscoverAppInput{App: "auth-service"})
+	_, err = runDiscover(t, dc, DiscoverAppInput{Plan: testRef(plan.AppSpec{Name: "auth-service"})})
 	ae = appError(t, err)
 	if ae.Type() != string(runbooks.ReasonVCenterFault) || !ae.NonRetryable() || !strings.Contains(ae.Error(), "dc-east") {
 		t.Fatalf("unknown datacenter: %s nonretryable=%v: %v", ae.Type(), ae.NonRetryable(), ae)
@@ -158,7 +158,7 @@ func TestDiscoverAppErrors(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	down := inventory.Config{URL: "https://" + addr + "/sdk", Username: "u", Password: "p", MaxAttempts: 2, RetryBase: time.Millisecond}
-	_, err = runDiscover(t, down, DiscoverAppInput{App: "auth-service"})
+	_, err = runDiscover(t, down, DiscoverAppInput{Plan: testRef(plan.AppSpec{Name: "auth-service"})})
 	ae = appError(t, err)
 	if ae.Type() != string(runbooks.ReasonVCenterUnreachable) || ae.NonRetryable() {
 		t.Fatalf("unreachable: %s nonretryable=%v: %v", ae.Type(), ae.NonRetryable(), ae)
@@ -170,7 +170,7 @@ func TestDiscoverAppErrors(t *testing.T) {
 		Probability: 1, FaultType: simulator.FaultTypeNetworkFailure, Enabled: true})
 	flaky := sim.Config()
 	flaky.RetryBase = time.Millisecond
-	_, err = runDiscover(t, flaky, DiscoverAppInput{App: "auth-service"})
+	_, err = runDiscover(t, flaky, DiscoverAppInput{Plan: testRef(plan.AppSpec{Name: "auth-service"})})
 	ae = appError(t, err)
 	if ae.Type() != string(runbooks.ReasonVCenterFault) || ae.NonRetryable() {
 		t.Fatalf("transient: %s nonretryable=%v: %v", ae.Type(), ae.NonRetryable(), ae)
@@ -179,7 +179,7 @@ func TestDiscoverAppErrors(t *testing.T) {
 
 	sim.Service().AddFaultRule(&simulator.FaultInjectionRule{MethodName: "RetrievePropertiesEx", ObjectType: "*", ObjectName: "*",
 		Probability: 1, FaultType: simulator.FaultTypeNoPermission, Enabled: true})
-	_, err = runDiscover(t, flaky, DiscoverAppInput{App: "auth-service"})
+	_, err = runDiscover(t, flaky, DiscoverAppInput{Plan: testRef(plan.AppSpec{Name: "auth-service"})})
 	ae = appError(t, err)
 	if ae.Type() != string(runbooks.ReasonVCenterPermission) || !ae.NonRetryable() {
 		t.Fatalf("permission: %s nonretryable=%v: %v", ae.Type(), ae.NonRetryable(), ae)

@@ -66,7 +66,7 @@ func resourceCounts(t *testing.T, s *gcpfake.Server, project string) map[string]
 func TestTerraformApplyRidesOutTransientFaults(t *testing.T) {
 	env, fake := provisionEnv(t)
 	spec := ledgerSpec(t)
-	v, err := env.ExecuteActivity(TerraformPlanName, TerraformInput{Spec: spec})
+	v, err := env.ExecuteActivity(TerraformPlanName, TerraformInput{Plan: testRef(spec)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestTerraformApplyRidesOutTransientFaults(t *testing.T) {
 		gcpfake.Fault{Method: "POST", PathRegexp: `/global/backendServices$`, OpPolls: 3, Delay: 300 * time.Millisecond, Times: 1},
 		gcpfake.Fault{Method: "POST", PathRegexp: `/instanceGroups$`, OpDuration: 2 * time.Second, Times: 1},
 	)
-	v, attempts, err := retried(t, env, TerraformApplyName, TerraformApplyInput{Spec: spec, ApprovedPlanHash: pr.Summary.Hash}, 4)
+	v, attempts, err := retried(t, env, TerraformApplyName, TerraformApplyInput{Plan: testRef(spec), ApprovedPlanHash: pr.Summary.Hash}, 4)
 	if err != nil {
 		t.Fatalf("apply through transient faults (%d attempts): %v", attempts, err)
 	}
@@ -99,7 +99,7 @@ func TestTerraformApplyRidesOutTransientFaults(t *testing.T) {
 	}
 	fake.Faults().Clear()
 	// Converged: nothing left to do.
-	v, err = env.ExecuteActivity(TerraformPlanName, TerraformInput{Spec: spec})
+	v, err = env.ExecuteActivity(TerraformPlanName, TerraformInput{Plan: testRef(spec)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestTerraformApplyRidesOutTransientFaults(t *testing.T) {
 func TestTerraformApplyOperationErrorNamesResource(t *testing.T) {
 	env, fake := provisionEnv(t)
 	spec := ledgerSpec(t)
-	v, err := env.ExecuteActivity(TerraformPlanName, TerraformInput{Spec: spec})
+	v, err := env.ExecuteActivity(TerraformPlanName, TerraformInput{Plan: testRef(spec)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestTerraformApplyOperationErrorNamesResource(t *testing.T) {
 	}
 	const quota = "Quota 'CPUS' exceeded. Limit: 8.0 in region europe-west1."
 	addFaults(t, fake, gcpfake.Fault{Method: "POST", PathRegexp: `/zones/[^/]+/instances$`, OpError: quota})
-	_, attempts, err := retried(t, env, TerraformApplyName, TerraformApplyInput{Spec: spec, ApprovedPlanHash: pr.Summary.Hash}, 3)
+	_, attempts, err := retried(t, env, TerraformApplyName, TerraformApplyInput{Plan: testRef(spec), ApprovedPlanHash: pr.Summary.Hash}, 3)
 	var ae *temporal.ApplicationError
 	if !errors.As(err, &ae) || ae.Type() != string(runbooks.ReasonTerraformApply) || !ae.NonRetryable() {
 		t.Fatalf("want a non-retryable %s, got %v", runbooks.ReasonTerraformApply, err)
@@ -138,7 +138,7 @@ func TestTerraformApplyOperationErrorNamesResource(t *testing.T) {
 	// Quota raised (fault cleared): the retry completes the interrupted
 	// apply, once.
 	fake.Faults().Clear()
-	_, _, err = retried(t, env, TerraformApplyName, TerraformApplyInput{Spec: spec, ApprovedPlanHash: pr.Summary.Hash}, 3)
+	_, _, err = retried(t, env, TerraformApplyName, TerraformApplyInput{Plan: testRef(spec), ApprovedPlanHash: pr.Summary.Hash}, 3)
 	if err != nil {
 		t.Fatalf("retry after the quota was raised: %v", err)
 	}
@@ -161,7 +161,7 @@ func TestShiftTrafficRidesOutTransientFaults(t *testing.T) {
 	total := 0
 	for _, p := range []int{10, 50, 100} {
 		before := r.fake.Faults().Hits()
-		_, attempts, err := retried(t, r.env, ShiftTrafficName, ShiftTrafficInput{Spec: r.spec, Percent: p}, 4)
+		_, attempts, err := retried(t, r.env, ShiftTrafficName, ShiftTrafficInput{Plan: testRef(r.spec), Percent: p}, 4)
 		if err != nil {
 			t.Fatalf("shift to %d%% through faults (%d attempts): %v", p, attempts, err)
 		}
@@ -179,7 +179,7 @@ func TestShiftTrafficRidesOutTransientFaults(t *testing.T) {
 	// Rollback through the same faults.
 	r.fake.Faults().Clear()
 	addFaults(t, r.fake, gcpfake.Fault{Method: "GET", PathRegexp: um, Status: 502, Times: 1})
-	if _, _, err := retried(t, r.env, TrafficToDatacenterName, TrafficToDatacenterInput{Spec: r.spec}, 4); err != nil {
+	if _, _, err := retried(t, r.env, TrafficToDatacenterName, TrafficToDatacenterInput{Plan: testRef(r.spec)}, 4); err != nil {
 		t.Fatalf("traffic back to the datacenter: %v", err)
 	}
 	if dc, gw := r.weights(t); dc != 100 || gw != 0 {
@@ -194,7 +194,7 @@ func TestShiftTrafficOperationErrorNamesURLMap(t *testing.T) {
 	um := `/global/urlMaps/` + traffic.URLMapName(r.spec.Name) + `$`
 	const msg = "Backend service is being modified by another operation"
 	addFaults(t, r.fake, gcpfake.Fault{PathRegexp: um, Method: "PATCH", OpError: msg}, gcpfake.Fault{PathRegexp: um, Method: "PUT", OpError: msg})
-	_, attempts, err := retried(t, r.env, ShiftTrafficName, ShiftTrafficInput{Spec: r.spec, Percent: 10}, 3)
+	_, attempts, err := retried(t, r.env, ShiftTrafficName, ShiftTrafficInput{Plan: testRef(r.spec), Percent: 10}, 3)
 	if err == nil {
 		t.Fatal("shift succeeded although every update operation failed")
 	}

@@ -24,7 +24,7 @@ func hookEnv(t *testing.T) (*testsuite.TestActivityEnvironment, *Activities) {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	a := &Activities{Hooks: hooks.Config{MaxOutputBytes: 4096}}
+	a := &Activities{Plans: testPlans, Hooks: hooks.Config{MaxOutputBytes: 4096}}
 	env.RegisterActivity(a)
 	return env, a
 }
@@ -34,7 +34,7 @@ func TestRunHookActivitySucceeds(t *testing.T) {
 	env, _ := hookEnv(t)
 	spec := plan.HookSpec{Name: "final-sync", At: plan.HookPreCutover, Timeout: time.Minute,
 		Command: []string{"sh", "-c", `echo "app=$FERRY_APP hook=$FERRY_HOOK at=$FERRY_HOOK_AT vc=${GOVC_PASSWORD:-none}"`}}
-	val, err := env.ExecuteActivity(RunHookName, RunHookInput{App: "billing", Hook: spec})
+	val, err := env.ExecuteActivity(RunHookName, RunHookInput{Plan: testRef(plan.AppSpec{Name: "billing", Hooks: []plan.HookSpec{spec}}), Hook: spec.Name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestRunHookActivityFailureCarriesRedactedEvidence(t *testing.T) {
 	env, _ := hookEnv(t)
 	spec := plan.HookSpec{Name: "smoke", At: plan.HookSmokeTest,
 		Command: []string{"sh", "-c", `echo "GET /health 503"; echo "db_password=Canary-Db-Pass-1"; exit 2`}}
-	_, err := env.ExecuteActivity(RunHookName, RunHookInput{App: "billing", Hook: spec})
+	_, err := env.ExecuteActivity(RunHookName, RunHookInput{Plan: testRef(plan.AppSpec{Name: "billing", Hooks: []plan.HookSpec{spec}}), Hook: spec.Name})
 	ae, ev := hookAppError(t, err)
 	if ae.Type() != string(runbooks.ReasonHookFailed) || runbooks.ReasonOf(err) != runbooks.ReasonHookFailed {
 		t.Fatalf("type %q", ae.Type())
@@ -91,7 +91,7 @@ func TestRunHookActivityTimeout(t *testing.T) {
 	env, _ := hookEnv(t)
 	spec := plan.HookSpec{Name: "sync", At: plan.HookPreCutover, Timeout: 200 * time.Millisecond,
 		Command: []string{"sh", "-c", `echo syncing; sleep 60`}}
-	_, err := env.ExecuteActivity(RunHookName, RunHookInput{App: "billing", Hook: spec})
+	_, err := env.ExecuteActivity(RunHookName, RunHookInput{Plan: testRef(plan.AppSpec{Name: "billing", Hooks: []plan.HookSpec{spec}}), Hook: spec.Name})
 	ae, ev := hookAppError(t, err)
 	if ae.Type() != string(runbooks.ReasonHookTimeout) || !strings.Contains(ev.Output, "syncing") {
 		t.Fatalf("type %q evidence %+v", ae.Type(), ev)
@@ -115,7 +115,7 @@ func TestRunHookActivityHeartbeats(t *testing.T) {
 	spec := plan.HookSpec{Name: "wait-for-heartbeat", At: plan.HookPostProvision, Timeout: 30 * time.Second,
 		Command: []string{"sh", "-c", `echo waiting; while [ ! -e ` + flag + ` ]; do sleep 0.05; done; echo done`}}
 	env.SetWorkerOptions(worker.Options{DefaultHeartbeatThrottleInterval: 10 * time.Millisecond})
-	_, err := env.ExecuteActivity(RunHookName, RunHookInput{App: "billing", Hook: spec})
+	_, err := env.ExecuteActivity(RunHookName, RunHookInput{Plan: testRef(plan.AppSpec{Name: "billing", Hooks: []plan.HookSpec{spec}}), Hook: spec.Name})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,13 @@
 package activities
 
-// Activity names. Workflows call activities by these names so the workflow
-// package does not depend on how each activity is implemented.
+// Activity names: the names the worker registers the methods of
+// *Activities under (the method names). Workflows call the methods by
+// value, so the compiler checks each call; these constants are for test
+// doubles registered by name (internal/fakeacts), and a test checks each
+// names a method.
 const (
+	ResolveAppName           = "ResolveApp"
+	ResolveWaveName          = "ResolveWave"
 	DiscoverAppName          = "DiscoverApp"
 	CheckDependenciesName    = "CheckDependencies"
 	TerraformPlanName        = "TerraformPlan"

@@ -22,7 +22,7 @@ func notifyEnv(t *testing.T, cfg notify.Config) *testsuite.TestActivityEnvironme
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(&Activities{Notify: cfg})
+	env.RegisterActivity(&Activities{Plans: testPlans, Notify: cfg})
 	// Fast backoff for tests; the real sink waits 0.5s, 1s, 2s...
 	old := newSink
 	newSink = func(cfg notify.Config) notify.Sink {

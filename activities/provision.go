@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/ferrymigrate/ferry/plan"
 	"github.com/ferrymigrate/ferry/runbooks"
 	"github.com/ferrymigrate/ferry/terraform"
 )
@@ -22,7 +23,11 @@ const heartbeatEvery = 5 * time.Second
 // TerraformPlan renders the app's root module and runs terraform plan; the
 // summary is the evidence of the approve-plan gate.
 func (a *Activities) TerraformPlan(ctx context.Context, in TerraformInput) (TerraformPlanResult, error) {
-	r, err := a.runner(in)
+	spec, err := a.spec(ctx, in.Plan)
+	if err != nil {
+		return TerraformPlanResult{}, err
+	}
+	r, err := a.runner(spec)
 	if err != nil {
 		return TerraformPlanResult{}, err
 	}
@@ -32,18 +37,22 @@ func (a *Activities) TerraformPlan(ctx context.Context, in TerraformInput) (Terr
 	stop := heartbeat(ctx, r)
 	sum, _, err := r.Plan(ctx)
 	stop()
-	logRecovered(ctx, in.Spec.Name, r)
+	logRecovered(ctx, spec.Name, r)
 	if err != nil {
 		return TerraformPlanResult{}, terraformError(ctx, err, runbooks.ReasonTerraformPlan)
 	}
-	activity.GetLogger(ctx).Info("terraform plan", "app", in.Spec.Name, "add", sum.Add, "change", sum.Change, "destroy", sum.Destroy)
+	activity.GetLogger(ctx).Info("terraform plan", "app", spec.Name, "add", sum.Add, "change", sum.Change, "destroy", sum.Destroy)
 	return TerraformPlanResult{Summary: toSummary(sum)}, nil
 }
 
 // TerraformApply re-plans the app and applies that plan only when it is the
 // approved one; an applied app is left as it is. It heartbeats progress.
 func (a *Activities) TerraformApply(ctx context.Context, in TerraformApplyInput) (TerraformApplyResult, error) {
-	r, err := a.runner(TerraformInput{Spec: in.Spec})
+	spec, err := a.spec(ctx, in.Plan)
+	if err != nil {
+		return TerraformApplyResult{}, err
+	}
+	r, err := a.runner(spec)
 	if err != nil {
 		return TerraformApplyResult{}, err
 	}
@@ -51,12 +60,12 @@ func (a *Activities) TerraformApply(ctx context.Context, in TerraformApplyInput)
 	stop := heartbeat(ctx, r)
 	res, err := r.Apply(ctx, in.ApprovedPlanHash)
 	stop()
-	logRecovered(ctx, in.Spec.Name, r)
+	logRecovered(ctx, spec.Name, r)
 	if err != nil {
 		return TerraformApplyResult{}, terraformError(ctx, err, runbooks.ReasonTerraformApply)
 	}
 	if res.Resumed {
-		activity.GetLogger(ctx).Info("terraform apply completed an interrupted apply", "app", in.Spec.Name)
+		activity.GetLogger(ctx).Info("terraform apply completed an interrupted apply", "app", spec.Name)
 	}
 	return TerraformApplyResult{Outputs: res.Outputs, InstanceIP: res.InstanceIP, Changed: res.Changed}, nil
 }
@@ -64,7 +73,11 @@ func (a *Activities) TerraformApply(ctx context.Context, in TerraformApplyInput)
 // TerraformDestroy removes what the app's state holds (rollback with the
 // destroy policy). It heartbeats progress.
 func (a *Activities) TerraformDestroy(ctx context.Context, in TerraformInput) (TerraformDestroyResult, error) {
-	r, err := a.runner(in)
+	spec, err := a.spec(ctx, in.Plan)
+	if err != nil {
+		return TerraformDestroyResult{}, err
+	}
+	r, err := a.runner(spec)
 	if err != nil {
 		return TerraformDestroyResult{}, err
 	}
@@ -72,19 +85,19 @@ func (a *Activities) TerraformDestroy(ctx context.Context, in TerraformInput) (T
 	stop := heartbeat(ctx, r)
 	n, err := r.Destroy(ctx)
 	stop()
-	logRecovered(ctx, in.Spec.Name, r)
+	logRecovered(ctx, spec.Name, r)
 	if err != nil {
 		return TerraformDestroyResult{Destroyed: n}, terraformError(ctx, err, runbooks.ReasonTerraformDestroy)
 	}
 	return TerraformDestroyResult{Destroyed: n}, nil
 }
 
-func (a *Activities) runner(in TerraformInput) (*terraform.Runner, error) {
+func (a *Activities) runner(spec plan.AppSpec) (*terraform.Runner, error) {
 	// A spec that cannot render is a plan error: never run terraform on it.
-	if _, err := terraform.Render(in.Spec, terraform.RenderOptions{GCP: a.GCP}); err != nil {
+	if _, err := terraform.Render(spec, terraform.RenderOptions{GCP: a.GCP}); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), string(runbooks.ReasonPlanInvalid), err)
 	}
-	r, err := terraform.NewRunner(a.Terraform, a.GCP, in.Spec)
+	r, err := terraform.NewRunner(a.Terraform, a.GCP, spec)
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), string(runbooks.ReasonTerraformPlan), err)
 	}

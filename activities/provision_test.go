@@ -52,7 +52,7 @@ func provisionEnv(t *testing.T) (*testsuite.TestActivityEnvironment, *gcpfake.Se
 	}
 	t.Cleanup(func() { _ = fake.Close() })
 	fake.CreateBucket("ferry-state")
-	a := &Activities{
+	a := &Activities{Plans: testPlans,
 		GCP: gcp.Config{Project: "acme-migration", Region: "europe-west1", ComputeEndpoint: fake.ComputeEndpoint(),
 			DNSEndpoint: fake.DNSEndpoint(), StorageEndpoint: fake.StorageEndpoint()},
 		Terraform: terraform.Config{Binary: bin, CLIConfigFile: rc, WorkRoot: t.TempDir()},
@@ -75,7 +75,7 @@ func TestTerraformActivities(t *testing.T) {
 	env, fake := provisionEnv(t)
 	spec := ledgerSpec(t)
 
-	val, err := env.ExecuteActivity(TerraformPlanName, TerraformInput{Spec: spec})
+	val, err := env.ExecuteActivity(TerraformPlanName, TerraformInput{Plan: testRef(spec)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestTerraformActivities(t *testing.T) {
 	}
 
 	// An approval of another plan is refused before anything is applied.
-	_, err = env.ExecuteActivity(TerraformApplyName, TerraformApplyInput{Spec: spec, ApprovedPlanHash: "0000.1111"})
+	_, err = env.ExecuteActivity(TerraformApplyName, TerraformApplyInput{Plan: testRef(spec), ApprovedPlanHash: "0000.1111"})
 	if reasonOf(err) != string(runbooks.ReasonTerraformPlanDrift) {
 		t.Fatalf("want %s, got %v", runbooks.ReasonTerraformPlanDrift, err)
 	}
@@ -96,7 +96,7 @@ func TestTerraformActivities(t *testing.T) {
 		t.Fatalf("%d instances created by a refused apply", n)
 	}
 
-	val, err = env.ExecuteActivity(TerraformApplyName, TerraformApplyInput{Spec: spec, ApprovedPlanHash: pr.Summary.Hash})
+	val, err = env.ExecuteActivity(TerraformApplyName, TerraformApplyInput{Plan: testRef(spec), ApprovedPlanHash: pr.Summary.Hash})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestTerraformActivities(t *testing.T) {
 	}
 	// Retrying the activity (as Temporal would after a lost completion)
 	// changes nothing.
-	val, err = env.ExecuteActivity(TerraformApplyName, TerraformApplyInput{Spec: spec, ApprovedPlanHash: pr.Summary.Hash})
+	val, err = env.ExecuteActivity(TerraformApplyName, TerraformApplyInput{Plan: testRef(spec), ApprovedPlanHash: pr.Summary.Hash})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestTerraformActivities(t *testing.T) {
 		t.Fatalf("re-apply changed something: %+v %v", ar, err)
 	}
 
-	val, err = env.ExecuteActivity(TerraformDestroyName, TerraformInput{Spec: spec})
+	val, err = env.ExecuteActivity(TerraformDestroyName, TerraformInput{Plan: testRef(spec)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,9 +130,9 @@ func TestTerraformActivities(t *testing.T) {
 func TestTerraformPlanRefusesInvalidSpec(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(&Activities{Terraform: terraform.Config{Binary: "/nonexistent/terraform", WorkRoot: t.TempDir()}})
+	env.RegisterActivity(&Activities{Plans: testPlans, Terraform: terraform.Config{Binary: "/nonexistent/terraform", WorkRoot: t.TempDir()}})
 	spec := plan.AppSpec{Name: "broken"}
-	_, err := env.ExecuteActivity(TerraformPlanName, TerraformInput{Spec: spec})
+	_, err := env.ExecuteActivity(TerraformPlanName, TerraformInput{Plan: testRef(spec)})
 	if reasonOf(err) != string(runbooks.ReasonPlanInvalid) {
 		t.Fatalf("want %s, got %v", runbooks.ReasonPlanInvalid, err)
 	}

@@ -24,17 +24,21 @@ import (
 // HealthCheckResult as the error's details; a missing instance or a plan
 // without VMs is not retried.
 func (a *Activities) HealthCheck(ctx context.Context, in HealthCheckInput) (HealthCheckResult, error) {
-	insts, err := a.instances(ctx, in.Spec)
+	spec, err := a.spec(ctx, in.Plan)
+	if err != nil {
+		return HealthCheckResult{}, err
+	}
+	insts, err := a.instances(ctx, spec)
 	if err != nil {
 		return HealthCheckResult{}, trafficError(err, runbooks.ReasonHealthCheck)
 	}
 	if len(insts) == 0 {
 		return HealthCheckResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("health check of app %s: the plan lists no VMs", in.Spec.Name), string(runbooks.ReasonHealthCheck), nil)
+			fmt.Sprintf("health check of app %s: the plan lists no VMs", spec.Name), string(runbooks.ReasonHealthCheck), nil)
 	}
 	var res HealthCheckResult
 	var bad []string
-	for _, h := range traffic.NewProbe(a.Traffic).CheckInstances(ctx, in.Spec.Cutover.HealthCheck, insts) {
+	for _, h := range traffic.NewProbe(a.Traffic).CheckInstances(ctx, spec.Cutover.HealthCheck, insts) {
 		if h.Healthy {
 			res.Healthy++
 		} else {
@@ -46,11 +50,11 @@ func (a *Activities) HealthCheck(ctx context.Context, in HealthCheckInput) (Heal
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
-	activity.GetLogger(ctx).Info("health check", "app", in.Spec.Name, "healthy", res.Healthy, "unhealthy", res.Unhealthy)
+	activity.GetLogger(ctx).Info("health check", "app", spec.Name, "healthy", res.Healthy, "unhealthy", res.Unhealthy)
 	if res.Unhealthy > 0 {
 		return res, temporal.NewApplicationError(
 			fmt.Sprintf("app %s: %d of %d GCP instances unhealthy: %s; check the instances' serial console and the app's logs",
-				in.Spec.Name, res.Unhealthy, len(insts), strings.Join(bad, "; ")),
+				spec.Name, res.Unhealthy, len(insts), strings.Join(bad, "; ")),
 			string(runbooks.ReasonHealthCheck), res)
 	}
 	return res, nil
@@ -58,7 +62,11 @@ func (a *Activities) HealthCheck(ctx context.Context, in HealthCheckInput) (Heal
 
 // ShiftTraffic sets the share of the app's traffic that goes to GCP.
 func (a *Activities) ShiftTraffic(ctx context.Context, in ShiftTrafficInput) (ShiftTrafficResult, error) {
-	st, closeFn, err := traffic.New(ctx, a.Traffic, a.gcpFor(in.Spec), in.Spec)
+	spec, err := a.spec(ctx, in.Plan)
+	if err != nil {
+		return ShiftTrafficResult{}, err
+	}
+	st, closeFn, err := traffic.New(ctx, a.Traffic, a.gcpFor(spec), spec)
 	if err != nil {
 		return ShiftTrafficResult{}, trafficError(err, runbooks.ReasonTrafficShift)
 	}
@@ -66,7 +74,7 @@ func (a *Activities) ShiftTraffic(ctx context.Context, in ShiftTrafficInput) (Sh
 	if err := st.Shift(ctx, in.Percent); err != nil {
 		return ShiftTrafficResult{}, trafficError(err, runbooks.ReasonTrafficShift)
 	}
-	activity.GetLogger(ctx).Info("traffic shifted", "app", in.Spec.Name, "gcpPercent", in.Percent, "strategy", in.Spec.Cutover.Strategy)
+	activity.GetLogger(ctx).Info("traffic shifted", "app", spec.Name, "gcpPercent", in.Percent, "strategy", spec.Cutover.Strategy)
 	return ShiftTrafficResult{GCPPercent: in.Percent, At: time.Now().UTC()}, nil
 }
 
@@ -74,7 +82,11 @@ func (a *Activities) ShiftTraffic(ctx context.Context, in ShiftTrafficInput) (Sh
 // one mutating API call: the first step of every rollback. Its result has
 // GCPPercent 0.
 func (a *Activities) TrafficToDatacenter(ctx context.Context, in TrafficToDatacenterInput) (ShiftTrafficResult, error) {
-	st, closeFn, err := traffic.New(ctx, a.Traffic, a.gcpFor(in.Spec), in.Spec)
+	spec, err := a.spec(ctx, in.Plan)
+	if err != nil {
+		return ShiftTrafficResult{}, err
+	}
+	st, closeFn, err := traffic.New(ctx, a.Traffic, a.gcpFor(spec), spec)
 	if err != nil {
 		return ShiftTrafficResult{}, trafficError(err, runbooks.ReasonTrafficShift)
 	}
@@ -82,7 +94,7 @@ func (a *Activities) TrafficToDatacenter(ctx context.Context, in TrafficToDatace
 	if err := st.ToDatacenter(ctx); err != nil {
 		return ShiftTrafficResult{}, trafficError(err, runbooks.ReasonTrafficShift)
 	}
-	activity.GetLogger(ctx).Info("traffic back in the datacenter", "app", in.Spec.Name)
+	activity.GetLogger(ctx).Info("traffic back in the datacenter", "app", spec.Name)
 	return ShiftTrafficResult{GCPPercent: 0, At: time.Now().UTC()}, nil
 }
 
@@ -92,23 +104,27 @@ func (a *Activities) TrafficToDatacenter(ctx context.Context, in TrafficToDatace
 // error: the workflow decides to roll back. Errors mean the gate could not
 // measure (GCE unreadable, Prometheus unreachable) and are retried.
 func (a *Activities) SLOGate(ctx context.Context, in SLOGateInput) (SLOGateResult, error) {
-	insts, err := a.instances(ctx, in.Spec)
+	spec, err := a.spec(ctx, in.Plan)
+	if err != nil {
+		return SLOGateResult{}, err
+	}
+	insts, err := a.instances(ctx, spec)
 	if err != nil {
 		return SLOGateResult{}, trafficError(err, runbooks.ReasonSLOGate)
 	}
 	// Without a public URL in the plan, the gate goes through the app's
 	// load balancer (its forwarding rule's address).
-	targets, err := traffic.Targets(ctx, a.gcpFor(in.Spec), in.Spec, insts)
+	targets, err := traffic.Targets(ctx, a.gcpFor(spec), spec, insts)
 	if err != nil {
 		return SLOGateResult{}, trafficError(err, runbooks.ReasonSLOGate)
 	}
 	if len(targets) == 0 {
 		return SLOGateResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("SLO gate of app %s: nothing to probe; set cutover public_url in the plan", in.Spec.Name),
+			fmt.Sprintf("SLO gate of app %s: nothing to probe; set cutover public_url in the plan", spec.Name),
 			string(runbooks.ReasonSLOGate), nil)
 	}
 	stop := keepAlive(ctx, func() any { return fmt.Sprintf("probing %d targets at %d%%", len(targets), in.Percent) })
-	v, err := traffic.NewProbe(a.Traffic).Gate(ctx, in.Spec.Cutover.SLO, targets)
+	v, err := traffic.NewProbe(a.Traffic).Gate(ctx, spec.Cutover.SLO, targets)
 	stop()
 	if err != nil {
 		return SLOGateResult{}, trafficError(err, runbooks.ReasonSLOGate)
@@ -120,7 +136,7 @@ func (a *Activities) SLOGate(ctx context.Context, in SLOGateInput) (SLOGateResul
 	if !v.Pass {
 		res.Reason = fmt.Sprintf("at %d%% GCP: %s", in.Percent, v.Reason)
 	}
-	activity.GetLogger(ctx).Info("SLO gate", "app", in.Spec.Name, "percent", in.Percent, "pass", res.Pass, "reason", res.Reason)
+	activity.GetLogger(ctx).Info("SLO gate", "app", spec.Name, "percent", in.Percent, "pass", res.Pass, "reason", res.Reason)
 	return res, nil
 }
 

@@ -133,7 +133,7 @@ func newCutoverRig(t *testing.T) *cutoverRig {
 
 	var suite testsuite.WorkflowTestSuite
 	r.env = suite.NewTestActivityEnvironment()
-	r.env.RegisterActivity(&Activities{GCP: g, Traffic: traffic.Config{ProbeConcurrency: 4}})
+	r.env.RegisterActivity(&Activities{Plans: testPlans, GCP: g, Traffic: traffic.Config{ProbeConcurrency: 4}})
 	return r
 }
 
@@ -158,11 +158,11 @@ func cutoverAppErr(t *testing.T, err error) *temporal.ApplicationError {
 func TestCutoverStepsGateFailureAndRollback(t *testing.T) {
 	r := newCutoverRig(t)
 
-	if _, err := r.env.ExecuteActivity(HealthCheckName, HealthCheckInput{Spec: r.spec}); err != nil {
+	if _, err := r.env.ExecuteActivity(HealthCheckName, HealthCheckInput{Plan: testRef(r.spec)}); err != nil {
 		t.Fatalf("health check: %v", err)
 	}
 	for _, p := range []int{10, 50} {
-		v, err := r.env.ExecuteActivity(ShiftTrafficName, ShiftTrafficInput{Spec: r.spec, Percent: p})
+		v, err := r.env.ExecuteActivity(ShiftTrafficName, ShiftTrafficInput{Plan: testRef(r.spec), Percent: p})
 		if err != nil {
 			t.Fatalf("shift %d: %v", p, err)
 		}
@@ -173,7 +173,7 @@ func TestCutoverStepsGateFailureAndRollback(t *testing.T) {
 		if dc, gw := r.weights(t); dc != 100-p || gw != p {
 			t.Fatalf("after shift %d gcpfake holds dc=%d gcp=%d", p, dc, gw)
 		}
-		v, err = r.env.ExecuteActivity(SLOGateName, SLOGateInput{Spec: r.spec, Percent: p})
+		v, err = r.env.ExecuteActivity(SLOGateName, SLOGateInput{Plan: testRef(r.spec), Percent: p})
 		if err != nil {
 			t.Fatalf("gate at %d: %v", p, err)
 		}
@@ -185,7 +185,7 @@ func TestCutoverStepsGateFailureAndRollback(t *testing.T) {
 
 	// The GCP app breaks: the gate fails with a reason, not an error.
 	r.gcpState.Store(503)
-	v, err := r.env.ExecuteActivity(SLOGateName, SLOGateInput{Spec: r.spec, Percent: 50})
+	v, err := r.env.ExecuteActivity(SLOGateName, SLOGateInput{Plan: testRef(r.spec), Percent: 50})
 	if err != nil {
 		t.Fatalf("a failing gate must not be an error: %v", err)
 	}
@@ -200,7 +200,7 @@ func TestCutoverStepsGateFailureAndRollback(t *testing.T) {
 
 	// Rollback: 100 % datacenter with exactly one patch.
 	patches := r.fake.RequestCount(http.MethodPatch, "urlMaps")
-	_, err = r.env.ExecuteActivity(TrafficToDatacenterName, TrafficToDatacenterInput{Spec: r.spec})
+	_, err = r.env.ExecuteActivity(TrafficToDatacenterName, TrafficToDatacenterInput{Plan: testRef(r.spec)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestCutoverStepsGateFailureAndRollback(t *testing.T) {
 	}
 
 	// Health check of broken instances: retryable, reason and details.
-	_, err = r.env.ExecuteActivity(HealthCheckName, HealthCheckInput{Spec: r.spec})
+	_, err = r.env.ExecuteActivity(HealthCheckName, HealthCheckInput{Plan: testRef(r.spec)})
 	ae := cutoverAppErr(t, err)
 	var hr HealthCheckResult
 	if ae.Type() != string(runbooks.ReasonHealthCheck) || ae.NonRetryable() || ae.Details(&hr) != nil || hr.Unhealthy != 2 {
@@ -226,7 +226,7 @@ func TestCutoverErrors(t *testing.T) {
 	// No URL map for this app: not retried.
 	other := r.spec
 	other.Name = "no-such-app"
-	_, err := r.env.ExecuteActivity(ShiftTrafficName, ShiftTrafficInput{Spec: other, Percent: 10})
+	_, err := r.env.ExecuteActivity(ShiftTrafficName, ShiftTrafficInput{Plan: testRef(other), Percent: 10})
 	if ae := cutoverAppErr(t, err); ae.Type() != string(runbooks.ReasonTrafficShift) || !ae.NonRetryable() {
 		t.Fatalf("missing url map: %v", err)
 	}
@@ -235,13 +235,13 @@ func TestCutoverErrors(t *testing.T) {
 	if err := r.fake.Faults().Add(gcpfake.Fault{Method: http.MethodPatch, PathRegexp: "urlMaps", Status: 503}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.env.ExecuteActivity(ShiftTrafficName, ShiftTrafficInput{Spec: r.spec, Percent: 10}); err == nil {
+	if _, err := r.env.ExecuteActivity(ShiftTrafficName, ShiftTrafficInput{Plan: testRef(r.spec), Percent: 10}); err == nil {
 		t.Fatal("shift through a failing API succeeded")
 	}
-	_, err = r.env.ExecuteActivity(TrafficToDatacenterName, TrafficToDatacenterInput{Spec: r.spec})
+	_, err = r.env.ExecuteActivity(TrafficToDatacenterName, TrafficToDatacenterInput{Plan: testRef(r.spec)})
 	if err == nil {
 		// Already at 100 % DC: no patch needed, so the fault is not hit.
-		_, err = r.env.ExecuteActivity(ShiftTrafficName, ShiftTrafficInput{Spec: r.spec, Percent: 10})
+		_, err = r.env.ExecuteActivity(ShiftTrafficName, ShiftTrafficInput{Plan: testRef(r.spec), Percent: 10})
 	}
 	if ae := cutoverAppErr(t, err); ae.Type() != string(runbooks.ReasonTrafficShift) || ae.NonRetryable() {
 		t.Fatalf("503: %v", err)
@@ -251,7 +251,7 @@ func TestCutoverErrors(t *testing.T) {
 	spec := r.spec
 	spec.Cutover.SLO.PrometheusURL = "http://127.0.0.1:1"
 	spec.Cutover.SLO.PrometheusQuery = "up"
-	_, err = r.env.ExecuteActivity(SLOGateName, SLOGateInput{Spec: spec, Percent: 10})
+	_, err = r.env.ExecuteActivity(SLOGateName, SLOGateInput{Plan: testRef(spec), Percent: 10})
 	if ae := cutoverAppErr(t, err); ae.Type() != string(runbooks.ReasonSLOGate) || ae.NonRetryable() {
 		t.Fatalf("prometheus down: %v", err)
 	}
@@ -259,7 +259,7 @@ func TestCutoverErrors(t *testing.T) {
 	spec = r.spec
 	spec.Cutover.PublicURL = ""
 	spec.VMs = nil
-	_, err = r.env.ExecuteActivity(SLOGateName, SLOGateInput{Spec: spec, Percent: 10})
+	_, err = r.env.ExecuteActivity(SLOGateName, SLOGateInput{Plan: testRef(spec), Percent: 10})
 	if ae := cutoverAppErr(t, err); ae.Type() != string(runbooks.ReasonSLOGate) || !ae.NonRetryable() {
 		t.Fatalf("nothing to probe: %v", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/ferrymigrate/ferry/inventory"
-	"github.com/ferrymigrate/ferry/plan"
 )
 
 // Inputs and results of every activity: one struct in, one struct out, so
@@ -13,8 +12,7 @@ import (
 
 // DiscoverAppInput asks for one app's VMs and their drift from the plan.
 type DiscoverAppInput struct {
-	App     string        `json:"app"`
-	Planned []plan.VMSpec `json:"planned"`
+	Plan PlanRef `json:"plan"`
 }
 
 // Drift is one difference between the plan and vCenter.
@@ -33,7 +31,7 @@ type DiscoverAppResult struct {
 
 // CheckDependenciesInput asks who the app talks to and who talks to it.
 type CheckDependenciesInput struct {
-	App      string   `json:"app"`
+	Plan     PlanRef  `json:"plan"`
 	Migrated []string `json:"migrated,omitempty"` // apps already on GCP
 }
 
@@ -48,7 +46,7 @@ type CheckDependenciesResult struct {
 
 // TerraformInput names the app whose root module is rendered and run.
 type TerraformInput struct {
-	Spec plan.AppSpec `json:"spec"`
+	Plan PlanRef `json:"plan"`
 }
 
 // PlanSummary is terraform's plan, from `show -json`.
@@ -72,8 +70,8 @@ type TerraformPlanResult struct {
 // TerraformApplyInput applies the app's module if its plan still matches
 // the approved one.
 type TerraformApplyInput struct {
-	Spec             plan.AppSpec `json:"spec"`
-	ApprovedPlanHash string       `json:"approvedPlanHash"`
+	Plan             PlanRef `json:"plan"`
+	ApprovedPlanHash string  `json:"approvedPlanHash"`
 }
 
 // TerraformApplyResult lists what now exists.
@@ -91,8 +89,8 @@ type TerraformDestroyResult struct {
 // RunHookInput runs one hook from the plan. Commands come only from the
 // plan file, never from a signal.
 type RunHookInput struct {
-	App  string        `json:"app"`
-	Hook plan.HookSpec `json:"hook"`
+	Plan PlanRef `json:"plan"`
+	Hook string  `json:"hook"` // the hook's name in the plan
 }
 
 // HookEvidence is a hook's captured, truncated and redacted output.
@@ -112,7 +110,7 @@ type RunHookResult struct {
 
 // HealthCheckInput probes the app's GCP instances.
 type HealthCheckInput struct {
-	Spec plan.AppSpec `json:"spec"`
+	Plan PlanRef `json:"plan"`
 }
 
 // HealthCheckResult is per-instance health.
@@ -124,8 +122,8 @@ type HealthCheckResult struct {
 
 // ShiftTrafficInput sets the share of traffic that goes to GCP.
 type ShiftTrafficInput struct {
-	Spec    plan.AppSpec `json:"spec"`
-	Percent int          `json:"percent"` // 0..100 to GCP
+	Plan    PlanRef `json:"plan"`
+	Percent int     `json:"percent"` // 0..100 to GCP
 }
 
 // ShiftTrafficResult reports the weights now in effect.
@@ -136,8 +134,8 @@ type ShiftTrafficResult struct {
 
 // SLOGateInput measures the app after a traffic step.
 type SLOGateInput struct {
-	Spec    plan.AppSpec `json:"spec"`
-	Percent int          `json:"percent"`
+	Plan    PlanRef `json:"plan"`
+	Percent int     `json:"percent"`
 }
 
 // SLOGateResult is the gate's verdict with its measurements.
@@ -154,14 +152,14 @@ type SLOGateResult struct {
 // TrafficToDatacenterInput sends all traffic back to the datacenter in one
 // API call: the first step of every rollback.
 type TrafficToDatacenterInput struct {
-	Spec plan.AppSpec `json:"spec"`
+	Plan PlanRef `json:"plan"`
 }
 
 // SourcesInput names the app's source VMs (by ref and name, checked before
 // every action).
 type SourcesInput struct {
-	Spec plan.AppSpec `json:"spec"`
-	Date time.Time    `json:"date,omitempty"` // decommission date for the tag
+	Plan PlanRef   `json:"plan"`
+	Date time.Time `json:"date,omitempty"` // decommission date for the tag
 }
 
 // SourcesResult lists what was done to which VM.

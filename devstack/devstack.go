@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,11 +20,13 @@ import (
 
 	"github.com/ferrymigrate/ferry/activities"
 	"github.com/ferrymigrate/ferry/deps"
+	"github.com/ferrymigrate/ferry/ferryclient"
 	"github.com/ferrymigrate/ferry/gcp"
 	"github.com/ferrymigrate/ferry/gcpfake"
 	"github.com/ferrymigrate/ferry/inventory"
 	"github.com/ferrymigrate/ferry/inventory/sample"
 	"github.com/ferrymigrate/ferry/plan"
+	"github.com/ferrymigrate/ferry/planstore"
 	"github.com/ferrymigrate/ferry/redact"
 	"github.com/ferrymigrate/ferry/terraform"
 	"github.com/ferrymigrate/ferry/worker"
@@ -41,11 +44,10 @@ type Options struct {
 	UICodecEndpoint string
 	// Encrypt turns on payload encryption: a key ring under StateDir and
 	// the codec served to the UI.
-	Encrypt   bool
-	Demo      bool
-	StartedBy string
-	Out       io.Writer
-	Log       *slog.Logger
+	Encrypt bool
+	Demo    bool
+	Out     io.Writer
+	Log     *slog.Logger
 	// Ready, when set, is called once everything runs (tests use it).
 	Ready func(Stack)
 }
@@ -62,6 +64,8 @@ type Stack struct {
 	// DataConverter decrypts the stack's payloads (nil: not encrypted).
 	DataConverter converter.DataConverter
 	CodecEndpoint string
+	// PlanStore holds the published dev plan, PlanDigest names it.
+	PlanStore, PlanDigest string
 }
 
 // Run brings the stack up, prints where everything is, and blocks until
@@ -142,7 +146,22 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("connect to the dev server: %w", err)
 	}
 	defer c.Close()
+	// The plan as written is the reviewed one here: publish it to the
+	// stack's plan store, the only place the worker reads specs from.
+	store, err := planstore.Open(ctx, filepath.Join(o.StateDir, "plans"))
+	if err != nil {
+		return err
+	}
+	bundle, err := planstore.Build(files.plan, files.inventory, []string{files.flows})
+	if err != nil {
+		return err
+	}
+	digest, err := store.Put(ctx, bundle)
+	if err != nil {
+		return err
+	}
 	acts := &activities.Activities{
+		Plans:     planstore.NewResolver(store),
 		VCenter:   sim.Config(),
 		GCP:       gcfg,
 		Terraform: terraform.Config{Binary: o.TerraformBin, CLIConfigFile: o.TerraformConfig, WorkRoot: filepath.Join(o.StateDir, "terraform")},
@@ -165,10 +184,16 @@ func Run(ctx context.Context, o Options) error {
 	if err := writeEnv(files.env, st, sim.Config(), o.Namespace, keyFile); err != nil {
 		return err
 	}
+	st.PlanStore, st.PlanDigest = store.String(), digest
 	if o.Demo && len(p.Waves) > 0 {
 		wave := p.Waves[0]
-		if err := startWave(ctx, c, wave, specs, o.StartedBy); err != nil {
+		signer, err := devKey(o.StateDir, Operator)
+		if err != nil {
 			return err
+		}
+		fc := &ferryclient.Client{Temporal: c, User: Operator, Signer: signer}
+		if _, err := fc.StartWave(ctx, wave, digest); err != nil && !errors.Is(err, ferryclient.ErrAlreadyRunning) {
+			return err // a wave left running from an earlier `ferry dev` is fine
 		}
 		st.DemoWave = wave.Name
 	}
@@ -221,7 +246,11 @@ func writeInputs(ctx context.Context, o Options, p *sample.Portfolio, vc invento
 		if err != nil {
 			return f, nil, nil, err
 		}
-		if err := os.WriteFile(f.plan, plan.Init(inv, d), 0o600); err != nil {
+		src, err := devPeople(o.StateDir, plan.Init(inv, d), inv)
+		if err != nil {
+			return f, nil, nil, err
+		}
+		if err := os.WriteFile(f.plan, src, 0o600); err != nil {
 			return f, nil, nil, err
 		}
 	}
@@ -289,6 +318,7 @@ func writeEnv(path string, st Stack, vc inventory.Config, ns, keyFile string) er
 	fmt.Fprintf(&b, "export FERRY_TEMPORAL_ADDRESS=%s\nexport FERRY_NAMESPACE=%s\nexport FERRY_STATE_DIR=%s\n", st.TemporalAddress, ns, st.StateDir)
 	fmt.Fprintf(&b, "export GOVC_URL=%s\nexport GOVC_USERNAME=%s\nexport GOVC_PASSWORD=%s\nexport GOVC_INSECURE=1\n", vc.URL, vc.Username, vc.Password)
 	fmt.Fprintf(&b, "export FERRY_GCP_PROJECT=%s\nexport FERRY_GCP_REGION=%s\n", st.GCP.Project, st.GCP.Region)
+	fmt.Fprintf(&b, "export FERRY_PLAN_STORE=%s\n", st.PlanStore)
 	fmt.Fprintf(&b, "export FERRY_GCP_COMPUTE_ENDPOINT=%s\nexport FERRY_GCP_DNS_ENDPOINT=%s\nexport FERRY_GCP_STORAGE_ENDPOINT=%s\n", st.GCP.ComputeEndpoint, st.GCP.DNSEndpoint, st.GCP.StorageEndpoint)
 	if keyFile != "" {
 		fmt.Fprintf(&b, "export FERRY_CODEC_KEY_FILE=%s\n", keyFile)

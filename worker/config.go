@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/ferrymigrate/ferry/gcp"
 	"github.com/ferrymigrate/ferry/inventory"
 	"github.com/ferrymigrate/ferry/notify"
+	"github.com/ferrymigrate/ferry/planstore"
 	"github.com/ferrymigrate/ferry/terraform"
 )
 
@@ -25,7 +27,35 @@ const (
 	EnvStorageEndpoint = "FERRY_GCP_STORAGE_ENDPOINT"
 	EnvFlows           = "FERRY_FLOWS"
 	EnvPlanDir         = "FERRY_PLAN_DIR"
+	// EnvPlanStore is where reviewed plans are published (a directory,
+	// or gs://bucket/prefix): the only source of what the worker runs.
+	EnvPlanStore = "FERRY_PLAN_STORE"
 )
+
+// Discovery grouping, as `ferry discover`'s flags of the same names: the
+// worker re-reads each app's VMs and must group them the same way.
+var groupingEnv = map[string]func(*inventory.Options) *string{
+	"FERRY_APP_CATEGORY":        func(o *inventory.Options) *string { return &o.AppCategory },
+	"FERRY_APP_ATTRIBUTE":       func(o *inventory.Options) *string { return &o.AppAttribute },
+	"FERRY_NAME_RULE":           func(o *inventory.Options) *string { return &o.NameRule },
+	"FERRY_OWNER_CATEGORY":      func(o *inventory.Options) *string { return &o.OwnerCategory },
+	"FERRY_SQUAD_CATEGORY":      func(o *inventory.Options) *string { return &o.SquadCategory },
+	"FERRY_TIER_CATEGORY":       func(o *inventory.Options) *string { return &o.TierCategory },
+	"FERRY_RUNBOOK_CATEGORY":    func(o *inventory.Options) *string { return &o.RunbookCategory },
+	"FERRY_DEPENDS_ON_CATEGORY": func(o *inventory.Options) *string { return &o.DependsOnCategory },
+}
+
+// GroupingFromEnv returns the discovery options the worker's environment
+// sets (zero fields: the defaults).
+func GroupingFromEnv() inventory.Options {
+	var o inventory.Options
+	for k, f := range groupingEnv {
+		if v := os.Getenv(k); v != "" {
+			*f(&o) = v
+		}
+	}
+	return o
+}
 
 // ActivitiesFromEnv builds the activities' dependencies from the worker's
 // environment. stateDir holds the per-app terraform working directories.
@@ -34,7 +64,16 @@ func ActivitiesFromEnv(stateDir, namespace string) (*activities.Activities, erro
 	if err != nil {
 		return nil, err
 	}
+	vc.Grouping = GroupingFromEnv()
+	// The plan store is opened once; a store that cannot be reached
+	// fails each activity (retried), not the worker's start.
+	store, err := planstore.Open(context.Background(), os.Getenv(EnvPlanStore), gcp.Config{
+		ComputeEndpoint: os.Getenv(EnvComputeEndpoint), StorageEndpoint: os.Getenv(EnvStorageEndpoint)}.StorageOptions()...)
+	if err != nil {
+		return nil, err
+	}
 	a := &activities.Activities{
+		Plans:   planstore.NewResolver(store),
 		VCenter: vc,
 		GCP: gcp.Config{
 			Project:         os.Getenv(EnvGCPProject),

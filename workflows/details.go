@@ -11,6 +11,7 @@ import (
 
 	"github.com/ferrymigrate/ferry/activities"
 	"github.com/ferrymigrate/ferry/runbooks"
+	"github.com/ferrymigrate/ferry/textsafe"
 )
 
 // runbookLink links a reason's runbook (runbooks.SetBaseURL, set once when
@@ -51,7 +52,9 @@ func (m *migration) publish(ctx workflow.Context) {
 		upd = append(upd, SAWaitingOn.ValueUnset(), SAWaitingSince.ValueUnset())
 	}
 	if e := m.st.LastError; e != nil {
-		upd = append(upd, SALastError.ValueSet(e.Reason+": "+truncate(e.Message, 500)))
+		// Search attributes are not encrypted: the reason code only; the
+		// message lives in the (encrypted) status and details.
+		upd = append(upd, SALastError.ValueSet(e.Reason))
 	} else {
 		upd = append(upd, SALastError.ValueUnset())
 	}
@@ -95,22 +98,29 @@ func (m *migration) details() string {
 	case w == nil && m.finished:
 		fmt.Fprintf(&b, "Finished: %s.", m.st.Stage)
 	case w == nil:
-		b.WriteString("Working. Roll back with signal `rollback` and `{\"by\":\"you@example.com\",\"reason\":\"...\"}`.")
+		fmt.Fprintf(&b, "Working. Roll back with `ferry migrate rollback %s --reason ...` (add `--print-signal` for the JSON of signal `rollback`).", m.spec.Name)
 	case len(w.Approvers) > 0:
-		fmt.Fprintf(&b, "Waiting for **%s** approval since %s by one of: %s. %s\n\n", w.Gate, w.Since.UTC().Format(time.RFC3339), strings.Join(w.Approvers, ", "), w.Hint)
-		fmt.Fprintf(&b, "Send signal `approve` (or `reject`) with:\n\n```json\n%s\n```", jsonOf(Approval{Stage: w.Gate, Approver: firstOr(w.Approvers, "you@example.com"), Comment: "..."}))
+		need := "one"
+		if w.Required > 1 {
+			need = fmt.Sprintf("%d (%d so far)", w.Required, len(w.Approved))
+		}
+		fmt.Fprintf(&b, "Waiting for **%s** approval (opening %d) since %s by %s of: %s. %s\n\n", w.Gate, w.Seq, w.Since.UTC().Format(time.RFC3339), need, mdSafe(strings.Join(w.Approvers, ", ")), mdSafe(w.Hint))
+		fmt.Fprintf(&b, "Approvals are signed. Run `ferry migrate approve %s --stage %s --print-signal` and send signal `approve` with the JSON it prints (or run it without `--print-signal`).", m.spec.Name, w.Gate)
+		if m.spec.AllowUnverified {
+			fmt.Fprintf(&b, " This plan also accepts unsigned approvals, marked unverified:\n\n```json\n%s\n```", jsonOf(Approval{Stage: w.Gate, Approver: firstOr(w.Approvers, "you@example.com"), Comment: "..."}))
+		}
 	case w.Gate == "retry":
 		e := m.st.LastError
 		fmt.Fprintf(&b, "**Blocked**: %s\n\n", w.Hint)
 		if e != nil {
-			fmt.Fprintf(&b, "Error: %s\n\nRunbook: [%s](%s)\n\n", truncate(e.Message, 300), e.Reason, e.Runbook)
+			fmt.Fprintf(&b, "Error: %s\n\nRunbook: [%s](%s)\n\n", mdSafe(truncate(e.Message, 300)), e.Reason, e.Runbook)
 			if m.spec.RunbookURL != "" {
-				fmt.Fprintf(&b, "App runbook: %s\n\n", m.spec.RunbookURL)
+				fmt.Fprintf(&b, "App runbook: %s\n\n", mdSafe(m.spec.RunbookURL))
 			}
 		}
-		fmt.Fprintf(&b, "Send signal `retry`, `skip` or `rollback` with:\n\n```json\n%s\n```", jsonOf(Action{By: "you@example.com", Reason: "..."}))
+		fmt.Fprintf(&b, "Run `ferry migrate retry|skip|rollback %s --print-signal` and send signal `retry`, `skip` or `rollback` with the JSON it prints (park %d).", m.spec.Name, w.Seq)
 	default:
-		fmt.Fprintf(&b, "Waiting: %s", w.Hint)
+		fmt.Fprintf(&b, "Waiting: %s", mdSafe(w.Hint))
 		if !w.Until.IsZero() {
 			fmt.Fprintf(&b, " (until %s)", w.Until.UTC().Format(time.RFC3339))
 		}
@@ -141,7 +151,7 @@ func truncate(s string, n int) string {
 func (m *migration) notify(ctx workflow.Context, event, needed, reason, detail string) {
 	in := activities.NotifyInput{Event: event, App: m.spec.Name, Owner: m.spec.Owner, Stage: m.st.Stage, Needed: needed,
 		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, Runbook: reason, AppRunbook: m.spec.RunbookURL, Detail: truncate(detail, 1000)}
-	f := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, optsNotify), activities.NotifyName, in)
+	f := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, optsNotify), acts.SendNotification, in)
 	m.notifying++
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer func() { m.notifying-- }()
@@ -157,3 +167,7 @@ func (m *migration) status() Status {
 	st.Waiting = m.waiting
 	return st
 }
+
+// mdSafe escapes text from vCenter, the plan or errors for the markdown
+// details the Temporal UI renders.
+func mdSafe(s string) string { return textsafe.Markdown(s) }

@@ -9,22 +9,32 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/ferrymigrate/ferry/activities"
+	"github.com/ferrymigrate/ferry/identity"
 	"github.com/ferrymigrate/ferry/plan"
+	"github.com/ferrymigrate/ferry/runbooks"
 )
+
+// acts is only used for its method values: workflows call activities by
+// method (the compiler checks every call), and the worker registers the
+// real *activities.Activities under the same names.
+var acts *activities.Activities
 
 // migration is one MigrateApp run's state. Only workflow code touches it.
 type migration struct {
-	in   MigrateAppInput
-	spec plan.AppSpec
-	st   Status
+	in     MigrateAppInput
+	spec   plan.AppSpec
+	digest string // the reviewed plan this run follows
+	st     Status
 
+	resolved    bool            // spec came from the worker's plan store
+	seq         int             // gate and park openings; signatures name one
 	waiting     *Waiting        // open gate or wait
 	decision    *ApprovalRecord // answer to the open gate
 	parked      *step           // the step that failed and waits for an action
 	action      string          // retry or skip, for the parked step
-	actionBy    Action
-	rollbackReq *Action // a rollback asked by a person
-	released    bool    // the wave released this app's cutover
+	rollbackReq *Action         // a rollback asked by a person
+	released    bool            // the wave released this app's cutover
 
 	// What the saga must undo.
 	provisioned    bool
@@ -56,20 +66,41 @@ func (e errRejected) Error() string {
 	return fmt.Sprintf("%s rejected by %s: %s", e.rec.Stage, e.rec.Approver, e.rec.Comment)
 }
 
+// errReplan sends the migration back to its first step: a newer reviewed
+// plan changes this app.
+type errReplan struct{ from, to string }
+
+func (e errReplan) Error() string { return "plan changed from " + e.from + " to " + e.to }
+
 // MigrateApp moves one app from the datacenter to GCP through the eleven
-// stages of DESIGN.md section 2. A failed step parks the workflow until a
-// person sends retry, skip or rollback; rollback is a saga accepted until
-// decommission completes.
+// stages of DESIGN.md section 2. Its input names the app and the reviewed
+// plan; the spec comes from the worker's plan store, and the start, every
+// approval and every action are verified against keys the plan lists. A
+// failed step parks the workflow until a person sends retry, skip or
+// rollback; rollback is a saga accepted until decommission completes.
 func MigrateApp(ctx workflow.Context, in MigrateAppInput) (MigrateAppResult, error) {
-	m := &migration{in: in, spec: in.Spec}
-	m.st = Status{App: in.Spec.Name, Wave: in.Spec.Wave, Owner: in.Spec.Owner, StartedBy: in.StartedBy,
-		History: []StageEvent{}, Approvals: []ApprovalRecord{}, Audit: []AuditEntry{}}
+	info := workflow.GetInfo(ctx)
+	m := &migration{in: in, digest: in.PlanDigest}
+	m.spec.Name = in.App
+	m.st = Status{App: in.App, PlanDigest: in.PlanDigest, RunID: info.WorkflowExecution.RunID,
+		StartedBy: identity.Normalize(in.StartedBy),
+		History:   []StageEvent{}, Approvals: []ApprovalRecord{}, Audit: []AuditEntry{}}
 	if err := m.registerHandlers(ctx); err != nil {
 		return MigrateAppResult{}, err
 	}
-	m.upsertStatic(ctx)
-
-	outcome := m.forward(ctx)
+	outcome := m.resolveSpec(ctx)
+	if outcome == "" {
+		if reason := m.verifyStart(ctx); reason != "" {
+			m.audit(ctx, "start", m.st.StartedBy, reason)
+			m.st.LastError = &StepError{Stage: StageDiscover, Reason: string(runbooks.ReasonStartRefused), Message: reason,
+				Runbook: runbookLink(string(runbooks.ReasonStartRefused)), At: workflow.Now(ctx)}
+			outcome = StageRefused
+		}
+	}
+	if outcome == "" {
+		m.upsertStatic(ctx)
+		outcome = m.forward(ctx)
+	}
 	m.finished = true
 	m.waiting = nil
 	m.setStage(ctx, outcome, "")
@@ -80,6 +111,83 @@ func MigrateApp(ctx workflow.Context, in MigrateAppInput) (MigrateAppResult, err
 	// run closes.
 	_ = workflow.Await(ctx, func() bool { return m.notifying == 0 && workflow.AllHandlersFinished(ctx) })
 	return MigrateAppResult{Outcome: outcome, Status: m.status()}, nil
+}
+
+func (m *migration) ref() activities.PlanRef {
+	return activities.PlanRef{App: m.in.App, Digest: m.digest}
+}
+
+// resolveSpec reads the app's reviewed spec from the worker's plan store.
+// A digest the store does not hold parks (nothing runs) until retry, once
+// the reviewed plan is published, or rollback. It returns "" when resolved,
+// else the terminal stage.
+func (m *migration) resolveSpec(ctx workflow.Context) string {
+	s := step{stage: StageDiscover, name: "resolve-plan", run: func(ctx workflow.Context) error {
+		var res activities.ResolveAppResult
+		if err := m.exec(ctx, optsResolve, acts.ResolveApp, activities.ResolveAppInput{Plan: m.ref()}, &res); err != nil {
+			return err
+		}
+		m.spec = res.Spec
+		m.resolved = true
+		return nil
+	}}
+	m.setStage(ctx, StageDiscover, "resolve plan "+shortDigest(m.digest))
+	for {
+		err := m.checkRollback()
+		if err == nil {
+			err = s.run(ctx)
+		}
+		if err == nil {
+			return ""
+		}
+		if _, ok := err.(errRollback); ok {
+			return m.rollback(ctx, m.rollbackReq.Reason)
+		}
+		if m.park(ctx, s, err) == "rollback" {
+			return m.rollback(ctx, m.rollbackReq.Reason)
+		}
+	}
+}
+
+func shortDigest(d string) string {
+	if len(d) > 19 {
+		return d[:19]
+	}
+	return d
+}
+
+// verifyStart checks who started this migration: a wave that is this
+// run's parent (and verified its own start), or a person whose signed
+// start statement verifies against the plan. It returns why not, or "".
+func (m *migration) verifyStart(ctx workflow.Context) string {
+	info := workflow.GetInfo(ctx)
+	if m.in.WaveWorkflowID != "" {
+		p := info.ParentWorkflowExecution
+		if p == nil || p.ID != m.in.WaveWorkflowID || p.ID != WaveWorkflowID(m.spec.Wave) || m.in.WaveToken == "" {
+			return fmt.Sprintf("start refused: the input says wave %s started it, but this run's parent is not that wave (the plan puts %s in wave %s)",
+				m.in.WaveWorkflowID, m.spec.Name, m.spec.Wave)
+		}
+		m.st.StartVerified = true
+		return ""
+	}
+	m.in.WaveToken, m.in.HoldCutover = "", false
+	if info.WorkflowExecution.ID != AppWorkflowID(m.spec.Name) {
+		return fmt.Sprintf("start refused: a migration of %s runs as workflow %s, not %s", m.spec.Name, AppWorkflowID(m.spec.Name), info.WorkflowExecution.ID)
+	}
+	by := m.st.StartedBy
+	if by == "" {
+		return "start refused: no startedBy: start with 'ferry migrate start APP', which signs as you"
+	}
+	if !m.mayAct(by) {
+		return fmt.Sprintf("start refused: %s is neither an approver nor an operator of %s in the reviewed plan", by, m.spec.Name)
+	}
+	verified, _, err := m.verify(ctx, identity.Statement{WorkflowID: info.WorkflowExecution.ID, Kind: "start", Stage: m.spec.Name,
+		By: by, Text: m.digest, IssuedAt: m.in.IssuedAt}, m.in.Signature)
+	if err != nil {
+		return "start refused: " + err.Error()
+	}
+	m.st.StartVerified = verified
+	return ""
 }
 
 // forward runs the steps in order and returns the terminal stage.
@@ -96,9 +204,16 @@ func (m *migration) forward(ctx workflow.Context) string {
 		}
 		var rb errRollback
 		var rj errRejected
+		var rp errReplan
 		switch {
 		case err == nil:
 			i++
+		case errors.As(err, &rp):
+			// A newer reviewed plan changes this app: start over from
+			// discovery with it, back through the plan gate.
+			m.setStage(ctx, StageDiscover, rp.Error()+": back to the plan gate")
+			steps = m.steps()
+			i = 0
 		case errors.As(err, &rb):
 			return m.rollback(ctx, rb.reason)
 		case errors.As(err, &rj):
@@ -135,10 +250,10 @@ func (m *migration) skippable(s step) bool {
 
 // exec runs one activity and waits for it or for a rollback request,
 // whichever comes first; a rollback cancels the activity.
-func (m *migration) exec(ctx workflow.Context, opts workflow.ActivityOptions, name string, in, out any) error {
+func (m *migration) exec(ctx workflow.Context, opts workflow.ActivityOptions, activity, in, out any) error {
 	actx, cancel := workflow.WithCancel(workflow.WithActivityOptions(ctx, opts))
 	defer cancel()
-	fut := workflow.ExecuteActivity(actx, name, in)
+	fut := workflow.ExecuteActivity(actx, activity, in)
 	if err := workflow.Await(ctx, func() bool { return fut.IsReady() || m.rollbackReq != nil }); err != nil {
 		return err
 	}
@@ -166,7 +281,8 @@ func (m *migration) park(ctx workflow.Context, s step, err error) string {
 	m.st.LastError = &StepError{Stage: s.stage, Reason: reason, Message: msg, Runbook: runbookLink(reason), At: workflow.Now(ctx)}
 	m.parked = &s
 	m.action = ""
-	m.waiting = &Waiting{Gate: "retry", Since: workflow.Now(ctx),
+	m.seq++
+	m.waiting = &Waiting{Gate: "retry", Seq: m.seq, Since: workflow.Now(ctx),
 		Hint: fmt.Sprintf("step %s failed (%s)", s.name, reason)}
 	m.setStage(ctx, StageBlocked, s.name+": "+reason)
 	m.notify(ctx, "parked", fmt.Sprintf("%s failed: retry, skip (if allowed) or rollback", s.name), reason, msg)
@@ -211,14 +327,30 @@ func (m *migration) approvers(gate string) []string {
 	return m.spec.Approvers[gate]
 }
 
-// gate waits for an approval. It reminds approvers every GateReminder and
-// never approves itself.
+// gate waits for approvals: Quorum distinct approvers of the gate (one
+// rejection ends it). Before it opens the plan and cutover gates, it checks
+// the plan store for a newer reviewed plan that changes this app, and if
+// there is one, goes back to discovery with it rather than silently using
+// it. It reminds approvers every GateReminder and never approves itself.
 func (m *migration) gate(ctx workflow.Context, gate, evidence string) error {
+	if gate == GatePlan || gate == GateCutover {
+		if err := m.checkNewerPlan(ctx); err != nil {
+			return err
+		}
+	}
 	approvers := m.approvers(gate)
+	required := max(1, m.spec.Quorum[gate])
+	if gate == GateDependencies {
+		required = 1
+	}
 	m.decision = nil
-	m.waiting = &Waiting{Gate: gate, Approvers: approvers, Since: workflow.Now(ctx), Hint: evidence}
+	m.seq++
+	m.waiting = &Waiting{Gate: gate, Seq: m.seq, Approvers: approvers, Required: required, Since: workflow.Now(ctx), Hint: evidence}
 	m.publish(ctx)
 	needed := fmt.Sprintf("approve %s (approvers: %v)", gate, approvers)
+	if required > 1 {
+		needed = fmt.Sprintf("approve %s: %d of %v", gate, required, approvers)
+	}
 	m.notify(ctx, "gate-waiting", needed, gateReason(gate), evidence)
 	reminder := m.spec.GateReminder
 	if reminder <= 0 {
@@ -245,6 +377,27 @@ func (m *migration) gate(ctx workflow.Context, gate, evidence string) error {
 	}
 	m.publish(ctx)
 	return nil
+}
+
+// checkNewerPlan asks the plan store whether a newer reviewed plan changes
+// this app; if so it adopts it and returns errReplan.
+func (m *migration) checkNewerPlan(ctx workflow.Context) error {
+	var res activities.ResolveAppResult
+	if err := m.exec(ctx, optsResolve, acts.ResolveApp, activities.ResolveAppInput{Plan: m.ref()}, &res); err != nil {
+		return err
+	}
+	if res.Latest == "" || res.Latest == m.digest {
+		return nil
+	}
+	var next activities.ResolveAppResult
+	if err := m.exec(ctx, optsResolve, acts.ResolveApp, activities.ResolveAppInput{Plan: activities.PlanRef{App: m.in.App, Digest: res.Latest}}, &next); err != nil {
+		return err
+	}
+	from := m.digest
+	m.spec, m.digest = next.Spec, res.Latest
+	m.st.PlanDigest = m.digest
+	m.notify(ctx, "plan-changed", "review the new terraform plan at the plan gate", "", "plan "+shortDigest(from)+" → "+shortDigest(m.digest))
+	return errReplan{from: shortDigest(from), to: shortDigest(m.digest)}
 }
 
 // waitUntil waits on a durable timer, showing why.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -14,14 +15,16 @@ import (
 	"github.com/ferrymigrate/ferry/activities"
 	"github.com/ferrymigrate/ferry/internal/fakeacts"
 	"github.com/ferrymigrate/ferry/plan"
+	"github.com/ferrymigrate/ferry/planstore"
 	"github.com/ferrymigrate/ferry/runbooks"
 )
 
 type harness struct {
-	t   *testing.T
-	env *testsuite.TestWorkflowEnvironment
-	f   *fakeacts.Fakes
-	in  MigrateAppInput
+	t    *testing.T
+	env  *testsuite.TestWorkflowEnvironment
+	f    *fakeacts.Fakes
+	in   MigrateAppInput
+	spec plan.AppSpec // the reviewed plan's spec, served by the static store
 }
 
 func newHarness(t *testing.T) *harness {
@@ -31,7 +34,9 @@ func newHarness(t *testing.T) *harness {
 	f := &fakeacts.Fakes{}
 	f.Register(env)
 	env.RegisterWorkflowWithOptions(MigrateApp, registerOpts(MigrateAppWorkflowName))
-	return &harness{t: t, env: env, f: f, in: MigrateAppInput{Spec: testSpec(), StartedBy: "carl@example.com"}}
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: testWorkflowID})
+	start := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	return &harness{t: t, env: env, f: f, spec: testSpec(), in: signedStart("billing-api", "carl@example.com", start)}
 }
 
 func (h *harness) approve(d time.Duration, gate, who string) {
@@ -40,6 +45,9 @@ func (h *harness) approve(d time.Duration, gate, who string) {
 
 func (h *harness) run() MigrateAppResult {
 	h.t.Helper()
+	if h.f.Plans == nil {
+		h.f.Plans = &planstore.Static{Digest: testDigest, Specs: []plan.AppSpec{h.spec}}
+	}
 	h.env.ExecuteWorkflow(MigrateApp, h.in)
 	if !h.env.IsWorkflowCompleted() {
 		h.t.Fatalf("workflow did not complete; stage %s", status(h.env).Stage)
@@ -174,7 +182,7 @@ func TestUnauthorizedAndSeparationOfDuties(t *testing.T) {
 	})
 	h.approve(time.Hour, GatePlan, "bo@example.com")
 	// carl started the migration: he is not even an approver here; make him one to test separation of duties.
-	h.in.Spec.Approvers[GateCutover] = append(h.in.Spec.Approvers[GateCutover], "carl@example.com")
+	h.spec.Approvers[GateCutover] = append(h.spec.Approvers[GateCutover], "carl@example.com")
 	at(h.env, 90*time.Minute, func() {
 		signal(h.env, SignalApprove, Approval{Stage: GateCutover, Approver: "carl@example.com"})
 	})
@@ -204,7 +212,7 @@ func TestUnauthorizedAndSeparationOfDuties(t *testing.T) {
 func TestChangeWindowWait(t *testing.T) {
 	h := newHarness(t)
 	// Window: Saturdays 22:00 UTC for 4 h. Start Monday 10:00.
-	h.in.Spec.Cutover.Windows = []plan.Window{{Days: []time.Weekday{time.Saturday}, Start: "22:00", Duration: 4 * time.Hour, TimeZone: "UTC"}}
+	h.spec.Cutover.Windows = []plan.Window{{Days: []time.Weekday{time.Saturday}, Start: "22:00", Duration: 4 * time.Hour, TimeZone: "UTC"}}
 	h.approve(time.Hour, GatePlan, "bo@example.com")
 	h.approve(2*time.Hour, GateCutover, "bo@example.com")
 	var waiting *Waiting
@@ -266,7 +274,6 @@ func TestSkipOnlyWhereAllowed(t *testing.T) {
 	}
 	h.approve(time.Hour, GatePlan, "bo@example.com")
 	at(h.env, 90*time.Minute, func() { signal(h.env, SignalSkip, Action{By: "bo@example.com"}) }) // refused: not skippable
-	at(h.env, 100*time.Minute, func() { h.in.Spec.Skippable = nil })
 	at(h.env, 2*time.Hour, func() {
 		signal(h.env, SignalRollback, Action{By: "bo@example.com", Reason: "smoke test keeps failing"})
 	})
@@ -287,7 +294,7 @@ func TestSkipOnlyWhereAllowed(t *testing.T) {
 
 func TestSkipAllowed(t *testing.T) {
 	h := newHarness(t)
-	h.in.Spec.Skippable = []string{"hook:smoke"}
+	h.spec.Skippable = []string{"hook:smoke"}
 	h.f.Hook = func(hs plan.HookSpec) error {
 		if hs.Name == "smoke" {
 			return temporal.NewNonRetryableApplicationError("smoke failed", string(runbooks.ReasonHookFailed), nil)
@@ -341,7 +348,7 @@ func TestAutoRollbackFromSLOGate(t *testing.T) {
 
 func TestRollbackDuringRetentionPowersSourcesOn(t *testing.T) {
 	h := newHarness(t)
-	h.in.Spec.Rollback.Policy = "keep"
+	h.spec.Rollback.Policy = "keep"
 	h.approveAll()
 	at(h.env, 72*time.Hour, func() { signal(h.env, SignalRollback, Action{By: "ana@example.com", Reason: "DC app still needed"}) })
 	res := h.run()
@@ -363,7 +370,7 @@ func TestRollbackRefusedAfterDecommission(t *testing.T) {
 	// records the attempt.
 	env.RegisterWorkflowWithOptions(func(ctx workflow.Context) ([]AuditEntry, error) {
 		m := &migration{decommissioned: true, spec: testSpec()}
-		err := m.act(ctx, "rollback", Action{By: "ana@example.com", Reason: "too late"})
+		err := m.act(ctx, "rollback", Action{By: "ana@example.com", Reason: "too late"}, "")
 		if err == nil || !strings.Contains(err.Error(), "decommission of billing-api completed") {
 			return nil, fmt.Errorf("rollback after decommission: %v", err)
 		}
@@ -452,7 +459,7 @@ func TestUpdateApproveAnswersAtOnce(t *testing.T) {
 			if r, ok := v.(*ApprovalRecord); ok {
 				acceptedRec = *r
 			}
-		}, out: &ApprovalRecord{}}, Approval{Stage: GatePlan, Approver: "bo@example.com"})
+		}, out: &ApprovalRecord{}}, signed(h.env, UpdateApprove, Approval{Stage: GatePlan, Approver: "bo@example.com"}))
 	})
 	var rejectedByValidator error
 	at(h.env, 90*time.Minute, func() {
@@ -495,7 +502,7 @@ func TestEveryStageFailsThenRetrySkipOrRollback(t *testing.T) {
 		for _, action := range []string{SignalRetry, SignalSkip, SignalRollback} {
 			t.Run(name+"/"+action, func(t *testing.T) {
 				h := newHarness(t)
-				h.in.Spec.Skippable = []string{stage}
+				h.spec.Skippable = []string{stage}
 				failed := false
 				h.f.Fail = func(n string) error {
 					if n == name && !failed {
@@ -511,7 +518,7 @@ func TestEveryStageFailsThenRetrySkipOrRollback(t *testing.T) {
 						st := status(h.env)
 						if st.Stage == StageBlocked && parked.Stage == "" {
 							parked = st
-							h.env.SignalWorkflow(action, Action{By: "bo@example.com", Reason: "test " + action})
+							signal(h.env, action, Action{By: "bo@example.com", Reason: "test " + action})
 						}
 					}, at2)
 				}

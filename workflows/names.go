@@ -65,6 +65,7 @@ const (
 	StageRollingBack         = "RollingBack"
 	StageRolledBack          = "RolledBack"
 	StageRejected            = "Rejected"
+	StageRefused             = "Refused"    // the start was not verified: nothing ran
 	StageNotStarted          = "NotStarted" // used by status for apps without a workflow
 )
 

@@ -20,6 +20,7 @@ var nonRetryable = []string{
 	string(runbooks.ReasonHookFailed),
 	string(runbooks.ReasonHookTimeout),
 	string(runbooks.ReasonSLOGate),
+	string(runbooks.ReasonPlanDigestUnknown),
 }
 
 func retry(initial time.Duration, maxAttempts int32) *temporal.RetryPolicy {
@@ -35,6 +36,10 @@ func retry(initial time.Duration, maxAttempts int32) *temporal.RetryPolicy {
 // Activity options per stage, explicit: each says how long the work may
 // take, how often it must heartbeat and how it is retried.
 var (
+	optsResolve = workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy:         retry(2*time.Second, 5),
+	}
 	optsDiscover = workflow.ActivityOptions{
 		StartToCloseTimeout: 5 * time.Minute,
 		HeartbeatTimeout:    time.Minute,

@@ -30,7 +30,7 @@ func (m *migration) rollback(ctx workflow.Context, reason string) string {
 	if m.trafficTouched {
 		saga = append(saga, step{stage: StageRollingBack, name: "traffic-to-datacenter", run: func(ctx workflow.Context) error {
 			var res activities.ShiftTrafficResult
-			err := m.run(ctx, optsTrafficRollback, activities.TrafficToDatacenterName, activities.TrafficToDatacenterInput{Spec: m.spec}, &res)
+			err := m.run(ctx, optsTrafficRollback, acts.TrafficToDatacenter, activities.TrafficToDatacenterInput{Plan: m.ref()}, &res)
 			if err == nil {
 				m.st.TrafficPercent = 0
 			}
@@ -40,7 +40,7 @@ func (m *migration) rollback(ctx workflow.Context, reason string) string {
 	if m.sourcesOff {
 		saga = append(saga, step{stage: StageRollingBack, name: "power-on-sources", run: func(ctx workflow.Context) error {
 			var res activities.SourcesResult
-			err := m.run(ctx, optsVSphere, activities.PowerOnSourcesName, activities.SourcesInput{Spec: m.spec}, &res)
+			err := m.run(ctx, optsVSphere, acts.PowerOnSources, activities.SourcesInput{Plan: m.ref()}, &res)
 			if err == nil {
 				m.sourcesOff = false
 			}
@@ -50,7 +50,7 @@ func (m *migration) rollback(ctx workflow.Context, reason string) string {
 	if m.provisioned && m.spec.Rollback.Policy != "keep" {
 		saga = append(saga, step{stage: StageRollingBack, name: "terraform-destroy", run: func(ctx workflow.Context) error {
 			var res activities.TerraformDestroyResult
-			err := m.run(ctx, optsTerraformApply, activities.TerraformDestroyName, activities.TerraformInput{Spec: m.spec}, &res)
+			err := m.run(ctx, optsTerraformApply, acts.TerraformDestroy, activities.TerraformInput{Plan: m.ref()}, &res)
 			if err == nil {
 				m.provisioned = false
 			}
@@ -76,8 +76,8 @@ func (m *migration) rollback(ctx workflow.Context, reason string) string {
 }
 
 // run executes an activity with no rollback interruption (the saga itself).
-func (m *migration) run(ctx workflow.Context, opts workflow.ActivityOptions, name string, in, out any) error {
-	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), name, in).Get(ctx, out)
+func (m *migration) run(ctx workflow.Context, opts workflow.ActivityOptions, activity, in, out any) error {
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activity, in).Get(ctx, out)
 }
 
 func (m *migration) parkSaga(ctx workflow.Context, s step, err error) string {
@@ -85,7 +85,8 @@ func (m *migration) parkSaga(ctx workflow.Context, s step, err error) string {
 	m.st.LastError = &StepError{Stage: StageRollingBack, Reason: reason, Message: msg, Runbook: runbookLink(string(runbooks.ReasonRollbackFailed)), At: workflow.Now(ctx)}
 	m.parked = &s
 	m.action = ""
-	m.waiting = &Waiting{Gate: "retry", Since: workflow.Now(ctx), Hint: fmt.Sprintf("rollback step %s failed (%s)", s.name, reason)}
+	m.seq++
+	m.waiting = &Waiting{Gate: "retry", Seq: m.seq, Since: workflow.Now(ctx), Hint: fmt.Sprintf("rollback step %s failed (%s)", s.name, reason)}
 	m.setStage(ctx, StageBlocked, "rollback: "+s.name+": "+reason)
 	m.notify(ctx, "parked", fmt.Sprintf("rollback step %s failed: fix it, then retry (or skip)", s.name), string(runbooks.ReasonRollbackFailed), msg)
 	_ = workflow.Await(ctx, func() bool { return m.action != "" })

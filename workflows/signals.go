@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/ferrymigrate/ferry/codec"
 	"github.com/ferrymigrate/ferry/identity"
 )
 
@@ -28,7 +30,9 @@ func decodeRaw(raw converter.RawValue, v any) error {
 	if p == nil {
 		return fmt.Errorf("empty payload")
 	}
-	if enc := string(p.GetMetadata()["encoding"]); enc != "" && enc != "json/plain" {
+	if enc := string(p.GetMetadata()["encoding"]); enc == codec.EncodingRefused {
+		return fmt.Errorf("plaintext payload refused: this worker requires payloads encrypted with the ferry codec key (send it from the Temporal UI with the codec server configured, or with the ferry CLI)")
+	} else if enc != "" && enc != "json/plain" {
 		return fmt.Errorf("payload encoding %q: send JSON", enc)
 	}
 	return DecodeStrict(p.GetData(), v)
@@ -50,23 +54,23 @@ func DecodeStrict(data []byte, v any) error {
 // validateApproval checks the shape of an approval; it does not check who.
 func validateApproval(a Approval) error {
 	if strings.TrimSpace(a.Approver) == "" {
-		return fmt.Errorf(`"approver" is required, e.g. {"stage":"cutover","approver":"you@example.com","comment":"..."}`)
+		return fmt.Errorf(`"approver" is required: produce the JSON with 'ferry migrate approve APP --stage STAGE --print-signal'`)
 	}
 	if !slices.Contains(knownGates, a.Stage) {
 		return fmt.Errorf("stage %q is not a gate: use one of %s", a.Stage, strings.Join(knownGates, ", "))
 	}
-	if len(a.Comment) > 4096 || len(a.Approver) > 256 {
-		return fmt.Errorf("approver or comment too long")
+	if len(a.Comment) > 4096 || len(a.Approver) > 256 || len(a.Signature) > 4096 {
+		return fmt.Errorf("approver, comment or signature too long")
 	}
 	return nil
 }
 
 func validateAction(a Action) error {
 	if strings.TrimSpace(a.By) == "" {
-		return fmt.Errorf(`"by" is required, e.g. {"by":"you@example.com","reason":"..."}`)
+		return fmt.Errorf(`"by" is required: produce the JSON with 'ferry migrate retry|skip|rollback APP --print-signal'`)
 	}
-	if len(a.Reason) > 4096 || len(a.By) > 256 {
-		return fmt.Errorf("by or reason too long")
+	if len(a.Reason) > 4096 || len(a.By) > 256 || len(a.Signature) > 4096 {
+		return fmt.Errorf("by, reason or signature too long")
 	}
 	return nil
 }
@@ -91,7 +95,7 @@ func (m *migration) registerHandlers(ctx workflow.Context) error {
 		}
 	}
 	action := func(kind string) func(raw converter.RawValue, caller string) {
-		return func(raw converter.RawValue, _ string) {
+		return func(raw converter.RawValue, caller string) {
 			var a Action
 			err := decodeRaw(raw, &a)
 			if err == nil {
@@ -101,15 +105,16 @@ func (m *migration) registerHandlers(ctx workflow.Context) error {
 				m.audit(ctx, kind, a.By, err.Error())
 				return
 			}
-			_ = m.act(ctx, kind, a)
+			_ = m.act(ctx, kind, a, caller)
 		}
 	}
 	for name, fn := range map[string]func(converter.RawValue, string){
-		SignalApprove:  approval("approve"),
-		SignalReject:   approval("reject"),
-		SignalRetry:    action("retry"),
-		SignalSkip:     action("skip"),
-		SignalRollback: action("rollback"),
+		SignalApprove:        approval("approve"),
+		SignalReject:         approval("reject"),
+		SignalRetry:          action("retry"),
+		SignalSkip:           action("skip"),
+		SignalRollback:       action("rollback"),
+		SignalReleaseCutover: func(raw converter.RawValue, _ string) { m.release(ctx, raw) },
 	} {
 		ch := workflow.GetSignalChannel(ctx, name)
 		workflow.Go(ctx, func(ctx workflow.Context) {
@@ -120,13 +125,6 @@ func (m *migration) registerHandlers(ctx workflow.Context) error {
 			}
 		})
 	}
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		ch := workflow.GetSignalChannel(ctx, SignalReleaseCutover)
-		for {
-			ch.Receive(ctx, nil)
-			m.released = true
-		}
-	})
 
 	// Updates: the validator refuses malformed requests before they reach
 	// history; the handler checks authorization and records refusals, so
@@ -147,7 +145,7 @@ func (m *migration) registerHandlers(ctx workflow.Context) error {
 	for name, kind := range map[string]string{UpdateRetry: "retry", UpdateSkip: "skip", UpdateRollback: "rollback"} {
 		err := workflow.SetUpdateHandlerWithOptions(ctx, name,
 			func(ctx workflow.Context, a Action) (string, error) {
-				if err := m.act(ctx, kind, a); err != nil {
+				if err := m.act(ctx, kind, a, identity.Caller(ctx)); err != nil {
 					return "", err
 				}
 				return kind + " accepted", nil
@@ -160,51 +158,147 @@ func (m *migration) registerHandlers(ctx workflow.Context) error {
 	return nil
 }
 
+// release handles the wave's release-cutover: only the wave that started
+// this app knows the token.
+func (m *migration) release(ctx workflow.Context, raw converter.RawValue) {
+	var msg WaveMessage
+	if err := decodeRaw(raw, &msg); err != nil || m.in.WaveToken == "" || msg.Token != m.in.WaveToken {
+		m.audit(ctx, "release-cutover", "", "release-cutover refused: it does not carry this app's wave token (only the wave that started it can release its cutover)")
+		return
+	}
+	m.released = true
+}
+
+// mayAct reports whether the plan lets this person act on the app: its
+// approvers (of any gate) and its operators.
+func (m *migration) mayAct(who string) bool {
+	if slices.Contains(m.spec.Operators, who) {
+		return true
+	}
+	for _, people := range m.spec.Approvers {
+		if slices.Contains(people, who) {
+			return true
+		}
+	}
+	return false
+}
+
+// verify checks a person's signed statement against the keys the reviewed
+// plan lists for them. An unsigned statement passes, unverified, only where
+// the plan sets allow_unverified; a bad signature never passes.
+func (m *migration) verify(ctx workflow.Context, s identity.Statement, sig string) (verified bool, fingerprint string, err error) {
+	if strings.TrimSpace(sig) == "" {
+		if m.spec.AllowUnverified {
+			return false, "", nil
+		}
+		return false, "", fmt.Errorf("%s by %s is not signed: the reviewed plan requires signed actions; produce it with the ferry CLI (for the UI: --print-signal prints the JSON to paste)", s.Kind, s.By)
+	}
+	now := workflow.Now(ctx)
+	if d := now.Sub(s.IssuedAt); s.IssuedAt.IsZero() || d > identity.MaxSkew || d < -identity.MaxSkew {
+		return false, "", fmt.Errorf("%s by %s was signed at %s, too far from now (%s): sign it again", s.Kind, s.By, s.IssuedAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	fp, err := identity.Verify(s, sig, m.spec.People[s.By])
+	if err != nil {
+		return false, "", fmt.Errorf("%s by %s: %v", s.Kind, s.By, err)
+	}
+	return true, fp, nil
+}
+
+func (m *migration) statement(ctx workflow.Context, kind, stage string, seq int, by, text string, at time.Time) identity.Statement {
+	info := workflow.GetInfo(ctx)
+	return identity.Statement{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
+		Kind: kind, Stage: stage, Seq: seq, By: by, Text: text, IssuedAt: at}
+}
+
 // decide applies an approval or rejection, or records why it was refused.
-// caller is the sender's client identity when known (identity package),
-// else "": a known identity must be the payload's approver.
+// caller is the sender's client identity when known (identity package):
+// it must be the approver named in the payload.
 func (m *migration) decide(ctx workflow.Context, decision string, a Approval, caller string) error {
+	approver := identity.Normalize(a.Approver)
 	refuse := func(format string, args ...any) error {
 		reason := fmt.Sprintf(format, args...)
-		m.audit(ctx, decision, a.Approver, reason)
+		m.audit(ctx, decision, approver, reason)
 		return fmt.Errorf("%s", reason)
 	}
-	if m.waiting == nil || m.waiting.Gate != a.Stage || m.decision != nil {
+	w := m.waiting
+	if w == nil || w.Gate != a.Stage || m.decision != nil || w.Approvers == nil {
 		open := "no gate is open"
-		if m.waiting != nil && m.waiting.Approvers != nil {
-			open = "the open gate is " + m.waiting.Gate
+		if w != nil && w.Approvers != nil {
+			open = "the open gate is " + w.Gate
 		}
 		return refuse("%s for %s refused: %s", decision, a.Stage, open)
 	}
-	if caller != "" && caller != a.Approver {
+	if caller != "" && identity.Normalize(caller) != approver {
 		return refuse("%s refused: the request names %s as approver but was sent by %s (client identity): approve as yourself",
-			decision, a.Approver, caller)
+			decision, approver, caller)
 	}
-	if !slices.Contains(m.waiting.Approvers, a.Approver) {
+	if !slices.Contains(w.Approvers, approver) {
 		return refuse("%s refused: %s is not an approver of %s for %s (approvers: %s)",
-			decision, a.Approver, a.Stage, m.spec.Name, strings.Join(m.waiting.Approvers, ", "))
+			decision, approver, a.Stage, m.spec.Name, strings.Join(w.Approvers, ", "))
 	}
-	if a.Stage == GateCutover && decision == "approve" && a.Approver == m.in.StartedBy {
-		return refuse("approve refused: %s started this migration and may not approve its cutover (separation of duties)", a.Approver)
+	if a.Seq != 0 && a.Seq != w.Seq {
+		return refuse("%s refused: it answers opening %d of the %s gate; the open one is %d (produce it again)", decision, a.Seq, a.Stage, w.Seq)
 	}
-	rec := ApprovalRecord{Approval: a, Decision: decision + "d", At: workflow.Now(ctx)}
-	if decision == "approve" {
-		rec.Decision = "approved"
-	} else {
+	verified, fp, err := m.verify(ctx, m.statement(ctx, decision, a.Stage, w.Seq, approver, a.Comment, a.IssuedAt), a.Signature)
+	if err != nil {
+		return refuse("%s refused: %v", decision, err)
+	}
+	if a.Stage == GateCutover && decision == "approve" && approver == m.st.StartedBy {
+		return refuse("approve refused: %s started this migration and may not approve its cutover (separation of duties)", approver)
+	}
+	if decision == "approve" && slices.Contains(w.Approved, approver) {
+		return refuse("approve refused: %s already approved this opening of the %s gate; %d of %d approvals so far", approver, a.Stage, len(w.Approved), w.Required)
+	}
+	a.Approver = approver
+	rec := ApprovalRecord{Approval: a, Decision: "approved", At: workflow.Now(ctx), Verified: verified, KeyFingerprint: fp}
+	if decision == "reject" {
 		rec.Decision = "rejected"
 	}
+	rec.Signature = "" // verified above; the record keeps the key's fingerprint
 	m.st.Approvals = append(m.st.Approvals, rec)
-	m.decision = &rec
+	if decision == "reject" {
+		m.decision = &rec
+		return nil
+	}
+	w.Approved = append(w.Approved, approver)
+	if len(w.Approved) >= w.Required {
+		m.decision = &rec
+	} else {
+		m.publish(ctx)
+	}
 	return nil
 }
 
 // act applies retry, skip or rollback, or records why it was refused.
-func (m *migration) act(ctx workflow.Context, kind string, a Action) error {
+func (m *migration) act(ctx workflow.Context, kind string, a Action, caller string) error {
+	by := identity.Normalize(a.By)
 	refuse := func(format string, args ...any) error {
 		reason := fmt.Sprintf(format, args...)
-		m.audit(ctx, kind, a.By, reason)
+		m.audit(ctx, kind, by, reason)
 		return fmt.Errorf("%s", reason)
 	}
+	if caller != "" && identity.Normalize(caller) != by {
+		return refuse("%s refused: the request names %s but was sent by %s (client identity): act as yourself", kind, by, caller)
+	}
+	verified, fp := false, ""
+	if m.resolved {
+		if !m.mayAct(by) {
+			return refuse("%s refused: %s is neither an approver nor an operator of %s in the reviewed plan", kind, by, m.spec.Name)
+		}
+		seq := 0
+		if kind != "rollback" && m.waiting != nil {
+			seq = m.waiting.Seq
+		}
+		var err error
+		if verified, fp, err = m.verify(ctx, m.statement(ctx, kind, "", seq, by, a.Reason, a.IssuedAt), a.Signature); err != nil {
+			return refuse("%s refused: %v", kind, err)
+		}
+	} else if kind == "skip" {
+		return refuse("skip refused: the reviewed plan is not resolved yet; publish it and retry")
+	}
+	// Before the plan is resolved no key is known: retry only re-reads the
+	// plan store and rollback ends a run that did nothing, so both are
+	// accepted, recorded as unverified.
 	switch kind {
 	case "rollback":
 		if m.decommissioned {
@@ -217,10 +311,10 @@ func (m *migration) act(ctx workflow.Context, kind string, a Action) error {
 			return nil // already rolling back: idempotent
 		}
 		if a.Reason == "" {
-			return refuse(`rollback refused: give a reason, e.g. {"by":"you","reason":"5xx above budget"}`)
+			return refuse(`rollback refused: give a reason, e.g. --reason "5xx above budget"`)
 		}
+		a.By = by
 		m.rollbackReq = &a
-		return nil
 	case "retry", "skip":
 		if m.parked == nil {
 			return refuse("%s refused: %s is not blocked (stage %s)", kind, m.spec.Name, m.st.Stage)
@@ -229,10 +323,11 @@ func (m *migration) act(ctx workflow.Context, kind string, a Action) error {
 			return refuse("skip refused: the plan does not allow skipping %s for %s (plan: skippable = %v)", m.parked.name, m.spec.Name, m.spec.Skippable)
 		}
 		m.action = kind
-		m.actionBy = a
-		return nil
+	default:
+		return refuse("unknown action %q", kind)
 	}
-	return refuse("unknown action %q", kind)
+	m.st.Actions = append(m.st.Actions, ActionRecord{Kind: kind, By: by, Reason: a.Reason, At: workflow.Now(ctx), Verified: verified, KeyFingerprint: fp})
+	return nil
 }
 
 func (m *migration) audit(ctx workflow.Context, signal, by, reason string) {

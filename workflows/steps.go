@@ -11,8 +11,15 @@ import (
 	"github.com/ferrymigrate/ferry/plan"
 )
 
-// defaultSteps is the traffic shift when the plan names none.
-var defaultSteps = []plan.Step{{Percent: 10, Bake: 5 * time.Minute}, {Percent: 50, Bake: 5 * time.Minute}, {Percent: 100, Bake: 5 * time.Minute}}
+// defaultSteps is the traffic shift of a spec with none (the resolver
+// always fills them in; the defaults live in package plan only).
+func defaultSteps() []plan.Step {
+	var out []plan.Step
+	for _, p := range plan.DefaultSteps {
+		out = append(out, plan.Step{Percent: p, Bake: plan.DefaultStepBake})
+	}
+	return out
+}
 
 // steps flattens the eleven stages into resumable steps.
 func (m *migration) steps() []step {
@@ -49,7 +56,7 @@ func (m *migration) steps() []step {
 	}
 	steps := m.spec.Cutover.Steps
 	if len(steps) == 0 {
-		steps = defaultSteps
+		steps = defaultSteps()
 	}
 	for _, st := range steps {
 		add(StageCutover, fmt.Sprintf("shift-%d", st.Percent), m.shift(st.Percent))
@@ -94,7 +101,7 @@ func (m *migration) hooks(at string) []plan.HookSpec {
 
 func (m *migration) discover(ctx workflow.Context) error {
 	var res activities.DiscoverAppResult
-	err := m.exec(ctx, optsDiscover, activities.DiscoverAppName, activities.DiscoverAppInput{App: m.spec.Name, Planned: m.spec.VMs}, &res)
+	err := m.exec(ctx, optsDiscover, acts.DiscoverApp, activities.DiscoverAppInput{Plan: m.ref()}, &res)
 	if err != nil {
 		return err
 	}
@@ -104,7 +111,7 @@ func (m *migration) discover(ctx workflow.Context) error {
 
 func (m *migration) mapDependencies(ctx workflow.Context) error {
 	var res activities.CheckDependenciesResult
-	err := m.exec(ctx, optsDependencies, activities.CheckDependenciesName, activities.CheckDependenciesInput{App: m.spec.Name}, &res)
+	err := m.exec(ctx, optsDependencies, acts.CheckDependencies, activities.CheckDependenciesInput{Plan: m.ref()}, &res)
 	if err != nil {
 		return err
 	}
@@ -118,7 +125,7 @@ func (m *migration) mapDependencies(ctx workflow.Context) error {
 
 func (m *migration) terraformPlan(ctx workflow.Context) error {
 	var res activities.TerraformPlanResult
-	if err := m.exec(ctx, optsTerraformPlan, activities.TerraformPlanName, activities.TerraformInput{Spec: m.spec}, &res); err != nil {
+	if err := m.exec(ctx, optsTerraformPlan, acts.TerraformPlan, activities.TerraformInput{Plan: m.ref()}, &res); err != nil {
 		return err
 	}
 	m.st.Evidence.Plan = &res.Summary
@@ -137,8 +144,8 @@ func (m *migration) planEvidence() string {
 func (m *migration) terraformApply(ctx workflow.Context) error {
 	m.provisioned = true // from the first attempt on, something may exist
 	var res activities.TerraformApplyResult
-	err := m.exec(ctx, optsTerraformApply, activities.TerraformApplyName,
-		activities.TerraformApplyInput{Spec: m.spec, ApprovedPlanHash: m.approvedPlanHash}, &res)
+	err := m.exec(ctx, optsTerraformApply, acts.TerraformApply,
+		activities.TerraformApplyInput{Plan: m.ref(), ApprovedPlanHash: m.approvedPlanHash}, &res)
 	if err != nil {
 		return err
 	}
@@ -153,7 +160,7 @@ func (m *migration) hook(h plan.HookSpec) func(workflow.Context) error {
 			opts.StartToCloseTimeout = h.Timeout + time.Minute
 		}
 		var res activities.RunHookResult
-		if err := m.exec(ctx, opts, activities.RunHookName, activities.RunHookInput{App: m.spec.Name, Hook: h}, &res); err != nil {
+		if err := m.exec(ctx, opts, acts.RunHook, activities.RunHookInput{Plan: m.ref(), Hook: h.Name}, &res); err != nil {
 			return err
 		}
 		m.st.Evidence.Hooks = append(m.st.Evidence.Hooks, res.Evidence)
@@ -163,7 +170,7 @@ func (m *migration) hook(h plan.HookSpec) func(workflow.Context) error {
 
 func (m *migration) healthCheck(ctx workflow.Context) error {
 	var res activities.HealthCheckResult
-	if err := m.exec(ctx, optsHealth, activities.HealthCheckName, activities.HealthCheckInput{Spec: m.spec}, &res); err != nil {
+	if err := m.exec(ctx, optsHealth, acts.HealthCheck, activities.HealthCheckInput{Plan: m.ref()}, &res); err != nil {
 		return err
 	}
 	m.st.Evidence.Health = &res
@@ -217,7 +224,7 @@ func (m *migration) shift(percent int) func(workflow.Context) error {
 	return func(ctx workflow.Context) error {
 		m.trafficTouched = true
 		var res activities.ShiftTrafficResult
-		if err := m.exec(ctx, optsTraffic, activities.ShiftTrafficName, activities.ShiftTrafficInput{Spec: m.spec, Percent: percent}, &res); err != nil {
+		if err := m.exec(ctx, optsTraffic, acts.ShiftTraffic, activities.ShiftTrafficInput{Plan: m.ref(), Percent: percent}, &res); err != nil {
 			return err
 		}
 		m.st.TrafficPercent = res.GCPPercent
@@ -233,7 +240,7 @@ func (m *migration) sloGate(st plan.Step) func(workflow.Context) error {
 			return err
 		}
 		var res activities.SLOGateResult
-		if err := m.exec(ctx, optsSLO, activities.SLOGateName, activities.SLOGateInput{Spec: m.spec, Percent: st.Percent}, &res); err != nil {
+		if err := m.exec(ctx, optsSLO, acts.SLOGate, activities.SLOGateInput{Plan: m.ref(), Percent: st.Percent}, &res); err != nil {
 			return err
 		}
 		m.st.Evidence.SLO = append(m.st.Evidence.SLO, res)
@@ -248,7 +255,7 @@ func (m *migration) cutoverDone(ctx workflow.Context) error {
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SACutoverAt.ValueSet(workflow.Now(ctx)))
 	m.notify(ctx, "cutover-done", "nothing: traffic is 100 % on GCP; bake, then approve decommission", "", "")
 	if m.in.WaveWorkflowID != "" {
-		f := workflow.SignalExternalWorkflow(ctx, m.in.WaveWorkflowID, "", SignalAppCutover, m.spec.Name)
+		f := workflow.SignalExternalWorkflow(ctx, m.in.WaveWorkflowID, "", SignalAppCutover, WaveMessage{App: m.spec.Name, Token: m.in.WaveToken})
 		if err := f.Get(ctx, nil); err != nil {
 			workflow.GetLogger(ctx).Warn("could not tell the wave about the cutover", "wave", m.in.WaveWorkflowID, "error", err)
 		}
@@ -259,12 +266,12 @@ func (m *migration) cutoverDone(ctx workflow.Context) error {
 func (m *migration) powerOff(ctx workflow.Context) error {
 	m.sourcesOff = true
 	var res activities.SourcesResult
-	return m.exec(ctx, optsVSphere, activities.PowerOffSourcesName, activities.SourcesInput{Spec: m.spec, Date: workflow.Now(ctx)}, &res)
+	return m.exec(ctx, optsVSphere, acts.PowerOffSources, activities.SourcesInput{Plan: m.ref(), Date: workflow.Now(ctx)}, &res)
 }
 
 func (m *migration) finalAction(ctx workflow.Context) error {
 	var res activities.SourcesResult
-	if err := m.exec(ctx, optsVSphere, activities.FinalizeDecommissionName, activities.SourcesInput{Spec: m.spec, Date: workflow.Now(ctx)}, &res); err != nil {
+	if err := m.exec(ctx, optsVSphere, acts.FinalizeDecommission, activities.SourcesInput{Plan: m.ref(), Date: workflow.Now(ctx)}, &res); err != nil {
 		return err
 	}
 	m.decommissioned = true

@@ -4,34 +4,48 @@ import (
 	"time"
 
 	"github.com/ferrymigrate/ferry/activities"
-	"github.com/ferrymigrate/ferry/plan"
 )
 
-// MigrateAppInput starts one app's migration.
+// MigrateAppInput starts one app's migration. It names the app and the
+// reviewed plan; the worker resolves the spec from its own plan store.
 type MigrateAppInput struct {
-	Spec plan.AppSpec `json:"spec"`
-	// StartedBy is who started the migration; they may not approve its
-	// cutover (separation of duties).
-	StartedBy string `json:"startedBy"`
-	// WaveWorkflowID is set when a wave started this migration; the app
-	// then reports its cutover to the wave.
+	App        string `json:"app"`
+	PlanDigest string `json:"planDigest"` // sha256:… of the published plan bundle
+	// StartedBy is who started the migration, proven by Signature over
+	// the start statement (identity.Statement kind "start"); they may not
+	// approve its cutover (separation of duties).
+	StartedBy string    `json:"startedBy"`
+	IssuedAt  time.Time `json:"issuedAt,omitempty"`
+	Signature string    `json:"signature,omitempty"`
+	// Set only by a wave (the workflow checks its parent is that wave):
+	// the app reports its cutover to the wave, and HoldCutover makes the
+	// cutover wait for the wave's release-cutover.
 	WaveWorkflowID string `json:"waveWorkflowID,omitempty"`
-	// HoldCutover makes the cutover wait for a release-cutover signal
-	// (sent by the wave once this app's dependencies are cut over).
-	HoldCutover bool `json:"holdCutover,omitempty"`
+	HoldCutover    bool   `json:"holdCutover,omitempty"`
+	// WaveToken authenticates the messages between the wave and this app.
+	WaveToken string `json:"waveToken,omitempty"`
 }
 
 // Approval is the payload of the approve and reject signals and updates.
+// Signature is the approver's SSH signature over the statement
+// (identity.Statement) for this run, gate and gate opening (Seq).
 type Approval struct {
-	Stage    string `json:"stage"` // plan, cutover, decommission (or ack-dependencies)
-	Approver string `json:"approver"`
-	Comment  string `json:"comment,omitempty"`
+	Stage     string    `json:"stage"` // plan, cutover, decommission (or dependencies)
+	Approver  string    `json:"approver"`
+	Comment   string    `json:"comment,omitempty"`
+	Seq       int       `json:"seq,omitempty"`
+	IssuedAt  time.Time `json:"issuedAt,omitempty"`
+	Signature string    `json:"signature,omitempty"`
 }
 
-// Action is the payload of retry, skip and rollback.
+// Action is the payload of retry, skip and rollback, signed like approvals
+// (retry and skip are bound to the park they answer through Seq).
 type Action struct {
-	By     string `json:"by"`
-	Reason string `json:"reason,omitempty"`
+	By        string    `json:"by"`
+	Reason    string    `json:"reason,omitempty"`
+	Seq       int       `json:"seq,omitempty"`
+	IssuedAt  time.Time `json:"issuedAt,omitempty"`
+	Signature string    `json:"signature,omitempty"`
 }
 
 // ApprovalRecord is an approval or rejection that the workflow accepted.
@@ -39,6 +53,21 @@ type ApprovalRecord struct {
 	Approval
 	Decision string    `json:"decision"` // approved, rejected
 	At       time.Time `json:"at"`
+	// Verified: the signature checked out against a key the plan lists
+	// (KeyFingerprint). Unverified approvals count only where the plan
+	// sets allow_unverified.
+	Verified       bool   `json:"verified"`
+	KeyFingerprint string `json:"keyFingerprint,omitempty"`
+}
+
+// ActionRecord is a retry, skip or rollback that the workflow accepted.
+type ActionRecord struct {
+	Kind           string    `json:"kind"`
+	By             string    `json:"by"`
+	Reason         string    `json:"reason,omitempty"`
+	At             time.Time `json:"at"`
+	Verified       bool      `json:"verified"`
+	KeyFingerprint string    `json:"keyFingerprint,omitempty"`
 }
 
 // AuditEntry records anything refused: unauthorized approvers, malformed
@@ -60,8 +89,11 @@ type StageEvent struct {
 
 // Waiting says what the workflow waits for.
 type Waiting struct {
-	Gate      string    `json:"gate"` // plan, cutover, decommission, retry, change-window, ...
+	Gate      string    `json:"gate"`          // plan, cutover, decommission, retry, change-window, ...
+	Seq       int       `json:"seq,omitempty"` // this opening of the gate or park; signatures name it
 	Approvers []string  `json:"approvers,omitempty"`
+	Required  int       `json:"required,omitempty"` // approvals needed (quorum)
+	Approved  []string  `json:"approved,omitempty"` // approvals so far at this opening
 	Since     time.Time `json:"since"`
 	Until     time.Time `json:"until,omitempty"` // timers
 	Hint      string    `json:"hint"`
@@ -90,6 +122,9 @@ type Evidence struct {
 // Status is what the status query returns.
 type Status struct {
 	App            string           `json:"app"`
+	PlanDigest     string           `json:"planDigest,omitempty"`
+	NewerPlan      string           `json:"newerPlan,omitempty"` // a newer published plan changes this app
+	RunID          string           `json:"runID,omitempty"`
 	Wave           string           `json:"wave"`
 	Owner          string           `json:"owner,omitempty"`
 	Stage          string           `json:"stage"`
@@ -97,7 +132,9 @@ type Status struct {
 	Waiting        *Waiting         `json:"waiting,omitempty"`
 	LastError      *StepError       `json:"lastError,omitempty"`
 	History        []StageEvent     `json:"history"`
+	StartVerified  bool             `json:"startVerified"`
 	Approvals      []ApprovalRecord `json:"approvals"`
+	Actions        []ActionRecord   `json:"actions,omitempty"`
 	Audit          []AuditEntry     `json:"audit"`
 	Evidence       Evidence         `json:"evidence"`
 	TrafficPercent int              `json:"trafficPercent"` // share of traffic on GCP
@@ -107,28 +144,34 @@ type Status struct {
 
 // MigrateAppResult is how a migration ended.
 type MigrateAppResult struct {
-	Outcome string `json:"outcome"` // Done, RolledBack, Rejected
+	Outcome string `json:"outcome"` // Done, RolledBack, Rejected, Refused
 	Status  Status `json:"status"`
 }
 
-// WaveInput starts a wave.
+// WaveInput starts a wave of a reviewed plan, signed like a migration start
+// (kind "start-wave").
 type WaveInput struct {
-	Wave      plan.Wave      `json:"wave"`
-	Specs     []plan.AppSpec `json:"specs"`
-	StartedBy string         `json:"startedBy"`
+	Wave       string    `json:"wave"`
+	PlanDigest string    `json:"planDigest"`
+	StartedBy  string    `json:"startedBy"`
+	IssuedAt   time.Time `json:"issuedAt,omitempty"`
+	Signature  string    `json:"signature,omitempty"`
 }
 
 // WaveAppState is one app's progress as the wave sees it.
 type WaveAppState struct {
-	App     string `json:"app"`
-	State   string `json:"state"` // pending, running, cutover, done, rolled-back, rejected, failed
-	Error   string `json:"error,omitempty"`
-	Started bool   `json:"started"`
+	App     string   `json:"app"`
+	State   AppState `json:"state"`
+	Error   string   `json:"error,omitempty"`
+	Started bool     `json:"started"`
 }
 
 // WaveStatus is what the wave's status query returns.
 type WaveStatus struct {
 	Wave        string         `json:"wave"`
+	PlanDigest  string         `json:"planDigest,omitempty"`
+	Refused     string         `json:"refused,omitempty"` // why the wave did not start
+	Audit       []AuditEntry   `json:"audit,omitempty"`
 	Concurrency int            `json:"concurrency"`
 	Order       []string       `json:"order"`
 	StartOrder  []string       `json:"startOrder"` // the order the migrations were started in
@@ -137,8 +180,34 @@ type WaveStatus struct {
 	Finished    int            `json:"finished"`
 }
 
-// Signals between a wave and its apps.
+// AppState is an app's state as its wave sees it.
+type AppState string
+
+// App states in a wave.
 const (
-	SignalAppCutover     = "app-cutover"     // app -> wave: payload app name
+	AppPending    AppState = "pending"
+	AppRunning    AppState = "running"
+	AppCutover    AppState = "cutover"
+	AppDone       AppState = "done"
+	AppRolledBack AppState = "rolled-back"
+	AppRejected   AppState = "rejected"
+	AppFailed     AppState = "failed"
+)
+
+// Finished reports whether the app's migration has ended.
+func (s AppState) Finished() bool {
+	return s == AppDone || s == AppRolledBack || s == AppRejected || s == AppFailed
+}
+
+// Signals between a wave and its apps. Their payload is a WaveMessage whose
+// token only the wave and its children know.
+const (
+	SignalAppCutover     = "app-cutover"     // app -> wave
 	SignalReleaseCutover = "release-cutover" // wave -> app
 )
+
+// WaveMessage is the payload of app-cutover and release-cutover.
+type WaveMessage struct {
+	App   string `json:"app"`
+	Token string `json:"token"`
+}

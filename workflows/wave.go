@@ -1,157 +1,284 @@
 package workflows
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/ferrymigrate/ferry/activities"
+	"github.com/ferrymigrate/ferry/identity"
 	"github.com/ferrymigrate/ferry/plan"
+	"github.com/ferrymigrate/ferry/textsafe"
 )
 
-// Wave starts the per-app migrations of one wave as child workflows, in
-// dependency order, with at most Concurrency apps in flight. An app stops
-// counting against the cap once it is cut over (its bake and decommission
-// can take weeks) or has ended.
+// wave is one Wave run's state. Only workflow code touches it.
+type wave struct {
+	in      WaveInput
+	def     plan.Wave
+	specs   map[string]plan.AppSpec
+	order   []string
+	limit   int
+	st      WaveStatus
+	state   map[string]*WaveAppState
+	secret  string   // from a side effect: app tokens derive from it
+	started []string // apps released for cutover
+}
+
+// Wave starts the per-app migrations of one wave of a reviewed plan as
+// child workflows, in dependency order, with at most Concurrency apps in
+// flight. An app stops counting against the cap once it is cut over (its
+// bake and decommission can take weeks) or has ended. The wave, its apps
+// and who may start it come from the worker's plan store; the start is
+// verified like a migration's.
 func Wave(ctx workflow.Context, in WaveInput) (WaveStatus, error) {
-	order, err := WaveOrder(in.Specs)
+	w := &wave{in: in, state: map[string]*WaveAppState{}}
+	w.st = WaveStatus{Wave: in.Wave, PlanDigest: in.PlanDigest}
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (WaveStatus, error) { w.count(); return w.st, nil }); err != nil {
+		return w.st, err
+	}
+	var res activities.ResolveWaveResult
+	actx := workflow.WithActivityOptions(ctx, optsResolve)
+	if err := workflow.ExecuteActivity(actx, acts.ResolveWave, activities.ResolveWaveInput{Wave: in.Wave, Digest: in.PlanDigest}).Get(ctx, &res); err != nil {
+		reason, msg := reasonOf(err)
+		return w.refuse(ctx, reason+": "+msg), nil
+	}
+	if why := w.verifyStart(ctx, res); why != "" {
+		return w.refuse(ctx, why), nil
+	}
+	if err := w.setup(res); err != nil {
+		return w.refuse(ctx, err.Error()), nil
+	}
+	// The token secret is random, recorded once in history (encrypted with
+	// the payload codec): only this wave and its children know it.
+	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return randomToken() }).Get(&w.secret); err != nil {
+		return w.st, err
+	}
+	workflow.Go(ctx, w.receiveCutovers)
+	return w.st, w.run(ctx)
+}
+
+func (w *wave) refuse(ctx workflow.Context, why string) WaveStatus {
+	w.st.Refused = why
+	w.st.Audit = append(w.st.Audit, AuditEntry{At: workflow.Now(ctx), Signal: "start-wave", By: identity.Normalize(w.in.StartedBy), Reason: why})
+	workflow.GetLogger(ctx).Warn("wave refused", "wave", w.in.Wave, "reason", why)
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**wave %s** refused: %s", textsafe.Markdown(w.in.Wave), textsafe.Markdown(why)))
+	return w.st
+}
+
+// verifyStart checks the signed start-wave statement against the keys the
+// plan lists for the starter, who must be an approver or operator of one
+// of the wave's apps.
+func (w *wave) verifyStart(ctx workflow.Context, res activities.ResolveWaveResult) string {
+	by := identity.Normalize(w.in.StartedBy)
+	info := workflow.GetInfo(ctx)
+	if info.WorkflowExecution.ID != WaveWorkflowID(w.in.Wave) {
+		return fmt.Sprintf("start refused: wave %s runs as workflow %s", w.in.Wave, WaveWorkflowID(w.in.Wave))
+	}
+	var keys []string
+	allowed, unverifiedOK := false, len(res.Specs) > 0
+	for _, s := range res.Specs {
+		m := migration{spec: s}
+		if m.mayAct(by) {
+			allowed = true
+			keys = append(keys, s.People[by]...)
+		}
+		unverifiedOK = unverifiedOK && s.AllowUnverified
+	}
+	if by == "" || !allowed {
+		return fmt.Sprintf("start refused: %q is neither an approver nor an operator of any app of wave %s in the reviewed plan", by, w.in.Wave)
+	}
+	st := identity.Statement{WorkflowID: info.WorkflowExecution.ID, Kind: "start-wave", Stage: w.in.Wave, By: by, Text: w.in.PlanDigest, IssuedAt: w.in.IssuedAt}
+	if strings.TrimSpace(w.in.Signature) == "" {
+		if unverifiedOK {
+			return ""
+		}
+		return "start refused: the start is not signed: start the wave with 'ferry wave start', which signs as you"
+	}
+	now := workflow.Now(ctx)
+	if d := now.Sub(w.in.IssuedAt); w.in.IssuedAt.IsZero() || d > identity.MaxSkew || d < -identity.MaxSkew {
+		return "start refused: the start statement was signed too long ago or in the future: start again"
+	}
+	if _, err := identity.Verify(st, w.in.Signature, keys); err != nil {
+		return "start refused: " + err.Error()
+	}
+	return ""
+}
+
+func (w *wave) setup(res activities.ResolveWaveResult) error {
+	order, err := WaveOrder(res.Specs)
 	if err != nil {
-		return WaveStatus{}, temporal.NewNonRetryableApplicationError(err.Error(), "plan-invalid", nil)
+		return err
 	}
-	specs := map[string]plan.AppSpec{}
-	for _, s := range in.Specs {
-		specs[s.Name] = s
+	w.def, w.order = res.Wave, order
+	w.specs = map[string]plan.AppSpec{}
+	for _, s := range res.Specs {
+		w.specs[s.Name] = s
 	}
-	limit := in.Wave.Concurrency
-	if limit <= 0 {
-		limit = len(order)
+	w.limit = w.def.Concurrency
+	if w.limit <= 0 {
+		w.limit = len(order)
 	}
-	st := WaveStatus{Wave: in.Wave.Name, Concurrency: limit, Order: order}
-	state := map[string]*WaveAppState{}
+	w.st.Concurrency, w.st.Order = w.limit, order
 	for _, a := range order {
-		st.Apps = append(st.Apps, WaveAppState{App: a, State: "pending"})
+		w.st.Apps = append(w.st.Apps, WaveAppState{App: a, State: AppPending})
 	}
-	for i := range st.Apps {
-		state[st.Apps[i].App] = &st.Apps[i]
+	for i := range w.st.Apps {
+		w.state[w.st.Apps[i].App] = &w.st.Apps[i]
 	}
-	count := func() {
-		st.Running, st.Finished = 0, 0
-		for _, a := range st.Apps {
-			switch a.State {
-			case "running":
-				st.Running++
-			case "done", "rolled-back", "rejected", "failed":
-				st.Finished++
-			}
-		}
-	}
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (WaveStatus, error) { count(); return st, nil }); err != nil {
-		return st, err
-	}
-	inWave := func(app string) bool { _, ok := specs[app]; return ok }
-	cutOver := func(app string) bool {
-		s := state[app].State
-		return s == "cutover" || s == "done"
-	}
-	publish := func() {
-		count()
-		workflow.SetCurrentDetails(ctx, fmt.Sprintf("**wave %s**: %d apps, %d in flight (cap %d), %d finished",
-			in.Wave.Name, len(order), st.Running, limit, st.Finished))
-	}
+	return nil
+}
 
-	var released []string
-	// Apps report their cutover; release dependants whose dependencies in
-	// this wave are all cut over.
-	release := func() {
-		for _, a := range order {
-			s := state[a]
-			if !s.Started || !in.Wave.HoldCutoverForDeps || s.State != "running" {
-				continue
-			}
-			ready := true
-			for _, d := range specs[a].DependsOn {
-				if inWave(d) && !cutOver(d) {
-					ready = false
-				}
-			}
-			if ready && !slices.Contains(released, a) {
-				released = append(released, a)
-				_ = workflow.SignalExternalWorkflow(ctx, AppWorkflowID(a), "", SignalReleaseCutover, nil).Get(ctx, nil)
-			}
+// token authenticates messages between the wave and one app.
+func (w *wave) token(app string) string {
+	h := sha256.Sum256([]byte(w.secret + "\x00" + app))
+	return hex.EncodeToString(h[:16])
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func (w *wave) count() {
+	w.st.Running, w.st.Finished = 0, 0
+	for _, a := range w.st.Apps {
+		switch {
+		case a.State == AppRunning:
+			w.st.Running++
+		case a.State.Finished():
+			w.st.Finished++
 		}
 	}
-	cutCh := workflow.GetSignalChannel(ctx, SignalAppCutover)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var app string
-			cutCh.Receive(ctx, &app)
-			if s, ok := state[app]; ok && s.State == "running" {
-				s.State = "cutover"
-				publish()
+}
+
+func (w *wave) publish(ctx workflow.Context) {
+	w.count()
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**wave %s**: %d apps, %d in flight (cap %d), %d finished",
+		textsafe.Markdown(w.def.Name), len(w.order), w.st.Running, w.limit, w.st.Finished))
+}
+
+func (w *wave) inWave(app string) bool { _, ok := w.specs[app]; return ok }
+
+func (w *wave) cutOver(app string) bool {
+	s := w.state[app].State
+	return s == AppCutover || s == AppDone
+}
+
+// receiveCutovers takes the apps' cutover reports; a report without the
+// app's token is recorded and ignored.
+func (w *wave) receiveCutovers(ctx workflow.Context) {
+	ch := workflow.GetSignalChannel(ctx, SignalAppCutover)
+	for {
+		var raw converter.RawValue
+		ch.Receive(ctx, &raw)
+		var msg WaveMessage
+		err := decodeRaw(raw, &msg)
+		s, ok := w.state[msg.App]
+		if err != nil || !ok || msg.Token != w.token(msg.App) {
+			w.st.Audit = append(w.st.Audit, AuditEntry{At: workflow.Now(ctx), Signal: SignalAppCutover, By: msg.App,
+				Reason: "app-cutover refused: it does not carry the app's wave token"})
+			continue
+		}
+		if s.State == AppRunning {
+			s.State = AppCutover
+			w.publish(ctx)
+		}
+	}
+}
+
+// release tells held apps whose dependencies in this wave are all cut over
+// that they may cut over.
+func (w *wave) release(ctx workflow.Context) {
+	for _, a := range w.order {
+		s := w.state[a]
+		if !s.Started || !w.def.HoldCutoverForDeps || s.State != AppRunning || slices.Contains(w.started, a) {
+			continue
+		}
+		ready := true
+		for _, d := range w.specs[a].DependsOn {
+			if w.inWave(d) && !w.cutOver(d) {
+				ready = false
 			}
 		}
-	})
+		if ready {
+			w.started = append(w.started, a)
+			_ = workflow.SignalExternalWorkflow(ctx, AppWorkflowID(a), "", SignalReleaseCutover, WaveMessage{App: a, Token: w.token(a)}).Get(ctx, nil)
+		}
+	}
+}
 
-	pending := slices.Clone(order)
+func (w *wave) run(ctx workflow.Context) error {
+	pending := slices.Clone(w.order)
 	futures := 0
 	for len(pending) > 0 || futures > 0 {
-		for len(pending) > 0 && inFlight(st.Apps) < limit {
+		for len(pending) > 0 && inFlight(w.st.Apps) < w.limit {
 			app := pending[0]
 			pending = pending[1:]
-			s := state[app]
+			s := w.state[app]
 			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 				WorkflowID:            AppWorkflowID(app),
 				TaskQueue:             TaskQueue,
 				ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 				WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 			})
-			child := workflow.ExecuteChildWorkflow(cctx, MigrateAppWorkflowName, MigrateAppInput{
-				Spec: specs[app], StartedBy: in.StartedBy, WaveWorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
-				HoldCutover: in.Wave.HoldCutoverForDeps && hasDepsIn(specs[app], inWave),
+			child := workflow.ExecuteChildWorkflow(cctx, MigrateApp, MigrateAppInput{
+				App: app, PlanDigest: w.in.PlanDigest, StartedBy: identity.Normalize(w.in.StartedBy),
+				WaveWorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+				HoldCutover:    w.def.HoldCutoverForDeps && hasDepsIn(w.specs[app], w.inWave),
+				WaveToken:      w.token(app),
 			})
 			if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
-				s.State, s.Error = "failed", describeChildErr(app, err)
+				s.State, s.Error = AppFailed, describeChildErr(app, err)
 				continue
 			}
-			s.State, s.Started = "running", true
-			st.StartOrder = append(st.StartOrder, app)
+			s.State, s.Started = AppRunning, true
+			w.st.StartOrder = append(w.st.StartOrder, app)
 			futures++
-			publish()
+			w.publish(ctx)
 			workflow.Go(ctx, func(ctx workflow.Context) {
 				var res MigrateAppResult
 				err := child.Get(ctx, &res)
 				futures--
 				switch {
 				case err != nil:
-					s.State, s.Error = "failed", err.Error()
+					s.State, s.Error = AppFailed, err.Error()
 				case res.Outcome == StageDone:
-					s.State = "done"
+					s.State = AppDone
 				case res.Outcome == StageRolledBack:
-					s.State = "rolled-back"
+					s.State = AppRolledBack
 				default:
-					s.State = "rejected"
+					s.State = AppRejected
 				}
-				publish()
+				w.publish(ctx)
 			})
 		}
-		release()
-		before := snapshot(st.Apps)
-		if err := workflow.Await(ctx, func() bool { return snapshot(st.Apps) != before }); err != nil {
-			return st, err
+		w.release(ctx)
+		before := snapshot(w.st.Apps)
+		if err := workflow.Await(ctx, func() bool { return snapshot(w.st.Apps) != before }); err != nil {
+			return err
 		}
 	}
-	publish()
-	return st, nil
+	w.publish(ctx)
+	return nil
 }
 
 func snapshot(apps []WaveAppState) string {
 	b := make([]byte, 0, len(apps)*8)
 	for _, a := range apps {
-		b = append(b, a.State...)
+		b = append(b, string(a.State)...)
 		b = append(b, ',')
 	}
 	return string(b)
@@ -160,7 +287,7 @@ func snapshot(apps []WaveAppState) string {
 func inFlight(apps []WaveAppState) int {
 	n := 0
 	for _, a := range apps {
-		if a.State == "running" {
+		if a.State == AppRunning {
 			n++
 		}
 	}

@@ -2,20 +2,81 @@ package workflows
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/ferrymigrate/ferry/identity"
 	"github.com/ferrymigrate/ferry/internal/fakeacts"
 	"github.com/ferrymigrate/ferry/plan"
+	"github.com/ferrymigrate/ferry/planstore"
 )
+
+func waveStore(specs []plan.AppSpec) *planstore.Static {
+	w := plan.Wave{Name: "wave-1", Concurrency: 2, HoldCutoverForDeps: true}
+	for _, s := range specs {
+		w.Apps = append(w.Apps, s.Name)
+	}
+	return &planstore.Static{Digest: testDigest, Plan: &plan.Plan{Waves: []plan.Wave{w}}, Specs: specs}
+}
+
+func signedWaveStart(wave, who string, t time.Time) WaveInput {
+	in := WaveInput{Wave: wave, PlanDigest: testDigest, StartedBy: who, IssuedAt: t}
+	in.Signature = mustSign(identity.Statement{WorkflowID: WaveWorkflowID(wave), Kind: "start-wave", Stage: wave, By: who, Text: testDigest, IssuedAt: t})
+	return in
+}
+
+// A wave started without a valid signature starts nothing.
+func TestWaveForgedStartRefused(t *testing.T) {
+	for name, mutate := range map[string]func(*WaveInput){
+		"unsigned":      func(in *WaveInput) { in.Signature = "" },
+		"other starter": func(in *WaveInput) { in.StartedBy = "bo@example.com" },
+		"other digest":  func(in *WaveInput) { in.PlanDigest = "sha256:" + strings.Repeat("f", 64) },
+		"not a person":  func(in *WaveInput) { in.StartedBy = "mallory@example.com" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			var s testsuite.WorkflowTestSuite
+			env := s.NewTestWorkflowEnvironment()
+			f := &fakeacts.Fakes{}
+			f.Register(env)
+			env.RegisterWorkflowWithOptions(MigrateApp, registerOpts(MigrateAppWorkflowName))
+			env.RegisterWorkflowWithOptions(Wave, registerOpts(WaveWorkflowName))
+			specs := waveSpecs()
+			for i := range specs {
+				specs[i].AllowUnverified = false
+			}
+			f.Plans = waveStore(specs)
+			env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: WaveWorkflowID("wave-1")})
+			in := signedWaveStart("wave-1", "carl@example.com", env.Now())
+			mutate(&in)
+			env.ExecuteWorkflow(WaveWorkflowName, in)
+			var ws WaveStatus
+			if err := env.GetWorkflowResult(&ws); err != nil {
+				t.Fatal(err)
+			}
+			if ws.Refused == "" || len(ws.StartOrder) != 0 || len(ws.Audit) != 1 {
+				t.Errorf("forged wave start not refused: %+v", ws)
+			}
+			for _, c := range f.Calls() {
+				if c != "ResolveWave" {
+					t.Errorf("a refused wave ran %s", c)
+				}
+			}
+		})
+	}
+}
 
 func waveSpecs() []plan.AppSpec {
 	mk := func(name string, deps ...string) plan.AppSpec {
 		s := testSpec()
 		s.Name, s.DependsOn, s.Hooks = name, deps, nil
 		s.Bake, s.Decommission.Retention = time.Hour, time.Hour
+		// The children are signalled by ID from the test: their approvals
+		// go unsigned, which this plan accepts (marked unverified).
+		s.AllowUnverified = true
 		return s
 	}
 	return []plan.AppSpec{mk("web", "api"), mk("api", "db"), mk("db"), mk("batch")}
@@ -68,7 +129,9 @@ func TestWaveConcurrencyCapAndDependencyOrder(t *testing.T) {
 			}
 		}, time.Duration(i)*30*time.Minute)
 	}
-	env.ExecuteWorkflow(WaveWorkflowName, WaveInput{Wave: plan.Wave{Name: "wave-1", Concurrency: 2, HoldCutoverForDeps: true}, Specs: specs, StartedBy: "carl@example.com"})
+	f.Plans = waveStore(specs)
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: WaveWorkflowID("wave-1")})
+	env.ExecuteWorkflow(WaveWorkflowName, signedWaveStart("wave-1", "carl@example.com", env.Now()))
 	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
 		t.Fatalf("wave did not complete: %v", env.GetWorkflowError())
 	}
@@ -77,7 +140,7 @@ func TestWaveConcurrencyCapAndDependencyOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, a := range ws.Apps {
-		if a.State != "done" {
+		if a.State != AppDone {
 			t.Errorf("%s ended %s (%s)", a.App, a.State, a.Error)
 		}
 	}

@@ -55,7 +55,6 @@ shows workflows waiting for approval. Ctrl-C stops everything.`,
 			o.Namespace = g.Namespace
 			o.Out = cmd.OutOrStdout()
 			o.Log = g.log
-			o.StartedBy = identity()
 			if o.TemporalBin == "" {
 				o.TemporalBin = toolPath("temporal")
 			}

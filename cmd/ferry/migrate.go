@@ -2,20 +2,18 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
+	"github.com/ferrymigrate/ferry/ferryclient"
 	"github.com/ferrymigrate/ferry/plan"
 	"github.com/ferrymigrate/ferry/workflows"
 )
@@ -86,8 +84,12 @@ func newMigrateStartCmd(g *globals) *cobra.Command {
 	var pf planFlags
 	cmd := &cobra.Command{
 		Use:   "start APP",
-		Short: "Start an app's migration workflow (one live migration per app)",
-		Args:  cobra.ExactArgs(1),
+		Short: "Start an app's migration workflow from the published plan (one live migration per app)",
+		Long: `Starts ferry-app-APP. The workflow carries the app's name and the digest of
+the plan files given here (see 'ferry plan digest'); the worker resolves the
+spec from its plan store, so publish the reviewed plan first ('ferry plan
+publish'). The start is signed with your key (FERRY_SIGNING_KEY) as FERRY_USER.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			_, specs, err := pf.specs(ctx, g, cmd.ErrOrStderr())
@@ -98,18 +100,22 @@ func newMigrateStartCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := g.dial(ctx)
+			b, err := pf.bundle(ctx, g, cmd)
 			if err != nil {
 				return err
 			}
-			defer c.Close()
-			run, err := StartMigration(ctx, c, spec, identity())
+			c, done, err := g.client(ctx, cmd)
 			if err != nil {
 				return err
 			}
-			out := map[string]string{"app": spec.Name, "workflowID": run.GetID(), "runID": run.GetRunID()}
+			defer done()
+			run, err := c.StartMigration(ctx, spec, b.Digest())
+			if err != nil {
+				return err
+			}
+			out := map[string]string{"app": spec.Name, "workflowID": run.GetID(), "runID": run.GetRunID(), "planDigest": b.Digest()}
 			return g.print(cmd.OutOrStdout(), out, func(tw *tabwriter.Writer) {
-				fmt.Fprintf(tw, "started %s (workflow %s)\nfollow it: ferry migrate status %s\n", cell(spec.Name), cell(run.GetID()), cell(spec.Name))
+				fmt.Fprintf(tw, "started %s (workflow %s, plan %s)\nfollow it: ferry migrate status %s\n", spec.Name, run.GetID(), b.Digest(), spec.Name)
 			})
 		},
 	}
@@ -117,41 +123,8 @@ func newMigrateStartCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// StartMigration starts ferry-app-<app>, refusing a second live one.
-func StartMigration(ctx context.Context, c client.Client, spec plan.AppSpec, by string) (client.WorkflowRun, error) {
-	id := workflows.AppWorkflowID(spec.Name)
-	opts := client.StartWorkflowOptions{
-		ID:                                       id,
-		TaskQueue:                                workflows.TaskQueue,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		StaticSummary:                            fmt.Sprintf("Migrate %s (%s) to GCP — wave %s, owner %s", spec.Name, spec.Tier, spec.Wave, spec.Owner),
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.SAApp.ValueSet(spec.Name), workflows.SAWave.ValueSet(spec.Wave),
-			workflows.SAOwner.ValueSet(spec.Owner), workflows.SATier.ValueSet(spec.Tier),
-			workflows.SAStage.ValueSet(workflows.StageDiscover)),
-	}
-	run, err := c.ExecuteWorkflow(ctx, opts, workflows.MigrateAppWorkflowName, workflows.MigrateAppInput{Spec: spec, StartedBy: by})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		return nil, fmt.Errorf("a migration of %s is already running (workflow %s): follow it with 'ferry migrate status %s', or roll it back first", spec.Name, id, spec.Name)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("start migration of %s: %w", spec.Name, err)
-	}
-	return run, nil
-}
-
 func queryStatus(ctx context.Context, c client.Client, app string) (workflows.Status, error) {
-	var st workflows.Status
-	v, err := c.QueryWorkflow(ctx, workflows.AppWorkflowID(app), "", workflows.QueryStatus)
-	if err != nil {
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			return st, fmt.Errorf("no migration of %s: start one with 'ferry migrate start %s'", app, app)
-		}
-		return st, fmt.Errorf("status of %s: %w", app, err)
-	}
-	return st, v.Get(&st)
+	return (&ferryclient.Client{Temporal: c}).Status(ctx, app)
 }
 
 func newMigrateStatusCmd(g *globals) *cobra.Command {
@@ -209,45 +182,79 @@ func statusTable(tw *tabwriter.Writer, st workflows.Status) {
 
 func newMigrateApprovalCmd(g *globals, name, short string) *cobra.Command {
 	var stage, comment string
+	var printSignal bool
 	cmd := &cobra.Command{
 		Use:   name + " APP --stage GATE",
 		Short: short,
 		Long: short + `.
 
-You act as FERRY_USER (else $USER); the workflow checks it against the
-approvers the plan names for the gate, and refuses (and records) anything
-else. The one who started a migration may not approve its cutover.`,
+You act as FERRY_USER (else $USER), and the approval is signed with your SSH
+key (FERRY_SIGNING_KEY): the workflow counts it only if the signature
+verifies with a key the reviewed plan lists for you, you are an approver of
+the gate, and (for cutover) you did not start the migration. Anything else
+is refused and recorded.
+
+--print-signal prints the signed JSON instead of sending it: paste it into
+the Temporal UI (More Actions → Send a Signal, signal "` + name + `").`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			as := identity()
-			update := map[string]string{"approve": workflows.UpdateApprove, "reject": workflows.UpdateReject}[name]
-			var rec workflows.ApprovalRecord
-			err := g.update(cmd.Context(), args[0], update, workflows.Approval{Stage: stage, Approver: as, Comment: comment}, &rec)
+			ctx := cmd.Context()
+			c, done, err := g.client(ctx, cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			a, err := c.Approval(ctx, args[0], name, stage, comment)
+			if err != nil {
+				return err
+			}
+			if printSignal {
+				return printJSON(cmd, a)
+			}
+			rec, err := c.Decide(ctx, args[0], name, a)
 			if err != nil {
 				return err
 			}
 			return g.print(cmd.OutOrStdout(), rec, func(tw *tabwriter.Writer) {
-				fmt.Fprintf(tw, "%s: %s %s by %s\n", cell(args[0]), cell(rec.Stage), cell(rec.Decision), cell(rec.Approver))
+				fmt.Fprintf(tw, "%s: %s %s by %s (verified: %v)\n", cell(args[0]), cell(rec.Stage), cell(rec.Decision), cell(rec.Approver), rec.Verified)
 			})
 		},
 	}
 	cmd.Flags().StringVar(&stage, "stage", "", "gate: plan, cutover, decommission or dependencies")
 	cmd.Flags().StringVar(&comment, "comment", "", "why (kept in the history)")
+	cmd.Flags().BoolVar(&printSignal, "print-signal", false, "print the signed signal JSON to paste in the Temporal UI instead of sending it")
 	_ = cmd.MarkFlagRequired("stage")
 	return cmd
 }
 
 func newMigrateActionCmd(g *globals, name, short string) *cobra.Command {
 	var reason string
+	var printSignal bool
 	cmd := &cobra.Command{
 		Use:   name + " APP",
 		Short: short,
-		Args:  cobra.ExactArgs(1),
+		Long: short + `.
+
+Signed with your SSH key (FERRY_SIGNING_KEY) as FERRY_USER; the workflow
+accepts it from the app's approvers and the plan's operators only.
+--print-signal prints the signed JSON for the Temporal UI instead.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			as := identity()
-			update := map[string]string{"retry": workflows.UpdateRetry, "skip": workflows.UpdateSkip, "rollback": workflows.UpdateRollback}[name]
-			var msg string
-			if err := g.update(cmd.Context(), args[0], update, workflows.Action{By: as, Reason: reason}, &msg); err != nil {
+			ctx := cmd.Context()
+			c, done, err := g.client(ctx, cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			a, err := c.Action(ctx, args[0], name, reason)
+			if err != nil {
+				return err
+			}
+			if printSignal {
+				return printJSON(cmd, a)
+			}
+			msg, err := c.Act(ctx, args[0], name, a)
+			if err != nil {
 				return err
 			}
 			return g.print(cmd.OutOrStdout(), map[string]string{"app": args[0], "result": msg}, func(tw *tabwriter.Writer) {
@@ -256,34 +263,15 @@ func newMigrateActionCmd(g *globals, name, short string) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded; required for rollback)")
+	cmd.Flags().BoolVar(&printSignal, "print-signal", false, "print the signed signal JSON to paste in the Temporal UI instead of sending it")
 	return cmd
 }
 
-// update sends a Temporal Update and waits for its answer, so the CLI hears
-// at once whether the workflow accepted it.
-func (g *globals) update(ctx context.Context, app, name string, arg, out any) error {
-	c, err := g.dial(ctx)
+func printJSON(cmd *cobra.Command, v any) error {
+	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflows.AppWorkflowID(app), UpdateName: name, Args: []any{arg},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err == nil {
-		err = h.Get(ctx, out)
-	}
-	if err != nil {
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			return fmt.Errorf("no running migration of %s (it may have ended: 'ferry migrate status %s')", app, app)
-		}
-		var app2 *temporal.ApplicationError
-		if errors.As(err, &app2) {
-			return fmt.Errorf("%s", app2.Message()) // the workflow says what was refused and why
-		}
-		return fmt.Errorf("%s %s: %w", strings.TrimSuffix(name, "-update"), app, err)
-	}
-	return nil
+	_, err = fmt.Fprintln(cmd.OutOrStdout(), string(b))
+	return err
 }

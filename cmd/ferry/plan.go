@@ -86,7 +86,8 @@ func newPlanCmd(g *globals) *cobra.Command {
 and per-app placement, cutover, approvers, hooks and decommission settings.
 See docs/plan.md for every block and attribute.`,
 	}
-	cmd.AddCommand(newPlanInitCmd(g), newPlanValidateCmd(g), newPlanShowCmd(g), newPlanRenderCmd(g))
+	cmd.AddCommand(newPlanInitCmd(g), newPlanValidateCmd(g), newPlanShowCmd(g), newPlanRenderCmd(g),
+		newPlanPublishCmd(g), newPlanDigestCmd(g))
 	return cmd
 }
 

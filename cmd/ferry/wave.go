@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ferrymigrate/ferry/devstack"
 	"github.com/ferrymigrate/ferry/workflows"
 )
 
@@ -24,7 +23,7 @@ func newWaveCmd(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			p, specs, err := pf.specs(ctx, g, cmd.ErrOrStderr())
+			p, _, err := pf.specs(ctx, g, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -32,12 +31,16 @@ func newWaveCmd(g *globals) *cobra.Command {
 				if w.Name != args[0] {
 					continue
 				}
-				c, err := g.dial(ctx)
+				b, err := pf.bundle(ctx, g, cmd)
 				if err != nil {
 					return err
 				}
-				defer c.Close()
-				run, err := devstack.StartWave(ctx, c, w, specs, identity())
+				c, done, err := g.client(ctx, cmd)
+				if err != nil {
+					return err
+				}
+				defer done()
+				run, err := c.StartWave(ctx, w, b.Digest())
 				if err != nil {
 					return err
 				}

@@ -35,6 +35,17 @@ type Fakes struct {
 	// Fail, when set, is asked before every activity (but notifications)
 	// runs; an error it returns is the activity's error.
 	Fail func(name string) error
+	// Plans is the reviewed plan store the doubles resolve specs from
+	// (ResolveApp, ResolveWave, hooks, health checks), as the real ones do.
+	Plans activities.Plans
+}
+
+func (f *Fakes) spec(ctx context.Context, ref activities.PlanRef) plan.AppSpec {
+	if f.Plans == nil {
+		return plan.AppSpec{Name: ref.App}
+	}
+	s, _ := f.Plans.App(ctx, ref.App, ref.Digest)
+	return s
 }
 
 // withFail wraps fn (func(ctx, in) (out, error) or func(ctx, in) error) so
@@ -118,10 +129,20 @@ func (f *Fakes) Register(r Registry) {
 			r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 		}
 	}
+	// Plans are resolved by the real activities over the test's store
+	// (read when called: tests set Plans after registering).
+	reg(activities.ResolveAppName, func(ctx context.Context, in activities.ResolveAppInput) (activities.ResolveAppResult, error) {
+		f.record(activities.ResolveAppName)
+		return (&activities.Activities{Plans: f.Plans}).ResolveApp(ctx, in)
+	})
+	reg(activities.ResolveWaveName, func(ctx context.Context, in activities.ResolveWaveInput) (activities.ResolveWaveResult, error) {
+		f.record(activities.ResolveWaveName)
+		return (&activities.Activities{Plans: f.Plans}).ResolveWave(ctx, in)
+	})
 	reg(activities.DiscoverAppName, func(ctx context.Context, in activities.DiscoverAppInput) (activities.DiscoverAppResult, error) {
 		f.record(activities.DiscoverAppName)
 		f.mu.Lock()
-		f.started = append(f.started, in.App)
+		f.started = append(f.started, in.Plan.App)
 		f.mu.Unlock()
 		return activities.DiscoverAppResult{}, nil
 	})
@@ -160,17 +181,23 @@ func (f *Fakes) Register(r Registry) {
 		return activities.TerraformDestroyResult{Destroyed: 5}, nil
 	})
 	reg(activities.RunHookName, func(ctx context.Context, in activities.RunHookInput) (activities.RunHookResult, error) {
-		f.record(activities.RunHookName + ":" + in.Hook.Name)
+		f.record(activities.RunHookName + ":" + in.Hook)
+		h := plan.HookSpec{Name: in.Hook}
+		for _, x := range f.spec(ctx, in.Plan).Hooks {
+			if x.Name == in.Hook {
+				h = x
+			}
+		}
 		if f.Hook != nil {
-			if err := f.Hook(in.Hook); err != nil {
+			if err := f.Hook(h); err != nil {
 				return activities.RunHookResult{}, err
 			}
 		}
-		return activities.RunHookResult{Evidence: activities.HookEvidence{Name: in.Hook.Name, At: in.Hook.At, Output: "ok"}}, nil
+		return activities.RunHookResult{Evidence: activities.HookEvidence{Name: h.Name, At: h.At, Output: "ok"}}, nil
 	})
 	reg(activities.HealthCheckName, func(ctx context.Context, in activities.HealthCheckInput) (activities.HealthCheckResult, error) {
 		f.record(activities.HealthCheckName)
-		return activities.HealthCheckResult{Healthy: len(in.Spec.VMs)}, nil
+		return activities.HealthCheckResult{Healthy: len(f.spec(ctx, in.Plan).VMs)}, nil
 	})
 	reg(activities.ShiftTrafficName, func(ctx context.Context, in activities.ShiftTrafficInput) (activities.ShiftTrafficResult, error) {
 		f.record(activities.ShiftTrafficName)
