@@ -66,7 +66,7 @@ func Start(dir string, tools Tools, tweak func(*devstack.Options)) (*Stack, erro
 		StateDir: filepath.Join(dir, "state"), Namespace: "default",
 		TemporalBin: tools.Temporal, TemporalPort: tport, UIPort: uport,
 		TerraformBin: tools.Terraform, TerraformConfig: tools.TerraformConfig,
-		StartedBy: "ferry-e2e-test", Out: io.Discard, Encrypt: true,
+		Out: io.Discard, Encrypt: true,
 		Log:   slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Ready: func(s devstack.Stack) { ready <- s },
 	}
