@@ -246,7 +246,7 @@ func writeInputs(ctx context.Context, o Options, p *sample.Portfolio, vc invento
 		if err != nil {
 			return f, nil, nil, err
 		}
-		src, err := devPeople(o.StateDir, plan.Init(inv, d), inv)
+		src, err := DevPeople(o.StateDir, plan.Init(inv, d), inv)
 		if err != nil {
 			return f, nil, nil, err
 		}

@@ -53,12 +53,12 @@ func devKey(stateDir, person string) (ssh.Signer, error) {
 	return ssh.NewSignerFromKey(priv)
 }
 
-// devPeople makes the generated plan runnable as-is on the dev stack: every
+// DevPeople makes the generated plan runnable as-is on the dev stack: every
 // app owner (the approvers plan init writes) and the platform operator get
 // a throwaway key under <state>/keys and a person block; the change windows
 // are removed so a newcomer sees a cutover now, not next Tuesday at 22:00
 // in Paris. A real plan lists people's own public keys.
-func devPeople(stateDir string, src []byte, inv *inventory.Inventory) ([]byte, error) {
+func DevPeople(stateDir string, src []byte, inv *inventory.Inventory) ([]byte, error) {
 	f, diags := hclwrite.ParseConfig(src, "ferry.hcl", hcl.InitialPos)
 	if diags.HasErrors() {
 		return nil, fmt.Errorf("dev plan: %s", diags.Error())

@@ -37,6 +37,15 @@ type Client struct {
 	Signer   ssh.Signer
 	// Now is the clock statements are dated with (tests).
 	Now func() time.Time
+	// TaskQueue to start on (default workflows.TaskQueue).
+	TaskQueue string
+}
+
+func (c *Client) queue() string {
+	if c.TaskQueue != "" {
+		return c.TaskQueue
+	}
+	return workflows.TaskQueue
 }
 
 func (c *Client) now() time.Time {
@@ -64,7 +73,7 @@ func (c *Client) StartMigration(ctx context.Context, spec plan.AppSpec, digest s
 	}
 	opts := client.StartWorkflowOptions{
 		ID:                                       id,
-		TaskQueue:                                workflows.TaskQueue,
+		TaskQueue:                                c.queue(),
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		StaticSummary:                            fmt.Sprintf("Migrate %s (%s) to GCP — wave %s, owner %s", spec.Name, spec.Tier, spec.Wave, spec.Owner),
 		TypedSearchAttributes: temporal.NewSearchAttributes(
@@ -93,7 +102,7 @@ func (c *Client) StartWave(ctx context.Context, w plan.Wave, digest string) (cli
 	}
 	run, err := c.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                                       id,
-		TaskQueue:                                workflows.TaskQueue,
+		TaskQueue:                                c.queue(),
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		StaticSummary:                            fmt.Sprintf("Wave %s: %d apps, concurrency %d", w.Name, len(w.Apps), w.Concurrency),
 	}, workflows.WaveWorkflowName, in)

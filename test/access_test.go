@@ -30,7 +30,7 @@ func TestAccessAndBadInputOnDevServer(t *testing.T) {
 	srv := startDevServer(t)
 	ui := srv.Client(t) // no identity interceptor: like the Temporal UI
 	w := worker.New(ui, workflows.TaskQueue, worker.Options{Interceptors: []interceptor.WorkerInterceptor{identity.NewWorkerInterceptor()}})
-	(&fakeacts.Fakes{}).Register(w)
+	(&fakeacts.Fakes{Plans: quickPlans{}}).Register(w)
 	ferryworker.RegisterWorkflows(w)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
@@ -47,7 +47,9 @@ func TestAccessAndBadInputOnDevServer(t *testing.T) {
 
 	app := "acl-app"
 	id := workflows.AppWorkflowID(app)
-	start(ctx, t, ui, quickSpec(app))
+	if _, err := startQuick(ctx, ui, app); err != nil {
+		t.Fatal(err)
+	}
 	d := &driver{c: ui}
 	eventually(t, ctx, "the plan gate", 200*time.Millisecond, func() (bool, string) {
 		st, err := d.status(ctx, app)
@@ -99,16 +101,32 @@ func TestAccessAndBadInputOnDevServer(t *testing.T) {
 			t.Errorf("audit %d = %q, want %q", i, a.Reason, wants[i])
 		}
 	}
-	// 5. bo approving as himself through his CLI: accepted; then a UI
-	// signal (no identity) falls back to the approver list.
-	if err := update(bo, plan("bo@example.com")); err != nil {
-		t.Fatalf("bo approving as bo: %v", err)
+	// 5. bo approving as himself through his CLI, unsigned: refused; signed
+	// with his key: accepted.
+	if err := update(bo, plan("bo@example.com")); err == nil || !strings.Contains(err.Error(), "not signed") {
+		t.Fatalf("bo approving as bo without a signature: %v", err)
+	}
+	signed, err := as(bo, "bo@example.com", testKeys).Approval(ctx, app, "approve", workflows.GatePlan, "access test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := update(bo, signed); err != nil {
+		t.Fatalf("bo approving as bo, signed: %v", err)
 	}
 	eventually(t, ctx, "the cutover gate", 200*time.Millisecond, func() (bool, string) {
 		st, err := d.status(ctx, app)
 		return err == nil && st.Waiting != nil && st.Waiting.Gate == workflows.GateCutover, st.Stage
 	})
+	// 6. The UI: a raw signal naming a real approver, unsigned, is refused;
+	// the JSON of 'ferry migrate approve --print-signal' pasted there passes.
 	if err := ui.SignalWorkflow(ctx, id, "", workflows.SignalApprove, workflows.Approval{Stage: workflows.GateCutover, Approver: "ana@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	pasted, err := as(ui, "ana@example.com", testKeys).Approval(ctx, app, "approve", workflows.GateCutover, "pasted in the UI")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ui.SignalWorkflow(ctx, id, "", workflows.SignalApprove, pasted); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.run(ctx, app, ""); err != nil {
@@ -117,6 +135,14 @@ func TestAccessAndBadInputOnDevServer(t *testing.T) {
 	st, _ = d.status(ctx, app)
 	if len(st.Approvals) < 3 || st.Approvals[0].Approver != "bo@example.com" || st.Approvals[1].Approver != "ana@example.com" {
 		t.Fatalf("approvals: %+v", st.Approvals)
+	}
+	for _, a := range st.Approvals {
+		if !a.Verified {
+			t.Errorf("approval %+v accepted unverified", a)
+		}
+	}
+	if n := len(st.Audit); n < 7 || !strings.Contains(st.Audit[5].Reason, "not signed") || !strings.Contains(st.Audit[6].Reason, "not signed") {
+		t.Errorf("unsigned approvals not refused: %+v", st.Audit)
 	}
 	// No workflow task ever failed (a panic would show as one).
 	it := ui.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)

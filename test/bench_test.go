@@ -14,7 +14,6 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -70,11 +69,13 @@ func approveWaiting(ctx context.Context, c client.Client, floor bool, seen *sync
 				if _, dup := seen.LoadOrStore(id+"/"+gate, true); dup {
 					continue
 				}
-				var arg any = workflows.Approval{Stage: gate, Approver: "bo@example.com"}
 				sem <- struct{}{}
 				go func() {
 					defer func() { <-sem }()
-					_ = c.SignalWorkflow(ctx, id, "", workflows.SignalApprove, arg)
+					app := strings.TrimPrefix(id, workflows.AppWorkflowID(""))
+					if arg, err := as(c, "bo@example.com", testKeys).Approval(ctx, app, "approve", gate, ""); err == nil {
+						_ = c.SignalWorkflow(ctx, id, "", workflows.SignalApprove, arg)
+					}
 				}()
 			}
 			if token = resp.NextPageToken; len(token) == 0 {
@@ -105,9 +106,7 @@ func runBatch(b *testing.B, c client.Client, n int, floor bool) time.Duration {
 		if floor {
 			run, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: name, TaskQueue: workflows.TaskQueue}, "Floor", name)
 		} else {
-			run, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.AppWorkflowID(name), TaskQueue: workflows.TaskQueue,
-				TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SAApp.ValueSet(name))},
-				workflows.MigrateAppWorkflowName, workflows.MigrateAppInput{Spec: quickSpec(name), StartedBy: "carl@example.com"})
+			run, err = startQuick(ctx, c, name)
 		}
 		if err != nil {
 			b.Fatal(err)
@@ -144,7 +143,7 @@ func BenchmarkAppWorkflows(b *testing.B) {
 	}
 	srv := startDevServer(b)
 	c := srv.Client(b)
-	f := &fakeacts.Fakes{}
+	f := &fakeacts.Fakes{Plans: quickPlans{}}
 	w := worker.New(c, workflows.TaskQueue, worker.Options{MaxConcurrentActivityExecutionSize: 200})
 	f.Register(w)
 	ferryworker.RegisterWorkflows(w)

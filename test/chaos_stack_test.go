@@ -82,7 +82,8 @@ func startChaosStack(ctx context.Context, t *testing.T) *chaosStack {
 			"FERRY_GCP_COMPUTE_ENDPOINT="+cs.fake.ComputeEndpoint(), "FERRY_GCP_DNS_ENDPOINT="+cs.fake.DNSEndpoint(),
 			"FERRY_GCP_STORAGE_ENDPOINT="+cs.fake.StorageEndpoint(),
 			"FERRY_TERRAFORM="+tfBin, "TF_CLI_CONFIG_FILE="+tfCfg,
-			"FERRY_FLOWS="+filepath.Join(cs.dir, "flows.csv"), "FERRY_PLAN_DIR="+cs.dir)}
+			"FERRY_FLOWS="+filepath.Join(cs.dir, "flows.csv"), "FERRY_PLAN_DIR="+cs.dir,
+			"FERRY_PLAN_STORE="+filepath.Join(cs.dir, "plans"))}
 	cs.w.start()
 	t.Cleanup(cs.w.stop)
 	return cs
@@ -119,7 +120,11 @@ func writeChaosInputs(ctx context.Context, dir string, p *sample.Portfolio, vc i
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "ferry.hcl"), plan.Init(inv, d), 0o600)
+	src, err := devstack.DevPeople(dir, plan.Init(inv, d), inv) // keys and person blocks, as ferry dev
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "ferry.hcl"), src, 0o600)
 }
 
 // chaosApps picks n lb apps with datacenter endpoints, fewest VMs first.

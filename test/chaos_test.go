@@ -4,8 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ferrymigrate/ferry/devstack"
+	"github.com/ferrymigrate/ferry/internal/devtest"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -73,12 +78,26 @@ func TestChaos(t *testing.T) {
 		t.Fatalf("the sample portfolio has %d lb apps, the chaos wave needs %d", len(apps), cfg.apps)
 	}
 	role := map[string]string{}
-	var specs []plan.AppSpec
 	var names []string
-	for i, s := range apps {
-		s = fast(s)
-		s.Rollback.Policy = "destroy"
-		switch i {
+	for _, s := range apps {
+		names = append(names, s.Name)
+	}
+	// The reviewed plan of the chaos run: its apps fast, destroyed on
+	// rollback, in a first wave of their own, published for the worker.
+	digest, dp, err := devtest.PublishPlan(ctx, cs.dir, func(b *hclwrite.Body) {
+		devtest.Fast(names...)(b)
+		devtest.Set("rollback", cty.StringVal("destroy"), names...)(b)
+		devtest.FirstWave("chaos", 3, names...)(b)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var specs []plan.AppSpec
+	for i, s := range dp.Specs {
+		if !slices.Contains(names, s.Name) {
+			continue
+		}
+		switch i = slices.Index(names, s.Name); i {
 		case len(apps) - 2:
 			role[s.Name] = roleRollback
 		case len(apps) - 1:
@@ -87,12 +106,10 @@ func TestChaos(t *testing.T) {
 			role[s.Name] = roleDone
 		}
 		specs = append(specs, s)
-		names = append(names, s.Name)
 	}
 	t.Logf("wave: %v", role)
 	wave := plan.Wave{Name: "chaos", Apps: names, Concurrency: 3}
-	if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.WaveWorkflowID(wave.Name), TaskQueue: workflows.TaskQueue},
-		workflows.WaveWorkflowName, workflows.WaveInput{Wave: wave, Specs: specs, StartedBy: "ferry-chaos-test"}); err != nil {
+	if _, err := as(c, devstack.Operator, devKeys(cs.dir)).StartWave(ctx, wave, digest); err != nil {
 		t.Fatal(err)
 	}
 
@@ -102,7 +119,7 @@ func TestChaos(t *testing.T) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, s := range specs {
-		d := &driver{c: c}
+		d := &driver{c: c, keys: devKeys(cs.dir)}
 		drivers[s.Name] = d
 		wg.Go(func() {
 			out, err := driveChaos(ctx, t, cs, d, s, role[s.Name])
@@ -151,8 +168,8 @@ func driveChaos(ctx context.Context, t *testing.T, cs *chaosStack, d *driver, s 
 			return "", err
 		}
 		if err := retrying(ctx, func() error {
-			return d.c.SignalWorkflow(ctx, workflows.AppWorkflowID(s.Name), "", workflows.SignalRollback,
-				workflows.Action{By: s.Approvers["cutover"][0], Reason: "chaos: rollback after cutover"})
+			_, err := rollbackAs(ctx, d.c, s.Name, s.Approvers["cutover"][0], d.keys, "chaos: rollback after cutover")
+			return err
 		}); err != nil {
 			return "", err
 		}
@@ -245,7 +262,7 @@ func chaos(ctx context.Context, t *testing.T, cs *chaosStack, c client.Client, a
 		now := time.Now()
 		if now.Sub(lastParkCheck) > 3*time.Second {
 			lastParkCheck = now
-			healParks(ctx, t, c, apps, fig)
+			healParks(ctx, t, c, devKeys(cs.dir), apps, fig)
 		}
 		switch {
 		case fig.restarts.Load() == 0 && now.After(restartAt):
@@ -275,7 +292,7 @@ func chaos(ctx context.Context, t *testing.T, cs *chaosStack, c client.Client, a
 // healParks does what the on-call would: an app parked on a failed step
 // (its retries spent on attempts the kills cut short) gets a retry
 // signal. Each one is logged with its reason and counted.
-func healParks(ctx context.Context, t *testing.T, c client.Client, apps []string, fig *chaosFigures) {
+func healParks(ctx context.Context, t *testing.T, c client.Client, k keys, apps []string, fig *chaosFigures) {
 	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	for _, a := range apps {
@@ -284,8 +301,11 @@ func healParks(ctx context.Context, t *testing.T, c client.Client, apps []string
 			continue
 		}
 		t.Logf("chaos: %s parked at %s (%s: %s); sending retry", a, st.LastError.Stage, st.LastError.Reason, st.LastError.Message)
-		if err := c.SignalWorkflow(qctx, workflows.AppWorkflowID(a), "", workflows.SignalRetry,
-			workflows.Action{By: "oncall@example.com", Reason: "chaos: worker was killed"}); err == nil {
+		retry, err := as(c, devstack.Operator, k).Action(qctx, a, "retry", "chaos: worker was killed")
+		if err == nil {
+			err = c.SignalWorkflow(qctx, workflows.AppWorkflowID(a), "", workflows.SignalRetry, retry)
+		}
+		if err == nil {
 			fig.retries.Add(1)
 		}
 	}

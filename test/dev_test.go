@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/ferrymigrate/ferry/devstack"
 	"net/http"
 	"os"
 	"os/exec"
@@ -102,24 +103,36 @@ func TestFerryDev(t *testing.T) {
 		}
 		return st.Waiting != nil && st.Waiting.Gate == workflows.GatePlan, st.Stage
 	})
-	if st.StartedBy != "newcomer@example.com" {
-		t.Errorf("started by %q", st.StartedBy)
+	// The demo wave is started by the dev stack's operator, signed.
+	if st.StartedBy != devstack.Operator || !st.StartVerified {
+		t.Errorf("started by %q (verified %v)", st.StartedBy, st.StartVerified)
 	}
 	if !strings.Contains(out.String(), uiURL[:len(uiURL)-1]) && !strings.Contains(out.String(), fmt.Sprintf("localhost:%d", ui)) {
 		t.Errorf("the banner does not print the UI address:\n%s", out.String())
 	}
 
-	// The details name the signal and the JSON; send exactly that.
-	desc, err := c.DescribeWorkflow(ctx, workflows.AppWorkflowID(app), "")
+	// As the README says: source dev.env, then approve as the approver
+	// the workflow names; the CLI signs with that person's dev key.
+	approver := st.Waiting.Approvers[0]
+	env := append(os.Environ(), "FERRY_USER="+approver)
+	dotenv, err := os.ReadFile(filepath.Join(state, "dev.env"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = desc
-	approver := st.Waiting.Approvers[0]
-	err = c.SignalWorkflow(ctx, workflows.AppWorkflowID(app), "", workflows.SignalApprove,
-		workflows.Approval{Stage: workflows.GatePlan, Approver: approver, Comment: "looks right"})
-	if err != nil {
+	for _, line := range strings.Split(string(dotenv), "\n") {
+		if kv, ok := strings.CutPrefix(line, "export "); ok && !strings.HasPrefix(kv, "PATH=") {
+			env = append(env, kv)
+		}
+	}
+	// Unsigned, as a raw signal from the UI would be: refused.
+	if err := c.SignalWorkflow(ctx, workflows.AppWorkflowID(app), "", workflows.SignalApprove,
+		workflows.Approval{Stage: workflows.GatePlan, Approver: approver, Comment: "unsigned"}); err != nil {
 		t.Fatal(err)
+	}
+	approve := exec.CommandContext(ctx, bin, "migrate", "approve", app, "--stage", "plan", "--comment", "looks right")
+	approve.Env = env
+	if outb, err := approve.CombinedOutput(); err != nil || !strings.Contains(string(outb), "verified: true") {
+		t.Fatalf("ferry migrate approve: %v\n%s", err, outb)
 	}
 	eventually(t, ctx, "the workflow to move past the plan gate", time.Second, func() (bool, string) {
 		v, err := c.QueryWorkflow(ctx, workflows.AppWorkflowID(app), "", workflows.QueryStatus)
@@ -130,6 +143,15 @@ func TestFerryDev(t *testing.T) {
 		_ = v.Get(&now)
 		return len(now.Approvals) == 1 && now.Stage != workflows.StageApprovePlan, now.Stage
 	})
+	v, err := c.QueryWorkflow(ctx, workflows.AppWorkflowID(app), "", workflows.QueryStatus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var now workflows.Status
+	_ = v.Get(&now)
+	if len(now.Audit) != 1 || !strings.Contains(now.Audit[0].Reason, "not signed") || !now.Approvals[0].Verified {
+		t.Errorf("unsigned approval not refused, or the CLI's not verified: audit %+v approvals %+v", now.Audit, now.Approvals)
+	}
 
 	// A second ferry dev on the same state says so.
 	second := exec.Command(bin, "dev", "--state-dir", state, "--temporal-port", fmt.Sprint(freePort(t)), "--ui-port", fmt.Sprint(freePort(t)), "--temporal-bin", temporal)

@@ -7,6 +7,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/ferrymigrate/ferry/internal/testkeys"
 	"github.com/ferrymigrate/ferry/plan"
 	"github.com/ferrymigrate/ferry/workflows"
 )
@@ -17,8 +18,11 @@ func quickSpec(name string) plan.AppSpec {
 	approvers := []string{"ana@example.com", "bo@example.com"}
 	return plan.AppSpec{
 		Name: name, Wave: "wave-1", Owner: "ana@example.com", Tier: "tier-2",
-		VMs:          []plan.VMSpec{{Ref: "vm-1", Name: name + "-01", NumCPU: 2, MemoryMB: 4096, DiskGB: 40}},
-		Approvers:    map[string][]string{"plan": approvers, "cutover": approvers, "decommission": approvers},
+		VMs:       []plan.VMSpec{{Ref: "vm-1", Name: name + "-01", NumCPU: 2, MemoryMB: 4096, DiskGB: 40}},
+		Approvers: map[string][]string{"plan": approvers, "cutover": approvers, "decommission": approvers},
+		Operators: []string{"carl@example.com"},
+		People: map[string][]string{"ana@example.com": {testkeys.AuthorizedKey("ana@example.com")},
+			"bo@example.com": {testkeys.AuthorizedKey("bo@example.com")}, "carl@example.com": {testkeys.AuthorizedKey("carl@example.com")}},
 		Cutover:      plan.CutoverSpec{Strategy: "lb", Steps: []plan.Step{{Percent: 10}, {Percent: 50}, {Percent: 100}}},
 		Rollback:     plan.RollbackSpec{Policy: "destroy"},
 		Decommission: plan.DecommissionSpec{FinalAction: "keep-off"},
@@ -26,9 +30,11 @@ func quickSpec(name string) plan.AppSpec {
 }
 
 // driver approves whatever gate a migration waits on, as its approvers
-// would, and records every approval it sent.
+// would (signed with keys, testKeys when nil), and records every approval
+// it sent.
 type driver struct {
 	c    client.Client
+	keys keys
 	sent []workflows.Approval
 }
 
@@ -57,7 +63,14 @@ func (d *driver) step(ctx context.Context, app string, stopAt string) (string, e
 		}
 	}
 	who := w.Approvers[len(w.Approvers)-1]
-	ap := workflows.Approval{Stage: w.Gate, Approver: who, Comment: "driven by the test"}
+	k := d.keys
+	if k == nil {
+		k = testKeys
+	}
+	ap, err := as(d.c, who, k).Approval(ctx, app, "approve", w.Gate, "driven by the test")
+	if err != nil {
+		return st.Stage, err
+	}
 	if err := d.c.SignalWorkflow(ctx, workflows.AppWorkflowID(app), "", workflows.SignalApprove, ap); err != nil {
 		return st.Stage, err
 	}

@@ -9,7 +9,6 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -29,7 +28,7 @@ func TestRecordHistory(t *testing.T) {
 	}
 	srv := startDevServer(t)
 	c := srv.Client(t)
-	f := &fakeacts.Fakes{}
+	f := &fakeacts.Fakes{Plans: quickPlans{}}
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
 	f.Register(w)
 	ferryworker.RegisterWorkflows(w)
@@ -41,9 +40,7 @@ func TestRecordHistory(t *testing.T) {
 	defer cancel()
 
 	record := func(app, file string, rollbackAt string) {
-		spec := quickSpec(app)
-		_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.AppWorkflowID(app), TaskQueue: workflows.TaskQueue},
-			workflows.MigrateAppWorkflowName, workflows.MigrateAppInput{Spec: spec, StartedBy: "carl@example.com"})
+		_, err := startQuick(ctx, c, app)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +49,7 @@ func TestRecordHistory(t *testing.T) {
 			if _, err := d.run(ctx, app, rollbackAt); err != nil {
 				t.Fatal(err)
 			}
-			if err := c.SignalWorkflow(ctx, workflows.AppWorkflowID(app), "", workflows.SignalRollback, workflows.Action{By: "ana@example.com", Reason: "recorded rollback"}); err != nil {
+			if _, err := rollbackAs(ctx, c, app, "ana@example.com", testKeys, "recorded rollback"); err != nil {
 				t.Fatal(err)
 			}
 		}

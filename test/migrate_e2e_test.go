@@ -3,6 +3,7 @@ package test
 import (
 	"context"
 	"fmt"
+	"github.com/zclconf/go-cty/cty"
 	"os"
 	"slices"
 	"strings"
@@ -11,8 +12,8 @@ import (
 
 	compute "cloud.google.com/go/compute/apiv1"
 	"cloud.google.com/go/compute/apiv1/computepb"
-	"go.temporal.io/sdk/client"
 
+	"github.com/ferrymigrate/ferry/devstack"
 	"github.com/ferrymigrate/ferry/internal/devtest"
 	"github.com/ferrymigrate/ferry/internal/testenv"
 	"github.com/ferrymigrate/ferry/inventory"
@@ -21,16 +22,16 @@ import (
 	"github.com/ferrymigrate/ferry/workflows"
 )
 
-// fast removes the waits of a real plan (change windows, bakes,
-// retention) so a test runs every stage in seconds.
-func fast(s plan.AppSpec) plan.AppSpec {
-	s.Cutover.Windows = nil
-	s.Cutover.Steps = []plan.Step{{Percent: 10}, {Percent: 50}, {Percent: 100}}
-	s.Cutover.SLO.Requests = 10
-	s.Bake = 0
-	s.Decommission.Retention = 0
-	s.Decommission.ShutdownTimeout = 2 * time.Second
-	return s
+// spec is an app's spec in the stack's published plan.
+func spec(t *testing.T, st *devtest.Stack, app string) plan.AppSpec {
+	t.Helper()
+	for _, s := range st.Specs {
+		if s.Name == app {
+			return s
+		}
+	}
+	t.Fatalf("no app %s in the published plan", app)
+	return plan.AppSpec{}
 }
 
 func e2eStack(t *testing.T) *devtest.Stack {
@@ -49,6 +50,10 @@ func e2eStack(t *testing.T) *devtest.Stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Stop(); _ = os.RemoveAll(dir) })
+	// The reviewed plan of these tests: every app fast (fast's edits).
+	if err := st.Publish(context.Background(), devtest.Fast()); err != nil {
+		t.Fatal(err)
+	}
 	return st
 }
 
@@ -64,11 +69,10 @@ func pick(st *devtest.Stack, n int) []plan.AppSpec {
 	return out[:n]
 }
 
-func start(ctx context.Context, t *testing.T, c client.Client, s plan.AppSpec) {
+// start starts s from the stack's published plan, as the dev operator.
+func start(ctx context.Context, t *testing.T, st *devtest.Stack, s plan.AppSpec) {
 	t.Helper()
-	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.AppWorkflowID(s.Name), TaskQueue: workflows.TaskQueue},
-		workflows.MigrateAppWorkflowName, workflows.MigrateAppInput{Spec: s, StartedBy: "ferry-e2e-test"})
-	if err != nil {
+	if _, err := as(st.C, devstack.Operator, devKeys(st.StateDir)).StartMigration(ctx, s, st.PlanDigest); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -157,16 +161,18 @@ func sources(ctx context.Context, t *testing.T, st *devtest.Stack, s plan.AppSpe
 func TestMigrationEndToEnd(t *testing.T) {
 	st := e2eStack(t)
 	apps := pick(st, 3)
-	done, back, bad := fast(apps[0]), fast(apps[1]), fast(apps[2])
-	back.Rollback.Policy = "destroy"
-	bad.Rollback.Policy = "destroy"
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	start(ctx, t, st.C, done)
-	start(ctx, t, st.C, back)
-	start(ctx, t, st.C, bad)
+	if err := st.Publish(ctx, devtest.Set("rollback", cty.StringVal("destroy"), apps[1].Name, apps[2].Name)); err != nil {
+		t.Fatal(err)
+	}
+	done, back, bad := spec(t, st, apps[0].Name), spec(t, st, apps[1].Name), spec(t, st, apps[2].Name)
+	start(ctx, t, st, done)
+	start(ctx, t, st, back)
+	start(ctx, t, st, bad)
 
-	d := &driver{c: st.C}
+	k := devKeys(st.StateDir)
+	d := &driver{c: st.C, keys: k}
 	errs := make(chan error, 2)
 	go func() {
 		out, err := d.run(ctx, done.Name, "")
@@ -176,15 +182,14 @@ func TestMigrationEndToEnd(t *testing.T) {
 		}
 		errs <- err
 	}()
-	d2 := &driver{c: st.C}
+	d2 := &driver{c: st.C, keys: k}
 	if _, err := d2.run(ctx, back.Name, workflows.StageApproveDecommission); err != nil {
 		t.Fatal(err)
 	}
 	if _, w := gce(ctx, t, st, back); w[traffic.GCPBackendName(back.Name)] != 100 {
 		t.Errorf("%s at ApproveDecommission, weights %v: want 100 %% GCP", back.Name, w)
 	}
-	if err := st.C.SignalWorkflow(ctx, workflows.AppWorkflowID(back.Name), "", workflows.SignalRollback,
-		workflows.Action{By: back.Approvers["cutover"][0], Reason: "e2e rollback"}); err != nil {
+	if _, err := rollbackAs(ctx, st.C, back.Name, back.Approvers["cutover"][0], k, "e2e rollback"); err != nil {
 		t.Fatal(err)
 	}
 	out, err := d2.run(ctx, back.Name, "")
@@ -197,7 +202,7 @@ func TestMigrationEndToEnd(t *testing.T) {
 
 	// The third app's GCP side breaks after its health checks passed: the
 	// SLO gate of the first traffic step fails and rolls back by itself.
-	d3 := &driver{c: st.C}
+	d3 := &driver{c: st.C, keys: k}
 	if _, err := d3.run(ctx, bad.Name, workflows.StageApproveCutover); err != nil {
 		t.Fatal(err)
 	}

@@ -107,8 +107,9 @@ func BenchmarkRollbackSignalToDatacenter(b *testing.B) {
 	}
 	defer fake.Close()
 	g := gcp.Config{Project: benchProject, Region: "europe-west1", ComputeEndpoint: fake.ComputeEndpoint()}
-	acts := &activities.Activities{GCP: g}
-	f := &fakeacts.Fakes{Real: map[string]bool{activities.ShiftTrafficName: true, activities.TrafficToDatacenterName: true}}
+	plans := quickPlans{Edit: func(s *plan.AppSpec) { s.Project = benchProject }}
+	acts := &activities.Activities{GCP: g, Plans: plans}
+	f := &fakeacts.Fakes{Plans: plans, Real: map[string]bool{activities.ShiftTrafficName: true, activities.TrafficToDatacenterName: true}}
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
 	f.Register(w)
 	w.RegisterActivityWithOptions(acts.ShiftTraffic, activity.RegisterOptions{Name: activities.ShiftTrafficName})
@@ -130,8 +131,7 @@ func BenchmarkRollbackSignalToDatacenter(b *testing.B) {
 			spec := quickSpec(name)
 			spec.Project = benchProject
 			seedLB(ctx, b, g, name)
-			if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.AppWorkflowID(name), TaskQueue: workflows.TaskQueue},
-				workflows.MigrateAppWorkflowName, workflows.MigrateAppInput{Spec: spec, StartedBy: "carl@example.com"}); err != nil {
+			if _, err := startQuick(ctx, c, name); err != nil {
 				b.Fatal(err)
 			}
 			d := &driver{c: c}
@@ -141,8 +141,13 @@ func BenchmarkRollbackSignalToDatacenter(b *testing.B) {
 			if wts, _ := fake.URLMapWeights(benchProject, traffic.URLMapName(name)); wts[traffic.GCPBackendName(name)] != 100 {
 				b.Fatalf("%s not at 100 %% GCP before the rollback: %v", name, wts)
 			}
+			// Signed before the clock starts, as a person's CLI would.
+			rb, err := as(c, "ana@example.com", testKeys).Action(ctx, name, "rollback", "benchmark")
+			if err != nil {
+				b.Fatal(err)
+			}
 			t0 := time.Now()
-			if err := c.SignalWorkflow(ctx, workflows.AppWorkflowID(name), "", workflows.SignalRollback, workflows.Action{By: "ana@example.com", Reason: "benchmark"}); err != nil {
+			if err := c.SignalWorkflow(ctx, workflows.AppWorkflowID(name), "", workflows.SignalRollback, rb); err != nil {
 				b.Fatal(err)
 			}
 			waitDC(ctx, b, fake, name)
@@ -159,7 +164,7 @@ func BenchmarkRollbackSignalToDatacenter(b *testing.B) {
 				b.Fatal(err)
 			}
 			if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fname, TaskQueue: workflows.TaskQueue}, "RollbackFloor",
-				activities.TrafficToDatacenterInput{Spec: withName(spec, fname)}); err != nil {
+				activities.TrafficToDatacenterInput{Plan: activities.PlanRef{App: fname, Digest: quickDigest}}); err != nil {
 				b.Fatal(err)
 			}
 			time.Sleep(50 * time.Millisecond) // let it reach its Receive

@@ -11,6 +11,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"google.golang.org/protobuf/encoding/prototext"
 
+	"github.com/ferrymigrate/ferry/internal/devtest"
 	"github.com/ferrymigrate/ferry/plan"
 	"github.com/ferrymigrate/ferry/workflows"
 )
@@ -29,12 +30,16 @@ func TestSecretsStayOutOfHistoryAndLogs(t *testing.T) {
 	if err := os.WriteFile(secretFile, []byte("password for the final sync: "+canary+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	spec := fast(pick(st, 1)[0])
-	spec.Hooks = []plan.HookSpec{{Name: "leaky-sync", At: plan.HookPreProvision, Command: []string{"cat", secretFile}, Timeout: time.Minute}}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	start(ctx, t, st.C, spec)
-	d := &driver{c: st.C}
+	app := pick(st, 1)[0].Name
+	// A reviewed hook that leaks the secret into its output.
+	if err := st.Publish(ctx, devtest.Hook(app, "leaky-sync", plan.HookPreProvision, "1m", "cat", secretFile)); err != nil {
+		t.Fatal(err)
+	}
+	spec := spec(t, st, app)
+	start(ctx, t, st, spec)
+	d := &driver{c: st.C, keys: devKeys(st.StateDir)}
 	if _, err := d.run(ctx, spec.Name, workflows.StageApproveCutover); err != nil {
 		t.Fatal(err)
 	}
@@ -51,8 +56,7 @@ func TestSecretsStayOutOfHistoryAndLogs(t *testing.T) {
 	if !strings.Contains(hookOut, "[REDACTED]") || strings.Contains(hookOut, canary) {
 		t.Errorf("hook evidence %q: want the password redacted", hookOut)
 	}
-	if err := st.C.SignalWorkflow(ctx, workflows.AppWorkflowID(spec.Name), "", workflows.SignalRollback,
-		workflows.Action{By: spec.Approvers["plan"][0], Reason: "secrets test done"}); err != nil {
+	if _, err := rollbackAs(ctx, st.C, spec.Name, spec.Approvers["plan"][0], devKeys(st.StateDir), "secrets test done"); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := d.run(ctx, spec.Name, ""); err != nil || out != workflows.StageRolledBack {

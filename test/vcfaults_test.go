@@ -8,6 +8,7 @@ import (
 
 	"github.com/vmware/govmomi/simulator"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/ferrymigrate/ferry/activities"
@@ -15,6 +16,7 @@ import (
 	"github.com/ferrymigrate/ferry/inventory"
 	"github.com/ferrymigrate/ferry/inventory/sample"
 	"github.com/ferrymigrate/ferry/plan"
+	"github.com/ferrymigrate/ferry/planstore"
 	ferryworker "github.com/ferrymigrate/ferry/worker"
 	"github.com/ferrymigrate/ferry/workflows"
 )
@@ -41,6 +43,9 @@ func TestVCenterFaultsInTheWorkflow(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec := quickSpec("ledger")
+	// vCenter faults are the point here: the test environment's signals
+	// and start go unsigned, which this plan accepts (marked unverified).
+	spec.AllowUnverified = true
 	spec.VMs = nil
 	for _, v := range inv.VMs {
 		spec.VMs = append(spec.VMs, plan.VMSpec{Ref: v.Ref, Name: v.Name, NumCPU: v.NumCPU, MemoryMB: v.MemoryMB, DiskGB: v.DiskGB()})
@@ -65,8 +70,9 @@ func TestVCenterFaultsInTheWorkflow(t *testing.T) {
 
 			var s testsuite.WorkflowTestSuite
 			env := s.NewTestWorkflowEnvironment()
-			acts := &activities.Activities{VCenter: sim.Config()}
-			f := &fakeacts.Fakes{Real: map[string]bool{activities.DiscoverAppName: true}}
+			plans := &planstore.Static{Digest: quickDigest, Specs: []plan.AppSpec{spec}}
+			acts := &activities.Activities{VCenter: sim.Config(), Plans: plans}
+			f := &fakeacts.Fakes{Plans: plans, Real: map[string]bool{activities.DiscoverAppName: true}}
 			f.Register(env)
 			env.RegisterActivityWithOptions(acts.DiscoverApp, activity.RegisterOptions{Name: activities.DiscoverAppName})
 			ferryworker.RegisterWorkflows(env)
@@ -88,7 +94,8 @@ func TestVCenterFaultsInTheWorkflow(t *testing.T) {
 			env.RegisterDelayedCallback(func() {
 				env.SignalWorkflow(workflows.SignalRollback, workflows.Action{By: "bo@example.com", Reason: "test done"})
 			}, 3*time.Hour)
-			env.ExecuteWorkflow(workflows.MigrateAppWorkflowName, workflows.MigrateAppInput{Spec: spec, StartedBy: "carl@example.com"})
+			env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.AppWorkflowID(spec.Name)})
+			env.ExecuteWorkflow(workflows.MigrateAppWorkflowName, workflows.MigrateAppInput{App: spec.Name, PlanDigest: quickDigest, StartedBy: "carl@example.com"})
 			if err := env.GetWorkflowError(); err != nil {
 				t.Fatal(err)
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"github.com/ferrymigrate/ferry/devstack"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,9 +53,26 @@ func TestPlanInitRoundTrips(t *testing.T) {
 	if !strings.Contains(string(b), "# ") || !strings.Contains(string(b), `app "billing-api"`) {
 		t.Fatalf("init output lacks comments or apps:\n%s", b)
 	}
-	// What init writes must validate against the same inventory.
+	// What init writes validates against the same inventory once the
+	// reviewer lists the approvers' keys: until then, that is all validate
+	// refuses.
+	out, err := run(t, "plan", "validate", file, "--inventory", testInv)
+	if err == nil || !strings.Contains(out, "No key for identity") {
+		t.Fatalf("init output without keys: %v\n%s", err, out)
+	}
+	inv, err := readInventory(testInv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withKeys, err := devstack.DevPeople(dir, b, inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, withKeys, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if out, err := run(t, "plan", "validate", file, "--inventory", testInv); err != nil {
-		t.Fatalf("init output does not validate: %v\n%s\n%s", err, out, b)
+		t.Fatalf("init output with keys does not validate: %v\n%s\n%s", err, out, withKeys)
 	}
 }
 

@@ -3,6 +3,8 @@ package browser
 import (
 	"context"
 	"fmt"
+	"github.com/ferrymigrate/ferry/planstore"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -26,7 +28,23 @@ const seedQueue = "ferry-browser-seed"
 
 // doubles answer every activity at once; HealthCheck fails for failApp
 // with the typed reason the real activity uses.
-type doubles struct{ failApp string }
+type doubles struct {
+	failApp string
+	plans   activities.Plans
+}
+
+func (d *doubles) spec(ctx context.Context, ref activities.PlanRef) plan.AppSpec {
+	s, _ := d.plans.App(ctx, ref.App, ref.Digest)
+	return s
+}
+
+// ResolveApp and ResolveWave are the real ones, over the stack's store.
+func (d *doubles) ResolveApp(ctx context.Context, in activities.ResolveAppInput) (activities.ResolveAppResult, error) {
+	return (&activities.Activities{Plans: d.plans}).ResolveApp(ctx, in)
+}
+func (d *doubles) ResolveWave(ctx context.Context, in activities.ResolveWaveInput) (activities.ResolveWaveResult, error) {
+	return (&activities.Activities{Plans: d.plans}).ResolveWave(ctx, in)
+}
 
 func (d *doubles) DiscoverApp(context.Context, activities.DiscoverAppInput) (activities.DiscoverAppResult, error) {
 	return activities.DiscoverAppResult{}, nil
@@ -34,8 +52,9 @@ func (d *doubles) DiscoverApp(context.Context, activities.DiscoverAppInput) (act
 func (d *doubles) CheckDependencies(context.Context, activities.CheckDependenciesInput) (activities.CheckDependenciesResult, error) {
 	return activities.CheckDependenciesResult{}, nil
 }
-func (d *doubles) TerraformPlan(_ context.Context, in activities.TerraformInput) (activities.TerraformPlanResult, error) {
-	return activities.TerraformPlanResult{Summary: activities.PlanSummary{Add: 2 * len(in.Spec.VMs), Hash: "seed-" + in.Spec.Name}}, nil
+func (d *doubles) TerraformPlan(ctx context.Context, in activities.TerraformInput) (activities.TerraformPlanResult, error) {
+	s := d.spec(ctx, in.Plan)
+	return activities.TerraformPlanResult{Summary: activities.PlanSummary{Add: 2 * len(s.VMs), Hash: "seed-" + s.Name}}, nil
 }
 func (d *doubles) TerraformApply(context.Context, activities.TerraformApplyInput) (activities.TerraformApplyResult, error) {
 	return activities.TerraformApplyResult{Changed: true}, nil
@@ -46,12 +65,13 @@ func (d *doubles) TerraformDestroy(context.Context, activities.TerraformInput) (
 func (d *doubles) RunHook(context.Context, activities.RunHookInput) (activities.RunHookResult, error) {
 	return activities.RunHookResult{}, nil
 }
-func (d *doubles) HealthCheck(_ context.Context, in activities.HealthCheckInput) (activities.HealthCheckResult, error) {
-	if in.Spec.Name == d.failApp {
+func (d *doubles) HealthCheck(ctx context.Context, in activities.HealthCheckInput) (activities.HealthCheckResult, error) {
+	s := d.spec(ctx, in.Plan)
+	if s.Name == d.failApp {
 		return activities.HealthCheckResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("0 of %d instances of %s healthy on port 8080", len(in.Spec.VMs), in.Spec.Name), string(runbooks.ReasonHealthCheck), nil)
+			fmt.Sprintf("0 of %d instances of %s healthy on port 8080", len(s.VMs), s.Name), string(runbooks.ReasonHealthCheck), nil)
 	}
-	return activities.HealthCheckResult{Healthy: len(in.Spec.VMs)}, nil
+	return activities.HealthCheckResult{Healthy: len(s.VMs)}, nil
 }
 func (d *doubles) ShiftTraffic(_ context.Context, in activities.ShiftTrafficInput) (activities.ShiftTrafficResult, error) {
 	return activities.ShiftTrafficResult{GCPPercent: in.Percent, At: time.Now()}, nil
@@ -109,29 +129,26 @@ func seed(t *testing.T, st *stack, skip string) seeded {
 
 	w := worker.New(st.C, seedQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.MigrateApp, workflow.RegisterOptions{Name: workflows.MigrateAppWorkflowName})
-	w.RegisterActivity(&doubles{failApp: sd.Blocked[0]})
+	store, err := planstore.Open(ctx, filepath.Join(st.StateDir, "plans"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.RegisterActivity(&doubles{failApp: sd.Blocked[0], plans: planstore.NewResolver(store)})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
 
 	for _, s := range pool[:6] {
-		// Fast lane: no bake, one traffic step, no retention, no windows.
-		s.Bake, s.Decommission.Retention, s.Hooks = 0, 0, nil
-		s.Cutover.Steps, s.Cutover.Windows = []plan.Step{{Percent: 100}}, nil
-		_, err := st.C.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-			ID: workflows.AppWorkflowID(s.Name), TaskQueue: seedQueue,
-			TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SAApp.ValueSet(s.Name), workflows.SAWave.ValueSet(s.Wave),
-				workflows.SAOwner.ValueSet(s.Owner), workflows.SAStage.ValueSet(workflows.StageDiscover)),
-		}, workflows.MigrateAppWorkflowName, workflows.MigrateAppInput{Spec: s, StartedBy: "ferry-seed"})
-		if err != nil {
+		// The stack's published plan is fast: no bake, no retention, no windows.
+		if _, err := startOn(ctx, st, seedQueue, s); err != nil {
 			t.Fatalf("seed %s: %v", s.Name, err)
 		}
 	}
 	for _, s := range pool[:3] {
 		for _, gate := range []string{workflows.GatePlan, workflows.GateCutover, workflows.GateDecommission} {
 			waitGate(t, ctx, st.C, s.Name, gate)
-			approve(t, ctx, st.C, s, gate)
+			approve(t, ctx, st, s, gate)
 		}
 		waitStage(t, ctx, st.C, s.Name, workflows.StageDone)
 	}
@@ -140,7 +157,7 @@ func seed(t *testing.T, st *stack, skip string) seeded {
 	}
 	b := pool[5]
 	waitGate(t, ctx, st.C, b.Name, workflows.GatePlan)
-	approve(t, ctx, st.C, b, workflows.GatePlan)
+	approve(t, ctx, st, b, workflows.GatePlan)
 	waitStage(t, ctx, st.C, b.Name, workflows.StageBlocked)
 	return sd
 }
@@ -186,19 +203,16 @@ func waitStage(t *testing.T, ctx context.Context, c client.Client, app, stage st
 }
 
 // approve sends the approve-update as the gate's first approver.
-func approve(t *testing.T, ctx context.Context, c client.Client, s plan.AppSpec, gate string) {
+func approve(t *testing.T, ctx context.Context, st *stack, s plan.AppSpec, gate string) {
 	t.Helper()
 	approvers := s.Approvers[gate]
 	if gate == workflows.GateDependencies {
 		approvers = s.Approvers[workflows.GatePlan]
 	}
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflows.AppWorkflowID(s.Name), UpdateName: workflows.UpdateApprove,
-		Args:         []any{workflows.Approval{Stage: gate, Approver: approvers[0], Comment: "seeded by the browser test"}},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
+	fc := person(st, approvers[0])
+	a, err := fc.Approval(ctx, s.Name, "approve", gate, "seeded by the browser test")
 	if err == nil {
-		err = h.Get(ctx, nil)
+		_, err = fc.Decide(ctx, s.Name, "approve", a)
 	}
 	if err != nil {
 		t.Fatalf("approve %s of %s: %v", gate, s.Name, err)

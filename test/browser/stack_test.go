@@ -6,6 +6,12 @@
 package browser
 
 import (
+	"context"
+	"github.com/ferrymigrate/ferry/devstack"
+	"github.com/ferrymigrate/ferry/ferryclient"
+	"github.com/ferrymigrate/ferry/identity"
+	"github.com/ferrymigrate/ferry/plan"
+	"go.temporal.io/sdk/client"
 	"os"
 	"sync"
 	"testing"
@@ -47,9 +53,30 @@ func devStack(t *testing.T) *stack {
 		if shared.err == nil {
 			shared.st, shared.err = devtest.Start(shared.dir, tools, nil)
 		}
+		if shared.err == nil {
+			// The reviewed plan of the browser tests: every app fast.
+			shared.err = shared.st.Publish(context.Background(), devtest.Fast())
+		}
 	})
 	if shared.err != nil {
 		t.Fatalf("dev stack: %v", shared.err)
 	}
 	return shared.st
+}
+
+// person is a ferry client acting as who with the dev stack's key for them.
+func person(st *stack, who string) *ferryclient.Client {
+	s, err := identity.LoadSigner(devstack.KeyFile(st.StateDir, who))
+	if err != nil {
+		panic(err)
+	}
+	return &ferryclient.Client{Temporal: st.C, User: who, Signer: s}
+}
+
+// startOn starts s from the stack's published plan on a task queue of the
+// test's own worker, as the dev operator.
+func startOn(ctx context.Context, st *stack, queue string, s plan.AppSpec) (client.WorkflowRun, error) {
+	in := person(st, devstack.Operator)
+	in.TaskQueue = queue
+	return in.StartMigration(ctx, s, st.PlanDigest)
 }

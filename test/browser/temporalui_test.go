@@ -2,7 +2,9 @@ package browser
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"github.com/ferrymigrate/ferry/planstore"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,7 +16,6 @@ import (
 	compute "cloud.google.com/go/compute/apiv1"
 	"github.com/chromedp/chromedp"
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	sdkworker "go.temporal.io/sdk/worker"
 
@@ -72,12 +73,7 @@ func TestApproveCutoverInTemporalUI(t *testing.T) {
 	defer cancel()
 	began := time.Now()
 	startCutoverWorker(t, st)
-	_, err := st.C.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.AppWorkflowID(app), TaskQueue: cutoverQueue,
-		StaticSummary: "Migrate " + app + " (browser test)",
-		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SAApp.ValueSet(app), workflows.SAWave.ValueSet(spec.Wave),
-			workflows.SAOwner.ValueSet(spec.Owner), workflows.SAStage.ValueSet(workflows.StageDiscover)),
-	}, workflows.MigrateAppWorkflowName, workflows.MigrateAppInput{Spec: spec, StartedBy: "ferry-browser-test"})
+	_, err := startOn(ctx, st, cutoverQueue, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +91,7 @@ func TestApproveCutoverInTemporalUI(t *testing.T) {
 		if s.Waiting.Gate != workflows.GatePlan && s.Waiting.Gate != workflows.GateDependencies {
 			continue
 		}
-		approve(t, ctx, st.C, spec, s.Waiting.Gate)
+		approve(t, ctx, st, spec, s.Waiting.Gate)
 		waitFor(t, ctx, st.C, app, "past "+s.Waiting.Gate, func(n workflows.Status) bool {
 			return n.Waiting == nil || n.Waiting.Gate != s.Waiting.Gate
 		})
@@ -142,7 +138,14 @@ func TestApproveCutoverInTemporalUI(t *testing.T) {
 		click(t, b, dialog, `input[data-testid="signal-name"]`)
 		within(t, b, 5*time.Second, "type the signal name", insertText(workflows.SignalApprove))
 	}
-	payload := fmt.Sprintf(`{"stage":%q,"approver":%q,"comment":%q}`, workflows.GateCutover, approver, comment)
+	// The JSON to paste is what 'ferry migrate approve APP --stage cutover
+	// --print-signal' prints: the approval signed with the approver's key.
+	signed, err := person(st, approver).Approval(ctx, app, "approve", workflows.GateCutover, comment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pj, _ := json.Marshal(signed)
+	payload := string(pj)
 	editor := visibleJS(dialog, `.cm-content[contenteditable="true"]`)
 	click(t, b, dialog, `.cm-content[contenteditable="true"]`)
 	// The editor starts empty; focus it explicitly (a click may land
@@ -170,7 +173,7 @@ func TestApproveCutoverInTemporalUI(t *testing.T) {
 		}) && (s.Waiting == nil || s.Waiting.Gate != workflows.GateCutover)
 	})
 	rec := after.Approvals[len(after.Approvals)-1]
-	if rec.Approver != approver || rec.Comment != comment {
+	if rec.Approver != approver || rec.Comment != comment || !rec.Verified {
 		t.Errorf("recorded approval %+v, want approver %s and the comment typed in the UI", rec, approver)
 	}
 	for _, a := range after.Audit {
@@ -201,7 +204,12 @@ func startCutoverWorker(t *testing.T, st *stack) {
 		}
 	}
 	tfBin, tfConfig := testenv.Terraform(t)
+	store, err := planstore.Open(context.Background(), filepath.Join(st.StateDir, "plans"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	acts := &activities.Activities{
+		Plans:     planstore.NewResolver(store),
 		VCenter:   vc,
 		GCP:       st.GCP,
 		Terraform: terraform.Config{Binary: tfBin, CLIConfigFile: tfConfig, WorkRoot: filepath.Join(st.StateDir, "terraform-browser")},
@@ -209,7 +217,7 @@ func startCutoverWorker(t *testing.T, st *stack) {
 	}
 	w := sdkworker.New(st.C, cutoverQueue, sdkworker.Options{})
 	ferryworker.Register(w, acts)
-	w.RegisterActivityWithOptions(gceRunning{st.GCP}.HealthCheck,
+	w.RegisterActivityWithOptions(gceRunning{st.GCP, acts.Plans}.HealthCheck,
 		activity.RegisterOptions{Name: activities.HealthCheckName, DisableAlreadyRegisteredCheck: true})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
@@ -219,19 +227,26 @@ func startCutoverWorker(t *testing.T, st *stack) {
 
 // gceRunning is the health check double: healthy means the instance
 // exists in gcpfake and is RUNNING.
-type gceRunning struct{ g gcp.Config }
+type gceRunning struct {
+	g     gcp.Config
+	plans activities.Plans
+}
 
 func (h gceRunning) HealthCheck(ctx context.Context, in activities.HealthCheckInput) (activities.HealthCheckResult, error) {
+	s, err := h.plans.App(ctx, in.Plan.App, in.Plan.Digest)
+	if err != nil {
+		return activities.HealthCheckResult{}, err
+	}
 	g := h.g
-	if in.Spec.Project != "" {
-		g.Project = in.Spec.Project
+	if s.Project != "" {
+		g.Project = s.Project
 	}
 	c, err := compute.NewInstancesRESTClient(ctx, g.ComputeOptions()...)
 	if err != nil {
 		return activities.HealthCheckResult{}, err
 	}
 	defer c.Close()
-	insts, err := (&traffic.GCE{Instances: c, Project: g.Project, Zone: in.Spec.Zone}).List(ctx, in.Spec)
+	insts, err := (&traffic.GCE{Instances: c, Project: g.Project, Zone: s.Zone}).List(ctx, s)
 	if err != nil {
 		return activities.HealthCheckResult{}, temporal.NewApplicationError(err.Error(), "health-check-failed")
 	}
