@@ -152,11 +152,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	bundle, err := planstore.Build(files.plan, files.inventory, []string{files.flows})
-	if err != nil {
-		return err
-	}
-	digest, err := store.Put(ctx, bundle)
+	digest, err := planstore.Publish(ctx, store, files.plan, files.inventory, []string{files.flows})
 	if err != nil {
 		return err
 	}

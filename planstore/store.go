@@ -230,9 +230,11 @@ var ErrNotInPlan = errors.New("not in the reviewed plan")
 // ErrInvalid means the stored plan does not validate.
 var ErrInvalid = errors.New("the reviewed plan does not validate")
 
-// App returns one app's spec from the plan with this digest.
-func (r *Resolver) App(ctx context.Context, app, digest string) (plan.AppSpec, error) {
-	res, err := r.Resolve(ctx, digest)
+// lookup finds an app and a wave in resolved plans, whatever resolves them.
+type lookup func(ctx context.Context, digest string) (*Resolved, error)
+
+func (resolve lookup) app(ctx context.Context, app, digest string) (plan.AppSpec, error) {
+	res, err := resolve(ctx, digest)
 	if err != nil {
 		return plan.AppSpec{}, err
 	}
@@ -243,9 +245,8 @@ func (r *Resolver) App(ctx context.Context, app, digest string) (plan.AppSpec, e
 	return s, nil
 }
 
-// Wave returns a wave and its apps' specs from the plan with this digest.
-func (r *Resolver) Wave(ctx context.Context, wave, digest string) (plan.Wave, []plan.AppSpec, error) {
-	res, err := r.Resolve(ctx, digest)
+func (resolve lookup) wave(ctx context.Context, wave, digest string) (plan.Wave, []plan.AppSpec, error) {
+	res, err := resolve(ctx, digest)
 	if err != nil {
 		return plan.Wave{}, nil, err
 	}
@@ -254,6 +255,16 @@ func (r *Resolver) Wave(ctx context.Context, wave, digest string) (plan.Wave, []
 		return plan.Wave{}, nil, fmt.Errorf("%w: wave %q is not in plan %s", ErrNotInPlan, wave, digest)
 	}
 	return w, specs, nil
+}
+
+// App returns one app's spec from the plan with this digest.
+func (r *Resolver) App(ctx context.Context, app, digest string) (plan.AppSpec, error) {
+	return lookup(r.Resolve).app(ctx, app, digest)
+}
+
+// Wave returns a wave and its apps' specs from the plan with this digest.
+func (r *Resolver) Wave(ctx context.Context, wave, digest string) (plan.Wave, []plan.AppSpec, error) {
+	return lookup(r.Resolve).wave(ctx, wave, digest)
 }
 
 // Current returns the digest of the store's current plan.
@@ -267,7 +278,7 @@ type Static struct {
 	Specs  []plan.AppSpec
 }
 
-func (s *Static) resolved(digest string) (*Resolved, error) {
+func (s *Static) resolve(_ context.Context, digest string) (*Resolved, error) {
 	if digest != s.Digest {
 		return nil, fmt.Errorf("%w: %s is not in the static plan store (have %s)", ErrNotFound, digest, s.Digest)
 	}
@@ -279,30 +290,24 @@ func (s *Static) resolved(digest string) (*Resolved, error) {
 }
 
 // App implements activities.Plans.
-func (s *Static) App(_ context.Context, app, digest string) (plan.AppSpec, error) {
-	res, err := s.resolved(digest)
-	if err != nil {
-		return plan.AppSpec{}, err
-	}
-	sp, ok := res.App(app)
-	if !ok {
-		return plan.AppSpec{}, fmt.Errorf("%w: app %q is not in plan %s", ErrNotInPlan, app, digest)
-	}
-	return sp, nil
+func (s *Static) App(ctx context.Context, app, digest string) (plan.AppSpec, error) {
+	return lookup(s.resolve).app(ctx, app, digest)
 }
 
 // Wave implements activities.Plans.
-func (s *Static) Wave(_ context.Context, wave, digest string) (plan.Wave, []plan.AppSpec, error) {
-	res, err := s.resolved(digest)
-	if err != nil {
-		return plan.Wave{}, nil, err
-	}
-	w, specs, ok := res.Wave(wave)
-	if !ok {
-		return plan.Wave{}, nil, fmt.Errorf("%w: wave %q is not in plan %s", ErrNotInPlan, wave, digest)
-	}
-	return w, specs, nil
+func (s *Static) Wave(ctx context.Context, wave, digest string) (plan.Wave, []plan.AppSpec, error) {
+	return lookup(s.resolve).wave(ctx, wave, digest)
 }
 
 // Current implements activities.Plans.
 func (s *Static) Current(context.Context) (string, error) { return s.Digest, nil }
+
+// Publish bundles a plan file with its inventory and flow files and puts
+// it in the store; it returns the digest.
+func Publish(ctx context.Context, s Store, planFile, inventoryFile string, flows []string) (string, error) {
+	b, err := Build(planFile, inventoryFile, flows)
+	if err != nil {
+		return "", err
+	}
+	return s.Put(ctx, b)
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ferrymigrate/ferry/codec"
 	"github.com/ferrymigrate/ferry/identity"
+	"github.com/ferrymigrate/ferry/plan"
 )
 
 // Signals arrive as raw payloads and are decoded here, so a malformed
@@ -171,11 +172,11 @@ func (m *migration) release(ctx workflow.Context, raw converter.RawValue) {
 
 // mayAct reports whether the plan lets this person act on the app: its
 // approvers (of any gate) and its operators.
-func (m *migration) mayAct(who string) bool {
-	if slices.Contains(m.spec.Operators, who) {
+func mayAct(spec plan.AppSpec, who string) bool {
+	if slices.Contains(spec.Operators, who) {
 		return true
 	}
-	for _, people := range m.spec.Approvers {
+	for _, people := range spec.Approvers {
 		if slices.Contains(people, who) {
 			return true
 		}
@@ -183,21 +184,28 @@ func (m *migration) mayAct(who string) bool {
 	return false
 }
 
+func (m *migration) mayAct(who string) bool { return mayAct(m.spec, who) }
+
 // verify checks a person's signed statement against the keys the reviewed
-// plan lists for them. An unsigned statement passes, unverified, only where
-// the plan sets allow_unverified; a bad signature never passes.
+// plan lists for them.
 func (m *migration) verify(ctx workflow.Context, s identity.Statement, sig string) (verified bool, fingerprint string, err error) {
+	return verifySigned(workflow.Now(ctx), s, sig, m.spec.People[s.By], m.spec.AllowUnverified)
+}
+
+// verifySigned checks a signed statement against authorized keys at the
+// workflow's time now. An unsigned statement passes, unverified, only with
+// allowUnverified; a bad or stale signature never passes.
+func verifySigned(now time.Time, s identity.Statement, sig string, keys []string, allowUnverified bool) (verified bool, fingerprint string, err error) {
 	if strings.TrimSpace(sig) == "" {
-		if m.spec.AllowUnverified {
+		if allowUnverified {
 			return false, "", nil
 		}
 		return false, "", fmt.Errorf("%s by %s is not signed: the reviewed plan requires signed actions; produce it with the ferry CLI (for the UI: --print-signal prints the JSON to paste)", s.Kind, s.By)
 	}
-	now := workflow.Now(ctx)
 	if d := now.Sub(s.IssuedAt); s.IssuedAt.IsZero() || d > identity.MaxSkew || d < -identity.MaxSkew {
 		return false, "", fmt.Errorf("%s by %s was signed at %s, too far from now (%s): sign it again", s.Kind, s.By, s.IssuedAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
-	fp, err := identity.Verify(s, sig, m.spec.People[s.By])
+	fp, err := identity.Verify(s, sig, keys)
 	if err != nil {
 		return false, "", fmt.Errorf("%s by %s: %v", s.Kind, s.By, err)
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/converter"
@@ -87,8 +86,7 @@ func (w *wave) verifyStart(ctx workflow.Context, res activities.ResolveWaveResul
 	var keys []string
 	allowed, unverifiedOK := false, len(res.Specs) > 0
 	for _, s := range res.Specs {
-		m := migration{spec: s}
-		if m.mayAct(by) {
+		if mayAct(s, by) {
 			allowed = true
 			keys = append(keys, s.People[by]...)
 		}
@@ -98,17 +96,7 @@ func (w *wave) verifyStart(ctx workflow.Context, res activities.ResolveWaveResul
 		return fmt.Sprintf("start refused: %q is neither an approver nor an operator of any app of wave %s in the reviewed plan", by, w.in.Wave)
 	}
 	st := identity.Statement{WorkflowID: info.WorkflowExecution.ID, Kind: "start-wave", Stage: w.in.Wave, By: by, Text: w.in.PlanDigest, IssuedAt: w.in.IssuedAt}
-	if strings.TrimSpace(w.in.Signature) == "" {
-		if unverifiedOK {
-			return ""
-		}
-		return "start refused: the start is not signed: start the wave with 'ferry wave start', which signs as you"
-	}
-	now := workflow.Now(ctx)
-	if d := now.Sub(w.in.IssuedAt); w.in.IssuedAt.IsZero() || d > identity.MaxSkew || d < -identity.MaxSkew {
-		return "start refused: the start statement was signed too long ago or in the future: start again"
-	}
-	if _, err := identity.Verify(st, w.in.Signature, keys); err != nil {
+	if _, _, err := verifySigned(workflow.Now(ctx), st, w.in.Signature, keys, unverifiedOK); err != nil {
 		return "start refused: " + err.Error()
 	}
 	return ""

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ferrymigrate/ferry/workflows"
+	"github.com/ferrymigrate/ferry/ferryclient"
 )
 
 func init() { register(newWaveCmd) }
@@ -67,12 +67,8 @@ func newWaveCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			v, err := c.QueryWorkflow(cmd.Context(), workflows.WaveWorkflowID(args[0]), "", workflows.QueryStatus)
+			ws, err := (&ferryclient.Client{Temporal: c}).WaveStatus(cmd.Context(), args[0])
 			if err != nil {
-				return fmt.Errorf("status of wave %s: %w (start it with 'ferry wave start %s')", args[0], err, args[0])
-			}
-			var ws workflows.WaveStatus
-			if err := v.Get(&ws); err != nil {
 				return err
 			}
 			return g.print(cmd.OutOrStdout(), ws, func(tw *tabwriter.Writer) {

@@ -41,15 +41,11 @@ func PublishPlan(ctx context.Context, dir string, edit func(*hclwrite.Body)) (st
 	if err != nil {
 		return "", nil, err
 	}
-	b, err := planstore.Build(file, filepath.Join(dir, "inventory.json"), []string{filepath.Join(dir, "flows.csv")})
-	if err != nil {
-		return "", nil, err
-	}
 	s, err := planstore.Open(ctx, filepath.Join(dir, "plans"))
 	if err != nil {
 		return "", nil, err
 	}
-	d, err := s.Put(ctx, b)
+	d, err := planstore.Publish(ctx, s, file, filepath.Join(dir, "inventory.json"), []string{filepath.Join(dir, "flows.csv")})
 	return d, p, err
 }
 
