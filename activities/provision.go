@@ -171,8 +171,11 @@ func terraformError(ctx context.Context, err error, reason runbooks.Reason) erro
 	}
 	var locked *terraform.LockedError
 	var drift *terraform.PlanDriftError
+	var foreign *terraform.ForeignObjectError
 	var tfe *terraform.Error
 	switch {
+	case errors.As(err, &foreign):
+		return temporal.NewNonRetryableApplicationError(err.Error(), string(runbooks.ReasonTerraformForeign), nil)
 	case errors.As(err, &locked):
 		return temporal.NewNonRetryableApplicationError(err.Error(), string(runbooks.ReasonTerraformLocked), nil, locked.Who)
 	case errors.As(err, &drift):

@@ -41,6 +41,9 @@ const (
 	// ReasonStartRefused: the start was not signed by someone the plan
 	// allows to start this app (the workflow ends, nothing ran).
 	ReasonStartRefused Reason = "start-refused"
+	// ReasonTerraformForeign: an object with the app's resource name exists
+	// but is not labelled (or described) as this app's: never adopted.
+	ReasonTerraformForeign Reason = "terraform-foreign-object"
 )
 
 // Gate and wait reasons: the workflow is healthy and waits for people or
@@ -68,7 +71,7 @@ var (
 		ReasonTerraformPlanDrift, ReasonGCPAPI, ReasonHookFailed, ReasonHookTimeout,
 		ReasonHealthCheck, ReasonTrafficShift, ReasonSLOGate, ReasonDecommission,
 		ReasonRollbackFailed, ReasonUnauthorizedApprove, ReasonFlowsInvalid, ReasonPlanDigestUnknown,
-		ReasonStartRefused, ReasonUnknown,
+		ReasonStartRefused, ReasonTerraformForeign, ReasonUnknown,
 	}
 	gates = []Reason{
 		ReasonGateApprovePlan, ReasonGateApproveCutover, ReasonGateApproveDecommission,

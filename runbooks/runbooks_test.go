@@ -72,8 +72,8 @@ func TestGatesAreWaits(t *testing.T) {
 		t.Error("hook-failed is not a gate")
 	}
 	text, _ := Get(ReasonGateApproveCutover)
-	if !strings.Contains(text, `{"stage":"cutover","approver":"you@example.com","comment":"..."}`) {
-		t.Error("the cutover gate runbook lacks the approve JSON")
+	if !strings.Contains(text, "ferry migrate approve APP --stage cutover --print-signal") || !strings.Contains(text, `{"stage":"cutover","approver":"you@example.com","comment":"..."`) {
+		t.Error("the cutover gate runbook lacks how to produce the signed approve JSON")
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ferrymigrate/ferry/activities"
 	ferryid "github.com/ferrymigrate/ferry/identity"
+	"github.com/ferrymigrate/ferry/redact"
 	"github.com/ferrymigrate/ferry/workflows"
 )
 
@@ -28,7 +29,9 @@ func New(c client.Client, acts *activities.Activities) sdkworker.Worker {
 	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
 		WorkerStopTimeout: StopTimeout,
 		Identity:          identity(),
-		Interceptors:      []interceptor.WorkerInterceptor{ferryid.NewWorkerInterceptor()}, // caller identity of approvals
+		// Caller identity of approvals; secrets redacted from every
+		// activity result and error before they enter history.
+		Interceptors: []interceptor.WorkerInterceptor{ferryid.NewWorkerInterceptor(), redact.NewWorkerInterceptor()},
 	})
 	Register(w, acts)
 	return w
