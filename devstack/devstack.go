@@ -269,19 +269,15 @@ type DevPlan struct {
 // LoadPlan reads the inventory, the flows and the plan `ferry dev` wrote in
 // dir, validates the plan and resolves it.
 func LoadPlan(dir string) (*DevPlan, error) {
-	var inv inventory.Inventory
-	b, err := os.ReadFile(filepath.Join(dir, "inventory.json"))
+	inv, err := inventory.Load(filepath.Join(dir, "inventory.json"))
 	if err != nil {
 		return nil, err
-	}
-	if err := json.Unmarshal(b, &inv); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "inventory.json"), err)
 	}
 	agg := deps.NewAggregator()
 	if err := agg.ReadFlowsFile(filepath.Join(dir, "flows.csv"), deps.ParseOptions{}); err != nil {
 		return nil, err
 	}
-	d, err := agg.Analyze(&inv, deps.Options{})
+	d, err := agg.Analyze(inv, deps.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -292,15 +288,15 @@ func LoadPlan(dir string) (*DevPlan, error) {
 	}
 	p, diags := plan.Parse(file, src)
 	if p != nil {
-		diags = append(diags, plan.Validate(p, &inv, d)...)
+		diags = append(diags, plan.Validate(p, inv, d)...)
 	}
 	if diags.HasErrors() {
 		var buf bytes.Buffer
 		_ = plan.WriteDiagnostics(&buf, file, src, diags)
 		return nil, fmt.Errorf("the dev plan %s has errors (delete it to regenerate):\n%s", file, buf.String())
 	}
-	specs, _ := plan.Resolve(p, &inv, d)
-	return &DevPlan{Plan: p, Specs: specs, Deps: d, Inventory: &inv}, nil
+	specs, _ := plan.Resolve(p, inv, d)
+	return &DevPlan{Plan: p, Specs: specs, Deps: d, Inventory: inv}, nil
 }
 
 // writeEnv writes the settings another shell needs, mode 0600: it holds

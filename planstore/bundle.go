@@ -143,9 +143,9 @@ type Resolved struct {
 // flows, and resolves every app. A plan with errors does not resolve: the
 // error carries the diagnostics as file:line:col.
 func (b *Bundle) Resolve() (*Resolved, error) {
-	var inv inventory.Inventory
-	if err := json.Unmarshal(b.Inventory.Data, &inv); err != nil {
-		return nil, fmt.Errorf("plan bundle: inventory %s: %v", b.Inventory.Name, err)
+	inv, err := inventory.Decode(bytes.NewReader(b.Inventory.Data), b.Inventory.Name)
+	if err != nil {
+		return nil, fmt.Errorf("plan bundle: %w", err)
 	}
 	agg := deps.NewAggregator()
 	for _, f := range b.Flows {
@@ -153,21 +153,21 @@ func (b *Bundle) Resolve() (*Resolved, error) {
 			return nil, fmt.Errorf("plan bundle: flows %s: %w", f.Name, err)
 		}
 	}
-	d, err := agg.Analyze(&inv, deps.Options{})
+	d, err := agg.Analyze(inv, deps.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("plan bundle: dependencies: %w", err)
 	}
 	p, diags := plan.Parse(b.Plan.Name, b.Plan.Data)
 	if p != nil && !diags.HasErrors() {
-		diags = append(diags, plan.Validate(p, &inv, d)...)
+		diags = append(diags, plan.Validate(p, inv, d)...)
 	}
 	if diags.HasErrors() {
 		var buf bytes.Buffer
 		_ = plan.WriteDiagnostics(&buf, b.Plan.Name, b.Plan.Data, diags)
 		return nil, fmt.Errorf("plan %s does not validate:\n%s", b.Plan.Name, buf.String())
 	}
-	specs, _ := plan.Resolve(p, &inv, d)
-	return &Resolved{Digest: b.Digest(), Plan: p, Specs: specs, Deps: d, Inventory: &inv}, nil
+	specs, _ := plan.Resolve(p, inv, d)
+	return &Resolved{Digest: b.Digest(), Plan: p, Specs: specs, Deps: d, Inventory: inv}, nil
 }
 
 // App returns one app's resolved spec.

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 
 	tfjson "github.com/hashicorp/terraform-json"
 )
@@ -240,7 +241,14 @@ func Refines(now, approved ChangeSet) (bool, []ResourceDiff) {
 			if isAction(ac.Actions, "create") && isAction(c.Actions, "no-op") {
 				continue
 			}
-			// An update: the object differs from the approved configuration.
+			// An update that only writes what an import cannot read back,
+			// and ends at exactly the approved configuration, is the
+			// approved object.
+			if isAction(ac.Actions, "create") && isAction(c.Actions, "update") &&
+				len(knownDiff("", ac.After, ac.AfterUnknown, c.After, nil)) == 0 && importArtifacts(c) {
+				continue
+			}
+			// Otherwise the object differs from the approved configuration.
 			d.Attributes = diffPaths("", c.Before, c.After, nil)
 		case !reflect.DeepEqual(ac.Actions, c.Actions) || !(isAction(c.Actions, "create") || isAction(c.Actions, "update")):
 		default:
@@ -255,6 +263,31 @@ func Refines(now, approved ChangeSet) (bool, []ResourceDiff) {
 		out = append(out, d)
 	}
 	return len(out) == 0, out
+}
+
+// importArtifacts reports whether every attribute an adopted object's
+// update changes is one the google provider does not read back on import:
+// config-only attributes (allow_stopping_for_update) and the labels and
+// terraform_labels fields, which import leaves empty while the object's
+// effective_labels already hold the same values.
+func importArtifacts(c Change) bool {
+	before, _ := c.Before.(map[string]any)
+	after, _ := c.After.(map[string]any)
+	effective, _ := before["effective_labels"].(map[string]any)
+	for _, p := range diffPaths("", c.Before, c.After, nil) {
+		top, key, _ := strings.Cut(p, ".")
+		switch top {
+		case "allow_stopping_for_update":
+		case "labels", "terraform_labels":
+			labels, _ := after[top].(map[string]any)
+			if key == "" || effective == nil || !jsonEqual(effective[key], labels[key]) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func isAction(a []string, want string) bool { return len(a) == 1 && a[0] == want }

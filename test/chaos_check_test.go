@@ -39,7 +39,7 @@ func checkChaos(ctx context.Context, t *testing.T, cs *chaosStack, c client.Clie
 		done[s.Name] = res.Outcome == workflows.StageDone
 		// Every approval sent is in the record.
 		for _, ap := range drivers[s.Name].sent {
-			if !slices.ContainsFunc(res.Status.Approvals, func(r workflows.ApprovalRecord) bool { return r.Approval == ap }) {
+			if !recorded(res.Status.Approvals, ap) {
 				t.Errorf("%s: approval %+v sent but not recorded (%d recorded)", s.Name, ap, len(res.Status.Approvals))
 			}
 		}

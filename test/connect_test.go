@@ -13,7 +13,9 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/ferrymigrate/ferry/devstack"
 	"github.com/ferrymigrate/ferry/internal/tlstest"
+	"github.com/ferrymigrate/ferry/inventory"
 	"github.com/ferrymigrate/ferry/workflows"
 )
 
@@ -69,7 +71,20 @@ func TestConnectOverMTLS(t *testing.T) {
 	if err != nil {
 		t.Fatalf("plan init: %v\n%s", err, out)
 	}
-	if err := os.WriteFile(planFile, []byte(out), 0o600); err != nil {
+	// The approvers' keys a reviewer would add (ferry dev's throwaway ones).
+	invFile := filepath.Join(dir, "inventory.json")
+	if o, err := runFerry(ctx, t, cleanEnv(dir), "discover", "--sample", "-o", "json", "--out", invFile); err != nil {
+		t.Fatalf("discover: %v\n%s", err, o)
+	}
+	inv, err := inventory.Load(invFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withKeys, err := devstack.DevPeople(dir, []byte(out), inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(planFile, withKeys, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	status := []string{"status", "-f", planFile, "--sample"}
@@ -136,8 +151,10 @@ server_name = "frontend.cluster.internal"
 		})
 	}
 
+	plans := t.TempDir()
 	workerEnv := func(extra ...string) []string {
-		return cleanEnv(dir, append([]string{"GOVC_URL=https://vcenter.invalid/sdk", "GOVC_USERNAME=u", "GOVC_PASSWORD=p"}, extra...)...)
+		return cleanEnv(dir, append([]string{"GOVC_URL=https://vcenter.invalid/sdk", "GOVC_USERNAME=u", "GOVC_PASSWORD=p",
+			"FERRY_PLAN_STORE=" + plans}, extra...)...)
 	}
 	t.Run("worker/refused certificate", func(t *testing.T) {
 		out, err := runFerry(ctx, t, workerEnv("TEMPORAL_ADDRESS="+addr, "TEMPORAL_TLS_SERVER_CA_CERT_PATH="+ca.CAFile,
@@ -160,8 +177,9 @@ server_name = "frontend.cluster.internal"
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
+		exited := make(chan struct{})
+		var waitErr error
+		go func() { waitErr = cmd.Wait(); close(exited) }()
 		defer func() {
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 			select {
@@ -182,8 +200,8 @@ server_name = "frontend.cluster.internal"
 				break
 			}
 			select {
-			case err := <-exited:
-				t.Fatalf("worker exited: %v\n%s", err, logText())
+			case <-exited:
+				t.Fatalf("worker exited: %v\n%s", waitErr, logText())
 			default:
 			}
 			if time.Now().After(deadline) {

@@ -252,10 +252,7 @@ func TestMigrationEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, ap := range sent {
-			// The record keeps the verified key's fingerprint, not the signature.
-			if !slices.ContainsFunc(res.Status.Approvals, func(r workflows.ApprovalRecord) bool {
-				return r.Verified && r.KeyFingerprint != "" && r.Stage == ap.Stage && r.Approver == ap.Approver && r.Comment == ap.Comment && r.Seq == ap.Seq
-			}) {
+			if !recorded(res.Status.Approvals, ap) {
 				t.Errorf("%s: approval %+v sent but not recorded (%+v)", app, ap, res.Status.Approvals)
 			}
 		}

@@ -3,6 +3,7 @@ package test
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"go.temporal.io/sdk/client"
 	"golang.org/x/crypto/ssh"
@@ -76,4 +77,13 @@ func rollbackAs(ctx context.Context, c client.Client, app, who string, k keys, r
 		return a, err
 	}
 	return a, c.SignalWorkflow(ctx, workflows.AppWorkflowID(app), "", workflows.SignalRollback, a)
+}
+
+// recorded reports whether an approval that was sent is in the workflow's
+// record: verified with its key's fingerprint (the record keeps no
+// signature) and matching on stage, approver, comment and sequence.
+func recorded(recs []workflows.ApprovalRecord, ap workflows.Approval) bool {
+	return slices.ContainsFunc(recs, func(r workflows.ApprovalRecord) bool {
+		return r.Verified && r.KeyFingerprint != "" && r.Stage == ap.Stage && r.Approver == ap.Approver && r.Comment == ap.Comment && r.Seq == ap.Seq
+	})
 }

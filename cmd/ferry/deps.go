@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -104,7 +103,7 @@ func runDeps(ctx context.Context, stdout, stderr io.Writer, f *depsFlags, format
 	var err error
 	switch {
 	case f.inventoryFile != "":
-		inv, err = readInventory(f.inventoryFile)
+		inv, err = inventory.Load(f.inventoryFile)
 	case f.sample:
 		var flows []byte
 		inv, flows, err = sampleInventory(ctx)
@@ -168,21 +167,6 @@ func countApps(r *deps.Result) int {
 		}
 	}
 	return n
-}
-
-func readInventory(path string) (*inventory.Inventory, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read inventory: %w (write one with 'ferry discover -o json --out %s')", err, path)
-	}
-	var inv inventory.Inventory
-	if err := json.Unmarshal(data, &inv); err != nil {
-		return nil, fmt.Errorf("inventory %s: not ferry inventory JSON: %w", path, err)
-	}
-	if inv.Schema != inventory.SchemaVersion {
-		return nil, fmt.Errorf("inventory %s: schema %q, want %q (re-run 'ferry discover -o json')", path, inv.Schema, inventory.SchemaVersion)
-	}
-	return &inv, nil
 }
 
 // discoverInventory reads vCenter from the govc environment variables.

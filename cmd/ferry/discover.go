@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -46,7 +45,7 @@ func (f *discoverFlags) bind(fs *pflag.FlagSet) {
 // load discovers from the sample, a saved file or vCenter (govc env vars).
 func (f *discoverFlags) load(ctx context.Context) (*inventory.Inventory, error) {
 	if f.inventory != "" {
-		return loadInventoryFile(f.inventory)
+		return inventory.Load(f.inventory)
 	}
 	if f.sample {
 		return sample.Discover(ctx, sample.Generate(sample.Default()), f.opts)
@@ -207,20 +206,4 @@ func writeInventoryFile(path string, inv *inventory.Inventory) error {
 		return fmt.Errorf("--out %s: %w", path, err)
 	}
 	return nil
-}
-
-func loadInventoryFile(path string) (*inventory.Inventory, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("--inventory: %w (write one with 'ferry discover -o json --out %s')", err, path)
-	}
-	defer fh.Close()
-	var inv inventory.Inventory
-	if err := json.NewDecoder(io.LimitReader(fh, 1<<30)).Decode(&inv); err != nil {
-		return nil, fmt.Errorf("inventory %s: %w", path, err)
-	}
-	if inv.Schema != inventory.SchemaVersion {
-		return nil, fmt.Errorf("inventory %s: schema %q, want %q (re-run 'ferry discover -o json')", path, inv.Schema, inventory.SchemaVersion)
-	}
-	return &inv, nil
 }

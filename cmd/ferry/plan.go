@@ -48,7 +48,7 @@ func (s *planSources) load(ctx context.Context) (*inventory.Inventory, *deps.Res
 	var err error
 	switch {
 	case s.inventoryFile != "":
-		inv, err = readInventory(s.inventoryFile)
+		inv, err = inventory.Load(s.inventoryFile)
 	case s.sample:
 		inv, sampleFlows, err = sampleInventory(ctx)
 	default:

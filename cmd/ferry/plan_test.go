@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"github.com/ferrymigrate/ferry/devstack"
+	"github.com/ferrymigrate/ferry/inventory"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,7 +61,7 @@ func TestPlanInitRoundTrips(t *testing.T) {
 	if err == nil || !strings.Contains(out, "No key for identity") {
 		t.Fatalf("init output without keys: %v\n%s", err, out)
 	}
-	inv, err := readInventory(testInv)
+	inv, err := inventory.Load(testInv)
 	if err != nil {
 		t.Fatal(err)
 	}
