@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/ferrymigrate/ferry/metrics"
 	"github.com/ferrymigrate/ferry/plan"
 	"github.com/ferrymigrate/ferry/runbooks"
 	"github.com/ferrymigrate/ferry/terraform"
@@ -35,7 +36,9 @@ func (a *Activities) TerraformPlan(ctx context.Context, in TerraformInput) (Terr
 	// init + plan can outlast the stage's heartbeat timeout on a busy
 	// worker: heartbeat as apply and destroy do.
 	stop := heartbeat(ctx, r)
+	done := measure(ctx, "plan")
 	sum, _, err := r.Plan(ctx)
+	done(err)
 	stop()
 	logRecovered(ctx, spec.Name, r)
 	if err != nil {
@@ -58,7 +61,9 @@ func (a *Activities) TerraformApply(ctx context.Context, in TerraformApplyInput)
 	}
 	r.Owner = owner(ctx)
 	stop := heartbeat(ctx, r)
+	done := measure(ctx, "apply")
 	res, err := r.Apply(ctx, in.ApprovedPlanHash)
+	done(err)
 	stop()
 	logRecovered(ctx, spec.Name, r)
 	if err != nil {
@@ -83,13 +88,27 @@ func (a *Activities) TerraformDestroy(ctx context.Context, in TerraformInput) (T
 	}
 	r.Owner = owner(ctx)
 	stop := heartbeat(ctx, r)
+	done := measure(ctx, "destroy")
 	n, err := r.Destroy(ctx)
+	done(err)
 	stop()
 	logRecovered(ctx, spec.Name, r)
 	if err != nil {
 		return TerraformDestroyResult{Destroyed: n}, terraformError(ctx, err, runbooks.ReasonTerraformDestroy)
 	}
 	return TerraformDestroyResult{Destroyed: n}, nil
+}
+
+// measure times one terraform command into ferry_terraform_seconds{op}
+// and counts its failure in ferry_terraform_failed_total{op}.
+func measure(ctx context.Context, op string) func(error) {
+	began := time.Now()
+	return func(err error) {
+		metrics.TerraformDuration(ctx, op, time.Since(began))
+		if err != nil {
+			metrics.TerraformFailed(ctx, op)
+		}
+	}
 }
 
 func (a *Activities) runner(spec plan.AppSpec) (*terraform.Runner, error) {

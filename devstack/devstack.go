@@ -46,6 +46,9 @@ type Options struct {
 	// the codec served to the UI.
 	Encrypt bool
 	Demo    bool
+	// MetricsAddress, when set, is where the worker serves Prometheus
+	// metrics (host:port; port 0 picks a free one, shown in the banner).
+	MetricsAddress string
 	Out     io.Writer
 	Log     *slog.Logger
 	// Ready, when set, is called once everything runs (tests use it).
@@ -64,6 +67,8 @@ type Stack struct {
 	// DataConverter decrypts the stack's payloads (nil: not encrypted).
 	DataConverter converter.DataConverter
 	CodecEndpoint string
+	// MetricsURL is the worker's /metrics (empty: not served).
+	MetricsURL string
 	// PlanStore holds the published dev plan, PlanDigest names it.
 	PlanStore, PlanDigest string
 }
@@ -141,6 +146,19 @@ func Run(ctx context.Context, o Options) error {
 	if dcodec != nil {
 		copts.DataConverter = dcodec.dc
 	}
+	metricsURL := ""
+	if o.MetricsAddress != "" {
+		m, err := worker.NewMetrics(o.Log)
+		if err != nil {
+			return err
+		}
+		if err := m.Serve(o.MetricsAddress, o.Log); err != nil {
+			return err
+		}
+		defer func() { _ = m.Close(context.Background()) }()
+		copts.MetricsHandler = m.Handler
+		metricsURL = "http://" + m.Addr() + "/metrics"
+	}
 	c, err := client.DialContext(ctx, copts)
 	if err != nil {
 		return fmt.Errorf("connect to the dev server: %w", err)
@@ -172,7 +190,7 @@ func Run(ctx context.Context, o Options) error {
 	defer w.Stop()
 
 	st := Stack{TemporalAddress: hostPort, UIURL: fmt.Sprintf("http://localhost:%d", o.UIPort), GCP: gcfg,
-		VCenterURL: sim.Config().URL, VCenter: sim.Config(), StateDir: o.StateDir}
+		VCenterURL: sim.Config().URL, VCenter: sim.Config(), StateDir: o.StateDir, MetricsURL: metricsURL}
 	keyFile := ""
 	if dcodec != nil {
 		st.DataConverter, st.CodecEndpoint, keyFile = dcodec.dc, dcodec.endpoint, dcodec.keyFile
@@ -330,6 +348,9 @@ ferry dev is running (Ctrl-C stops all of it)
   inventory, flows   %s, %s
   plan               %s
 `, st.UIURL, st.TemporalAddress, st.VCenterURL, len(specs), st.GCP.ComputeEndpoint, st.StateDir, f.inventory, f.flows, f.plan)
+	if st.MetricsURL != "" {
+		fmt.Fprintf(w, "  worker metrics     %s (Prometheus: the SDK's temporal_* and ferry_*)\n", st.MetricsURL)
+	}
 	if st.CodecEndpoint != "" {
 		fmt.Fprintf(w, "  codec server       %s (payloads are AES-256-GCM encrypted; the UI decrypts through it)\n", st.CodecEndpoint)
 	}

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/ferrymigrate/ferry/devstack"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/ferrymigrate/ferry/codec"
+	"github.com/ferrymigrate/ferry/devstack"
 	"github.com/ferrymigrate/ferry/internal/testenv"
 	"github.com/ferrymigrate/ferry/workflows"
 )
@@ -32,8 +33,10 @@ func TestFerryDev(t *testing.T) {
 	tf, tfrc := testenv.Terraform(t)
 	bin := ferry(t)
 	state := t.TempDir()
-	port, ui := freePort(t), freePort(t)
+	port, ui, metricsPort := freePort(t), freePort(t), freePort(t)
+	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
 	args := []string{"dev", "--demo", "--state-dir", state, "--temporal-port", fmt.Sprint(port), "--ui-port", fmt.Sprint(ui),
+		"--metrics-address", fmt.Sprintf("127.0.0.1:%d", metricsPort),
 		"--temporal-bin", temporal, "--terraform-bin", tf, "--terraform-config", tfrc, "--log-level", "warn"}
 	cmd := exec.Command(bin, args...)
 	var out, errb bytes.Buffer
@@ -111,6 +114,25 @@ func TestFerryDev(t *testing.T) {
 		t.Errorf("the banner does not print the UI address:\n%s", out.String())
 	}
 
+	// The worker's /metrics: the SDK's own numbers and ferry's, moving.
+	before := scrape(t, metricsURL)
+	for _, want := range []struct {
+		name   string
+		labels string
+	}{
+		{"ferry_stage_entered_total", `stage="ApprovePlan"`},
+		{"ferry_terraform_seconds_count", `op="plan"`},
+		{"temporal_activity_execution_latency_seconds_count", ""},
+		{"temporal_workflow_task_execution_latency_seconds_count", ""},
+	} {
+		if v := before.sum(want.name, want.labels); v < 1 {
+			t.Errorf("metrics: %s{%s} = %v at the plan gate, want ≥ 1\n%s", want.name, want.labels, v, before.names())
+		}
+	}
+	if !strings.Contains(out.String(), metricsURL) {
+		t.Errorf("the banner does not print the metrics address %s:\n%s", metricsURL, out.String())
+	}
+
 	// As the README says: source dev.env, then approve as the approver
 	// the workflow names; the CLI signs with that person's dev key.
 	approver := st.Waiting.Approvers[0]
@@ -153,6 +175,14 @@ func TestFerryDev(t *testing.T) {
 		t.Errorf("unsigned approval not refused, or the CLI's not verified: audit %+v approvals %+v", now.Audit, now.Approvals)
 	}
 
+	after := scrape(t, metricsURL)
+	if v := after.sum("ferry_gate_wait_seconds_count", `gate="plan"`); v < 1 {
+		t.Errorf("metrics: no plan gate wait recorded after the approval\n%s", after.names())
+	}
+	if a, b := after.sum("ferry_stage_entered_total", ""), before.sum("ferry_stage_entered_total", ""); a <= b {
+		t.Errorf("metrics: stages entered did not move after the approval (%v, then %v)", b, a)
+	}
+
 	// A second ferry dev on the same state says so.
 	second := exec.Command(bin, "dev", "--state-dir", state, "--temporal-port", fmt.Sprint(freePort(t)), "--ui-port", fmt.Sprint(freePort(t)), "--temporal-bin", temporal)
 	msg, err := second.CombinedOutput()
@@ -179,4 +209,53 @@ func TestFerryDev(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(state, "temporal.db")); err != nil {
 		t.Errorf("no persistent Temporal db under the state dir: %v", err)
 	}
+}
+
+// promText is one scrape of a Prometheus text page.
+type promText string
+
+func scrape(t *testing.T, url string) promText {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("scrape %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("scrape %s: %s %v", url, resp.Status, err)
+	}
+	return promText(b)
+}
+
+// sum adds the samples of metric name whose labels contain labels
+// (`key="value"`, or "" for all).
+func (p promText) sum(name, labels string) float64 {
+	total := 0.0
+	for _, line := range strings.Split(string(p), "\n") {
+		series, value, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		n, l, _ := strings.Cut(series, "{")
+		if n != name || !strings.Contains(l, labels) {
+			continue
+		}
+		var v float64
+		if _, err := fmt.Sscan(value, &v); err == nil {
+			total += v
+		}
+	}
+	return total
+}
+
+// names lists the metric families on the page, for failure messages.
+func (p promText) names() string {
+	var out []string
+	for _, line := range strings.Split(string(p), "\n") {
+		if n, ok := strings.CutPrefix(line, "# TYPE "); ok {
+			out = append(out, n)
+		}
+	}
+	return strings.Join(out, "\n")
 }

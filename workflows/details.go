@@ -38,6 +38,9 @@ func gateReason(gate string) string {
 
 // setStage records a stage change and publishes it.
 func (m *migration) setStage(ctx workflow.Context, stage, note string) {
+	if stage != m.st.Stage {
+		MetricStage(ctx, stage)
+	}
 	m.st.Stage = stage
 	m.st.History = append(m.st.History, StageEvent{Stage: stage, At: workflow.Now(ctx), Note: note})
 	m.publish(ctx)

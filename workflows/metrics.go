@@ -13,9 +13,11 @@ import (
 // records nothing, so each number counts what happened once, whichever
 // worker ran it. Durations must come from workflow.Now, never time.Now.
 
-// MetricStage counts app entering stage.
-func MetricStage(ctx workflow.Context, app, stage string) {
-	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{metrics.LabelApp: app, metrics.LabelStage: stage}).
+// MetricStage counts a migration entering stage. The app is not a label:
+// hundreds of apps times every stage is a cardinality Prometheus should
+// not carry; per-app detail is in visibility (ferry status).
+func MetricStage(ctx workflow.Context, stage string) {
+	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{metrics.LabelStage: stage}).
 		Counter(metrics.StageEntered).Inc(1)
 }
 

@@ -39,6 +39,7 @@ type migration struct {
 	// What the saga must undo.
 	provisioned    bool
 	trafficTouched bool
+	stepStart      time.Time // when the current traffic step began (metrics only)
 	sourcesOff     bool
 	decommissioned bool
 	finished       bool
@@ -278,6 +279,7 @@ func (m *migration) sleep(ctx workflow.Context, d time.Duration) error {
 // park shows why a step failed and waits for retry, skip or rollback.
 func (m *migration) park(ctx workflow.Context, s step, err error) string {
 	reason, msg := reasonOf(err)
+	MetricPark(ctx, reason)
 	m.st.LastError = &StepError{Stage: s.stage, Reason: reason, Message: msg, Runbook: runbookLink(reason), At: workflow.Now(ctx)}
 	m.parked = &s
 	m.action = ""
@@ -345,7 +347,8 @@ func (m *migration) gate(ctx workflow.Context, gate, evidence string) error {
 	}
 	m.decision = nil
 	m.seq++
-	m.waiting = &Waiting{Gate: gate, Seq: m.seq, Approvers: approvers, Required: required, Since: workflow.Now(ctx), Hint: evidence}
+	since := workflow.Now(ctx)
+	m.waiting = &Waiting{Gate: gate, Seq: m.seq, Approvers: approvers, Required: required, Since: since, Hint: evidence}
 	m.publish(ctx)
 	needed := fmt.Sprintf("approve %s (approvers: %v)", gate, approvers)
 	if required > 1 {
@@ -366,6 +369,7 @@ func (m *migration) gate(ctx workflow.Context, gate, evidence string) error {
 		}
 		m.notify(ctx, "gate-reminder", needed+fmt.Sprintf(" — waiting since %s", m.waiting.Since.Format(time.RFC3339)), gateReason(gate), evidence)
 	}
+	MetricGateWait(ctx, gate, workflow.Now(ctx).Sub(since))
 	m.waiting = nil
 	if err := m.checkRollback(); err != nil {
 		return err

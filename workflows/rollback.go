@@ -14,6 +14,7 @@ import (
 // as the plan says. It runs on a disconnected context so it survives
 // cancellation, and each of its steps parks on failure like any other.
 func (m *migration) rollback(ctx workflow.Context, reason string) string {
+	MetricRollback(ctx, m.st.Stage)
 	m.st.RollbackReason = reason
 	by := ""
 	if m.rollbackReq != nil {

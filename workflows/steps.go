@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -223,6 +224,7 @@ func (m *migration) holdForDependencies(ctx workflow.Context) error {
 func (m *migration) shift(percent int) func(workflow.Context) error {
 	return func(ctx workflow.Context) error {
 		m.trafficTouched = true
+		m.stepStart = workflow.Now(ctx)
 		var res activities.ShiftTrafficResult
 		if err := m.exec(ctx, optsTraffic, acts.ShiftTraffic, activities.ShiftTrafficInput{Plan: m.ref(), Percent: percent}, &res); err != nil {
 			return err
@@ -244,6 +246,9 @@ func (m *migration) sloGate(st plan.Step) func(workflow.Context) error {
 			return err
 		}
 		m.st.Evidence.SLO = append(m.st.Evidence.SLO, res)
+		if !m.stepStart.IsZero() {
+			MetricStepDuration(ctx, strconv.Itoa(st.Percent), workflow.Now(ctx).Sub(m.stepStart))
+		}
 		if !res.Pass {
 			return errRollback{reason: fmt.Sprintf("SLO gate failed at %d %%: %s (automatic rollback)", st.Percent, res.Reason)}
 		}

@@ -75,6 +75,7 @@ shows workflows waiting for approval. Ctrl-C stops everything.`,
 	f.StringVar(&o.TemporalBin, "temporal-bin", "", "Temporal CLI binary (default ./bin/temporal next to ferry, else PATH)")
 	f.StringVar(&o.TerraformConfig, "terraform-config", "", "terraform CLI config with the provider mirror (default TF_CLI_CONFIG_FILE, else ./bin/terraformrc)")
 	f.StringVar(&o.TerraformBin, "terraform-bin", "", "terraform binary (default ./bin/terraform, else PATH)")
+	f.StringVar(&o.MetricsAddress, "metrics-address", "127.0.0.1:9464", "serve the worker's Prometheus metrics at http://ADDRESS/metrics (\"\" turns it off; port 0 picks a free one)")
 	return cmd
 }
 
