@@ -71,6 +71,9 @@ type AppConf struct {
 	GateReminder string            `hcl:"gate_reminder,optional"`
 	Bake         string            `hcl:"bake,optional"`
 	Operators    []string          `hcl:"operators,optional"`
+	// AcceptReadiness names readiness checks (docs/readiness.md) the
+	// app's reviewers accept for every VM of the app.
+	AcceptReadiness []string `hcl:"accept_readiness,optional"`
 
 	VMs          []*vmConf         `hcl:"vm,block"`
 	Cutover      *cutoverConf      `hcl:"cutover,block"`
@@ -89,6 +92,8 @@ type vmConf struct {
 	Image       string  `hcl:"image,optional"`
 	BootDiskGB  *int64  `hcl:"boot_disk_gb,optional"`
 	DataDisksGB []int64 `hcl:"data_disks_gb,optional"`
+	// AcceptReadiness: readiness checks accepted for this VM only.
+	AcceptReadiness []string `hcl:"accept_readiness,optional"`
 }
 
 type cutoverConf struct {

@@ -182,6 +182,7 @@ func (r *resolver) app(wave string, ia inventory.App, c *AppConf) AppSpec {
 		r.diags = append(r.diags, errAttr(body, "disk_type", "Unknown disk type",
 			fmt.Sprintf("App %q: disk_type %q is not one of pd-standard, pd-balanced, pd-ssd.", ia.Name, diskType)))
 	}
+	r.diags = append(r.diags, checkAcceptCodes(ia.Name, body, c.AcceptReadiness, "")...)
 	s.VMs = r.vms_(ia, c, body, s, diskType)
 	s.Cutover = r.cutover(ia.Name, c.Cutover, body, s.VMs)
 	r.identities(&s, c, body)
@@ -238,6 +239,9 @@ func (r *resolver) vms_(ia inventory.App, c *AppConf, body *hclsyntax.Body, s Ap
 			r.diags = append(r.diags, diagAt(hcl.DiagError, blockRange(vmBlocks[i]), "Unknown VM",
 				fmt.Sprintf("App %q has no VM named %q in the inventory (its VMs: %s).", ia.Name, v.Name, strings.Join(r.vmNames(ia), ", "))))
 		}
+		if i < len(vmBlocks) {
+			r.diags = append(r.diags, checkAcceptCodes(ia.Name, vmBlocks[i].Body, v.AcceptReadiness, fmt.Sprintf(" vm %q", v.Name))...)
+		}
 	}
 	var out []VMSpec
 	for _, ref := range ia.VMs {
@@ -283,6 +287,11 @@ func (r *resolver) vms_(ia inventory.App, c *AppConf, body *hclsyntax.Body, s Ap
 				v.DataDisksGB = o.DataDisksGB
 			}
 		}
+		var vmAccept []string
+		if o := over[vm.Name]; o != nil {
+			vmAccept = o.AcceptReadiness
+		}
+		v.AcceptReadiness = union(c.AcceptReadiness, vmAccept)
 		for _, p := range r.deps.inboundPorts[ref] {
 			if !strings.EqualFold(p.Protocol, "udp") && !containsInt(v.Ports, p.Port) {
 				v.Ports = append(v.Ports, p.Port)

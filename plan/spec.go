@@ -119,6 +119,10 @@ type VMSpec struct {
 	Ports       []int    `json:"ports,omitempty"` // observed inbound ports (firewall)
 	MonthlyUSD  float64  `json:"monthlyUSD,omitempty"`
 	DiskType    string   `json:"diskType,omitempty"` // pd-balanced unless the plan says otherwise
+	// AcceptReadiness are the readiness checks the reviewed plan accepts
+	// for this VM (the app's accept_readiness and its vm block's): their
+	// findings no longer stop the plan gate.
+	AcceptReadiness []string `json:"acceptReadiness,omitempty"`
 }
 
 // CutoverSpec says how traffic moves from the datacenter to GCP.

@@ -16,8 +16,9 @@ import (
 // Validate checks the plan against the inventory and the dependency data:
 // everything Resolve reports plus unknown apps and VMs, apps in two waves,
 // app blocks in no wave, dependencies that move after their dependants,
-// cycles between waves, windows that never open, empty approver lists and
-// machine types ferry cannot price. A plan with errors never reaches
+// cycles between waves, windows that never open, empty approver lists,
+// machine types ferry cannot price and VMs that are not ready to move
+// (readiness; conditions are warnings). A plan with errors never reaches
 // terraform.
 func Validate(p *Plan, inv *inventory.Inventory, d *deps.Result) hcl.Diagnostics {
 	if p == nil {
@@ -67,6 +68,11 @@ func Validate(p *Plan, inv *inventory.Inventory, d *deps.Result) hcl.Diagnostics
 	for _, s := range specs {
 		wr := waveItemRange(cfg, waveOf[s.Name], indexOf(p.Waves[waveOf[s.Name]].Apps, s.Name))
 		diags = append(diags, checkApp(s, confByName[s.Name], wr)...)
+		ar := wr
+		if c := confByName[s.Name]; c != nil && c.block != nil {
+			ar = blockRange(c.block)
+		}
+		diags = append(diags, checkReadiness(s, confByName[s.Name], r.vms, ar)...)
 		diags = append(diags, checkPeople(p, s, r.refs[s.Name], wr)...)
 	}
 	diags = append(diags, checkPlanOperators(p, specs)...)

@@ -76,7 +76,11 @@ func checkGuest(v inventory.VM, add func(Finding)) {
 		return
 	}
 	name := v.GuestID
-	if v.GuestFullName != "" && v.GuestFullName != v.GuestID {
+	switch {
+	case name == "" && v.GuestFullName == "":
+		add(Finding{Check: CheckGuestOS, Verdict: g.verdict, Reason: g.reason, Fix: g.fix})
+		return
+	case v.GuestFullName != "" && v.GuestFullName != v.GuestID:
 		name = fmt.Sprintf("%s (%s)", v.GuestFullName, v.GuestID)
 	}
 	add(Finding{Check: CheckGuestOS, Verdict: g.verdict, Reason: fmt.Sprintf("guest OS %s: %s", name, g.reason), Fix: g.fix})

@@ -64,6 +64,13 @@ const (
 	CheckUnassessedVMs = "missing-vm"
 )
 
+// Checks lists every check name, for plans that accept findings by name
+// (accept_readiness in ferry.hcl).
+func Checks() []string {
+	return []string{CheckGuestOS, CheckRDM, CheckSharedDisk, CheckIndependent, CheckSnapshots, CheckDiskSize,
+		CheckBootDisk, CheckNICs, CheckSecureBoot, CheckFirmware, CheckTools, CheckPowerState, CheckNoDisks}
+}
+
 // Finding is one check that did not pass cleanly.
 type Finding struct {
 	Check   string  `json:"check"`
@@ -71,6 +78,9 @@ type Finding struct {
 	Reason  string  `json:"reason"`
 	Fix     string  `json:"fix"`
 	Disk    string  `json:"disk,omitempty"` // the disk's label, for disk checks
+	// Accepted: the reviewed plan accepts this finding (accept_readiness),
+	// so it no longer blocks the plan gate; see VMReport.Accept.
+	Accepted bool `json:"accepted,omitempty"`
 }
 
 // VMReport is the readiness of one VM.
@@ -126,6 +136,9 @@ type Options struct {
 	TargetVCPU func(inventory.VM) int
 	// Now stamps the report (tests); nil is time.Now.
 	Now func() time.Time
+	// Accepted returns the checks the reviewed plan accepts for a VM
+	// (ferry.hcl's accept_readiness); nil accepts nothing.
+	Accepted func(inventory.VM) []string
 }
 
 // Check assesses every VM of inv and rolls VMs up into apps (an app is as
@@ -179,8 +192,8 @@ func (r Report) App(name string) (AppReport, bool) {
 	return AppReport{}, false
 }
 
-// Blocking lists an app's not-ready findings, VM by VM: what must be fixed
-// before its plan may pass the gate.
+// Blocking lists an app's not-ready findings the plan does not accept, VM
+// by VM: what must be fixed before its plan may pass the gate.
 func (a AppReport) Blocking() []VMReport {
 	var out []VMReport
 	for _, v := range a.VMs {
@@ -188,8 +201,31 @@ func (a AppReport) Blocking() []VMReport {
 			continue
 		}
 		b := v
-		b.Findings = slices.DeleteFunc(slices.Clone(v.Findings), func(f Finding) bool { return f.Verdict != NotReady })
+		b.Findings = slices.DeleteFunc(slices.Clone(v.Findings), func(f Finding) bool { return f.Verdict != NotReady || f.Accepted })
 		out = append(out, b)
+	}
+	return out
+}
+
+// Accept marks the findings whose check is in checks as accepted by the
+// reviewed plan. An accepted not-ready finding makes the VM ready with
+// conditions at worst: a person signed for the risk in review, and the
+// finding stays in the report, marked accepted.
+func (v VMReport) Accept(checks []string) VMReport {
+	if len(checks) == 0 {
+		return v
+	}
+	out := v
+	out.Findings = slices.Clone(v.Findings)
+	out.Verdict = Ready
+	for i := range out.Findings {
+		f := &out.Findings[i]
+		if slices.Contains(checks, f.Check) {
+			f.Accepted = true
+			out.Verdict = Worse(out.Verdict, Conditional)
+			continue
+		}
+		out.Verdict = Worse(out.Verdict, f.Verdict)
 	}
 	return out
 }
@@ -206,5 +242,21 @@ func CheckVM(v inventory.VM, opts Options) VMReport {
 	checkNICs(v, opts, add)
 	checkFirmware(v, add)
 	checkRuntime(v, add)
+	if opts.Accepted != nil {
+		r = r.Accept(opts.Accepted(v))
+	}
 	return r
+}
+
+// CheckApp assesses the VMs of one app as discovered now (the worker's
+// discovery at the start of a migration) and rolls them up.
+func CheckApp(app string, vms []inventory.VM, opts Options) AppReport {
+	ar := AppReport{Name: app, Verdict: Ready, VMs: []VMReport{}}
+	for _, v := range vms {
+		vr := CheckVM(v, opts)
+		ar.Verdict = Worse(ar.Verdict, vr.Verdict)
+		ar.Counts.add(vr.Verdict)
+		ar.VMs = append(ar.VMs, vr)
+	}
+	return ar
 }

@@ -3,6 +3,7 @@ package readiness_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -180,5 +181,38 @@ func TestChecksOnEdges(t *testing.T) {
 	r := readiness.CheckVM(v, readiness.Options{TargetVCPU: func(inventory.VM) int { return 4 }})
 	if len(r.Findings) != 1 || !strings.Contains(r.Findings[0].Reason, "target machine type") || !strings.Contains(r.Findings[0].Fix, "at least 5 vCPUs") {
 		t.Errorf("5 NICs on a 4 vCPU target: %+v", r.Findings)
+	}
+}
+
+// A plan's acceptance turns a not-ready finding into a condition and takes
+// it out of Blocking; unaccepted findings keep their verdict.
+func TestAccept(t *testing.T) {
+	vm := inventory.VM{Ref: "vm-1", Name: "a-01", App: "a", PowerState: "poweredOn", GuestID: "rhel8_64Guest", ToolsStatus: "toolsOk",
+		ToolsRunningStatus: "guestToolsRunning", NumCPU: 2, MemoryMB: 4096, Firmware: "bios", Snapshots: 2,
+		Disks: []inventory.Disk{{Label: "Hard disk 1", CapacityBytes: 40 << 30, Backing: "rdmPhysical", Mode: "persistent"}}}
+	r := readiness.CheckVM(vm, readiness.Options{})
+	if r.Verdict != readiness.NotReady {
+		t.Fatalf("RDM: %+v", r)
+	}
+	cases := []struct {
+		accept []string
+		want   readiness.Verdict
+		block  int
+	}{
+		{nil, readiness.NotReady, 1},
+		{[]string{readiness.CheckSnapshots}, readiness.NotReady, 1},
+		{[]string{readiness.CheckRDM}, readiness.Conditional, 0},
+		{[]string{readiness.CheckRDM, readiness.CheckSnapshots}, readiness.Conditional, 0},
+	}
+	for _, c := range cases {
+		got := readiness.CheckApp("a", []inventory.VM{vm}, readiness.Options{Accepted: func(inventory.VM) []string { return c.accept }})
+		if got.Verdict != c.want || len(got.Blocking()) != c.block || len(got.VMs[0].Findings) != 2 {
+			t.Errorf("accept %v: %s, %d blocking, findings %+v", c.accept, got.Verdict, len(got.Blocking()), got.VMs[0].Findings)
+		}
+		for _, f := range got.VMs[0].Findings {
+			if f.Accepted != slices.Contains(c.accept, f.Check) {
+				t.Errorf("accept %v: finding %s accepted=%v", c.accept, f.Check, f.Accepted)
+			}
+		}
 	}
 }
