@@ -10,13 +10,16 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/ferrymigrate/ferry/inventory"
+	"github.com/ferrymigrate/ferry/plan"
 	"github.com/ferrymigrate/ferry/runbooks"
 )
 
 // DiscoverApp re-reads the app's VMs from vCenter and compares them with
 // the plan. Drift fails the activity without retry (reason inventory-drift)
 // and carries the DiscoverAppResult, VMs and drift, as the error's details,
-// so the workflow can park and show what changed. vCenter errors keep their
+// so the workflow can park and show what changed. A VM that is not ready
+// for Compute Engine (readiness), unless the reviewed plan accepts the
+// finding, fails it the same way with reason vm-not-ready. vCenter errors keep their
 // reason; only transient ones are retried.
 func (a *Activities) DiscoverApp(ctx context.Context, in DiscoverAppInput) (DiscoverAppResult, error) {
 	log := activity.GetLogger(ctx)
@@ -45,9 +48,14 @@ func (a *Activities) DiscoverApp(ctx context.Context, in DiscoverAppInput) (Disc
 	for _, d := range inventory.DetectDrift(planned, inv.VMs) {
 		res.Drift = append(res.Drift, Drift{Kind: d.Kind, VMRef: d.VMRef, VMName: d.VMName, Detail: d.Detail})
 	}
-	log.Info("discovered app", "app", app, "vms", len(res.VMs), "drift", len(res.Drift))
+	rep := plan.Readiness(spec, inv.VMs)
+	res.Readiness = &rep
+	log.Info("discovered app", "app", app, "vms", len(res.VMs), "drift", len(res.Drift), "readiness", rep.Verdict)
 	if len(res.Drift) > 0 {
 		return res, temporal.NewNonRetryableApplicationError(driftMessage(app, res.Drift), string(runbooks.ReasonInventoryDrift), nil, res)
+	}
+	if err := notReadyError(app, rep, res); err != nil {
+		return res, err
 	}
 	return res, nil
 }

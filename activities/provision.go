@@ -21,11 +21,18 @@ import (
 // terraform reports nothing (an instance create waits on its own).
 const heartbeatEvery = 5 * time.Second
 
-// TerraformPlan renders the app's root module and runs terraform plan; the
-// summary is the evidence of the approve-plan gate.
+// TerraformPlan re-checks the readiness of the app's VMs in vCenter (a
+// not-ready VM fails it with reason vm-not-ready), renders the app's root
+// module and runs terraform plan; the summary is the evidence of the
+// approve-plan gate.
 func (a *Activities) TerraformPlan(ctx context.Context, in TerraformInput) (TerraformPlanResult, error) {
 	spec, err := a.spec(ctx, in.Plan)
 	if err != nil {
+		return TerraformPlanResult{}, err
+	}
+	// The gate's evidence is never produced for a not-ready VM, even when
+	// the plan lets `skip` pass Discover.
+	if err := a.recheckReadiness(ctx, spec); err != nil {
 		return TerraformPlanResult{}, err
 	}
 	r, err := a.runner(spec)

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/ferrymigrate/ferry/inventory"
+	"github.com/ferrymigrate/ferry/readiness"
 )
 
 // Inputs and results of every activity: one struct in, one struct out, so
@@ -27,6 +28,9 @@ type Drift struct {
 type DiscoverAppResult struct {
 	VMs   []inventory.VM `json:"vms"`
 	Drift []Drift        `json:"drift,omitempty"`
+	// Readiness of the VMs as discovered, with the findings the reviewed
+	// plan accepts marked accepted (nil in results recorded before it).
+	Readiness *readiness.AppReport `json:"readiness,omitempty"`
 }
 
 // CheckDependenciesInput asks who the app talks to and who talks to it.

@@ -44,6 +44,10 @@ const (
 	// ReasonTerraformForeign: an object with the app's resource name exists
 	// but is not labelled (or described) as this app's: never adopted.
 	ReasonTerraformForeign Reason = "terraform-foreign-object"
+	// ReasonVMNotReady: a VM of the app is not ready for Compute Engine
+	// (readiness) and the reviewed plan does not accept the finding: the
+	// migration cannot pass the plan gate.
+	ReasonVMNotReady Reason = "vm-not-ready"
 )
 
 // Gate and wait reasons: the workflow is healthy and waits for people or
@@ -71,7 +75,7 @@ var (
 		ReasonTerraformPlanDrift, ReasonGCPAPI, ReasonHookFailed, ReasonHookTimeout,
 		ReasonHealthCheck, ReasonTrafficShift, ReasonSLOGate, ReasonDecommission,
 		ReasonRollbackFailed, ReasonUnauthorizedApprove, ReasonFlowsInvalid, ReasonPlanDigestUnknown,
-		ReasonStartRefused, ReasonTerraformForeign, ReasonUnknown,
+		ReasonStartRefused, ReasonTerraformForeign, ReasonVMNotReady, ReasonUnknown,
 	}
 	gates = []Reason{
 		ReasonGateApprovePlan, ReasonGateApproveCutover, ReasonGateApproveDecommission,

@@ -28,7 +28,9 @@ above GCE's limits (64 TiB; 2 TiB for an MBR boot disk), network adapters
 for the target shape, UEFI secure boot, VMware Tools, power state.
 
 Each finding has its reason and the fix. An app is as ready as its least
-ready VM; a not-ready app cannot pass the plan gate. -o json prints the
+ready VM; a not-ready app cannot pass the plan gate unless its reviewed
+plan accepts the finding (accept_readiness, docs/plan.md); plan validate
+shows the same findings at each app's block. -o json prints the
 report (schema ferry.readiness/v1, docs/readiness.md).`,
 		Example: `  ferry readiness --sample
   ferry readiness --inventory inventory.json --app billing-api
@@ -93,7 +95,7 @@ func targetVCPU(inv *inventory.Inventory) func(inventory.VM) int {
 func readinessTable(tw *tabwriter.Writer, rep readiness.Report, all bool) {
 	fmt.Fprintln(tw, "APP\tVERDICT\tREADY\tCONDITIONS\tNOT READY")
 	for _, a := range rep.Apps {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\n", a.Name, a.Verdict, a.Counts.Ready, a.Counts.Conditional, a.Counts.NotReady)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\n", cell(a.Name), a.Verdict, a.Counts.Ready, a.Counts.Conditional, a.Counts.NotReady)
 	}
 	if len(rep.Unassigned) > 0 {
 		var c readiness.Counts
@@ -132,9 +134,13 @@ func readinessTable(tw *tabwriter.Writer, rep readiness.Report, all bool) {
 		if app == "" {
 			app = "(unassigned)"
 		}
-		fmt.Fprintf(tw, "%s / %s (%s): %s\n", app, v.Name, v.Ref, v.Verdict)
+		fmt.Fprintf(tw, "%s / %s (%s): %s\n", cell(app), cell(v.Name), cell(v.Ref), v.Verdict)
 		for _, f := range v.Findings {
-			fmt.Fprintf(tw, "  [%s] %s: %s\n    fix: %s\n", f.Verdict, f.Check, f.Reason, f.Fix)
+			acc := ""
+			if f.Accepted {
+				acc = " (accepted by the plan)"
+			}
+			fmt.Fprintf(tw, "  [%s] %s%s: %s\n    fix: %s\n", f.Verdict, f.Check, acc, cell(f.Reason), cell(f.Fix))
 		}
 	}
 }
