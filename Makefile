@@ -12,7 +12,7 @@ export GOFLAGS ?= -buildvcs=false
 
 all: build
 
-## tools: pinned Temporal CLI, terraform (unless >= 1.8 on PATH) and the google provider into ./bin
+## tools: pinned Temporal CLI, terraform (unless >= 1.8 on PATH), the google provider, the Temporal server and its SQL tool into ./bin; PostgreSQL from apt when missing (root)
 tools:
 	@./hack/tools.sh all
 

@@ -20,6 +20,11 @@ PROVIDER_VERSION=v1.20.1-0.20260828184646-f3721fb45fa3
 # filesystem mirror is laid out under that version so lock files agree.
 PROVIDER_MIRROR_VERSION=7.0.0
 STATICCHECK_VERSION=v0.7.0
+# The Temporal server for the production-shaped stack in tests (PostgreSQL,
+# mTLS). v1.31+ need a newer Go than the toolchain here; v1.30.4 has no
+# replace directives and builds from the proxy.
+TEMPORAL_SERVER_MODULE=go.temporal.io/server
+TEMPORAL_SERVER_VERSION=v1.30.4
 
 log() { printf '==> tools: %s\n' "$*" >&2; }
 
@@ -84,6 +89,36 @@ disable_checkpoint = true
 RC
 }
 
+build_temporal_server() {
+  if stamp_ok temporal-server "$TEMPORAL_SERVER_VERSION" && [[ -x "$BIN/temporal-server" && -x "$BIN/temporal-sql-tool" ]]; then return; fi
+  log "building temporal server $TEMPORAL_SERVER_VERSION and its SQL schema tool (about 5 minutes)"
+  local tmp="$BIN/.temporal-server-build"
+  mkdir -p "$tmp"
+  GOBIN="$tmp" go install "$TEMPORAL_SERVER_MODULE/cmd/server@$TEMPORAL_SERVER_VERSION" \
+    "$TEMPORAL_SERVER_MODULE/cmd/tools/sql@$TEMPORAL_SERVER_VERSION"
+  mv "$tmp/server" "$BIN/temporal-server"
+  mv "$tmp/sql" "$BIN/temporal-sql-tool"
+  rmdir "$tmp" 2>/dev/null || true
+  stamp_set temporal-server "$TEMPORAL_SERVER_VERSION"
+}
+
+# PostgreSQL comes from Debian's packages: the tests run initdb and pg_ctl
+# from /usr/lib/postgresql/*/bin as an unprivileged user. Installed only when
+# missing and we may (root with apt-get); otherwise a loud note, and the
+# tests skip (or fail under FERRY_REQUIRE_TOOLS=1) naming what is missing.
+have_postgres() { compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null && compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; }
+
+install_postgres() {
+  if have_postgres; then return; fi
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+    log "installing PostgreSQL from Debian's packages (apt-get install -y postgresql)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    return
+  fi
+  log "WARNING: PostgreSQL (initdb, pg_ctl under /usr/lib/postgresql/*/bin) is missing and cannot be installed here (need root and apt-get); the production-stack tests will skip, or fail under FERRY_REQUIRE_TOOLS=1. Install it with: apt-get install -y postgresql"
+}
+
 build_staticcheck() {
   if stamp_ok staticcheck "$STATICCHECK_VERSION" && [[ -x "$BIN/staticcheck" ]]; then return; fi
   log "building staticcheck $STATICCHECK_VERSION"
@@ -93,10 +128,12 @@ build_staticcheck() {
 
 want="${1:-all}"
 case "$want" in
-  all) build_temporal; build_terraform; build_provider ;;
+  all) build_temporal; build_terraform; build_provider; build_temporal_server; install_postgres ;;
   temporal) build_temporal ;;
+  temporal-server) build_temporal_server; install_postgres ;;
+  postgres) install_postgres ;;
   terraform) build_terraform ;;
   provider) build_provider ;;
   staticcheck) build_staticcheck ;;
-  *) echo "usage: $0 [all|temporal|terraform|provider|staticcheck]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|temporal|terraform|provider|temporal-server|postgres|staticcheck]" >&2; exit 2 ;;
 esac
