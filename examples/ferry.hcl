@@ -13,6 +13,24 @@ gcp {
   }
 }
 
+# Migrate to Virtual Machines: the source (vCenter connector) of each
+# datacenter, for apps with data = "replicate", and the caps every wave
+# honours at once.
+migrate_to_vm {
+  test_network = "migration-test"
+
+  datacenter "dc-paris" {
+    source = "projects/acme-migration/locations/europe-west1/sources/vcenter-paris"
+  }
+
+  limits {
+    per_project   = 200
+    per_source    = 50
+    per_host      = 4
+    per_datastore = 8
+  }
+}
+
 # People who approve or operate, with the SSH public keys they sign with
 # (the worker verifies every approval and action against these keys).
 person "ana@example.com" {
@@ -48,6 +66,11 @@ wave "wave-2" {
 }
 
 app "billing-api" {
+  # Fresh instances from images (the default). "replicate" copies every
+  # disk with Migrate to Virtual Machines; "sync" gates the cutover on the
+  # lag of the app's own replication.
+  data = "none"
+
   zone         = "europe-west1-b"
   network_tags = ["web"]
   disk_type    = "pd-ssd"
@@ -121,6 +144,17 @@ app "billing-api" {
 }
 
 app "ledger" {
+  # The ledger's database is replicated by PostgreSQL itself; the cutover
+  # waits until the replica is less than 30 s behind.
+  data = "sync"
+  sync {
+    start_command    = ["./hooks/pg-replica.sh", "start"]
+    lag_command      = ["./hooks/pg-lag.sh"]
+    max_lag          = "30s"
+    catch_up_command = ["./hooks/pg-replica.sh", "promote"]
+    reverse_command  = ["./hooks/pg-replica.sh", "reverse"]
+  }
+
   approvers {
     plan         = ["bo@example.com"]
     cutover      = ["bo@example.com", "ana@example.com"]

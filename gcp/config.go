@@ -22,6 +22,9 @@ type Config struct {
 	ComputeEndpoint string `json:"computeEndpoint,omitempty"`
 	DNSEndpoint     string `json:"dnsEndpoint,omitempty"`
 	StorageEndpoint string `json:"storageEndpoint,omitempty"`
+	// VMMigrationEndpoint is the Migrate to Virtual Machines gRPC API as
+	// host:port (gcpfake's M2VMEndpoint); empty: Google's.
+	VMMigrationEndpoint string `json:"vmMigrationEndpoint,omitempty"`
 }
 
 // Fake reports whether the endpoints point at a local fake that takes no

@@ -43,6 +43,10 @@ type Options struct {
 	// to the host:port that answers for it here, or "" when nothing does
 	// (requests sent there get 502). It may be called concurrently.
 	Hybrid func(ip string, port int) (addr string)
+	// M2VM tunes the Migrate to Virtual Machines API (m2vm.go), served
+	// over gRPC on M2VMAddr (default: a free port on the same host).
+	M2VM     M2VMOptions
+	M2VMAddr string
 }
 
 // Server is a running fake.
@@ -54,6 +58,7 @@ type Server struct {
 	gcs      *fakestorage.Server
 	faults   Faults
 	dp       *dataPlane // nil without Options.DataPlane
+	m2       *M2VM
 
 	mu    sync.Mutex
 	state persisted
@@ -110,6 +115,11 @@ func Start(opts Options) (*Server, error) {
 	mux.Handle("/", gcs.HTTPHandler())
 	s.handler = s.middleware(mux)
 	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	if err := s.startM2VM(); err != nil {
+		ln.Close()
+		gcs.Stop()
+		return nil, err
+	}
 	go func() { _ = s.http.Serve(ln) }()
 	s.reconcile() // a restarted fake serves what its state holds
 	return s, nil
@@ -157,6 +167,7 @@ func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.http.Shutdown(ctx)
+	s.m2.close()
 	s.closeDataPlane()
 	s.gcs.Stop()
 	s.mu.Lock()

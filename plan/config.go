@@ -21,8 +21,11 @@ type Config struct {
 	GCP        *gcpConfig    `hcl:"gcp,block"`
 	Identity   *identityConf `hcl:"identity,block"`
 	Persons    []*personConf `hcl:"person,block"`
-	Waves      []*waveConf   `hcl:"wave,block"`
-	Apps       []*AppConf    `hcl:"app,block"`
+	// MigrateToVM names the Migrate to Virtual Machines source of each
+	// datacenter (data.go).
+	MigrateToVM *m2vmConf   `hcl:"migrate_to_vm,block"`
+	Waves       []*waveConf `hcl:"wave,block"`
+	Apps        []*AppConf  `hcl:"app,block"`
 
 	body  *hclsyntax.Body
 	files map[string]*hcl.File
@@ -74,6 +77,8 @@ type AppConf struct {
 	// AcceptReadiness names readiness checks (docs/readiness.md) the
 	// app's reviewers accept for every VM of the app.
 	AcceptReadiness []string `hcl:"accept_readiness,optional"`
+	// Data is how the app's data moves: none | replicate | sync (data.go).
+	Data string `hcl:"data,optional"`
 
 	VMs          []*vmConf         `hcl:"vm,block"`
 	Cutover      *cutoverConf      `hcl:"cutover,block"`
@@ -81,6 +86,8 @@ type AppConf struct {
 	Hooks        []*hookConf       `hcl:"hook,block"`
 	Decommission *decommissionConf `hcl:"decommission,block"`
 	Identity     *identityConf     `hcl:"identity,block"`
+	Replicate    *replicateConf    `hcl:"replicate,block"`
+	Sync         *syncConf         `hcl:"sync,block"`
 
 	block *hclsyntax.Block
 }
@@ -240,6 +247,7 @@ func Parse(filename string, src []byte) (*Plan, hcl.Diagnostics) {
 				`A gcs backend needs bucket = "NAME" (the GCS bucket holding every app's terraform state).`))
 		}
 	}
+	diags = append(diags, checkMigrateToVM(&cfg)...)
 	if cfg.TargetDate != "" {
 		t, err := parseDate(cfg.TargetDate)
 		if err != nil {

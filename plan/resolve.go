@@ -187,6 +187,7 @@ func (r *resolver) app(wave string, ia inventory.App, c *AppConf) AppSpec {
 	s.Cutover = r.cutover(ia.Name, c.Cutover, body, s.VMs)
 	r.identities(&s, c, body)
 	s.Hooks = r.hooks(ia.Name, c, body)
+	s.Data = r.data(&s, ia, c, body)
 	s.Rollback = RollbackSpec{Policy: or(c.Rollback, "keep")}
 	if s.Rollback.Policy != "keep" && s.Rollback.Policy != "destroy" {
 		r.diags = append(r.diags, errAttr(body, "rollback", "Invalid rollback policy",

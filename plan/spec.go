@@ -99,6 +99,8 @@ type AppSpec struct {
 	GateReminder    time.Duration    `json:"gateReminder"`        // remind approvers after this long
 	Bake            time.Duration    `json:"bake"`                // after 100 % traffic
 	Decommission    DecommissionSpec `json:"decommission"`
+	// Data is how the app's data moves (none, replicate, sync).
+	Data DataSpec `json:"data"`
 }
 
 // VMSpec is one planned VM: what discovery saw, and what it becomes on GCE.
