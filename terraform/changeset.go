@@ -241,11 +241,13 @@ func Refines(now, approved ChangeSet) (bool, []ResourceDiff) {
 			if isAction(ac.Actions, "create") && isAction(c.Actions, "no-op") {
 				continue
 			}
-			// An update that only writes what an import cannot read back,
-			// and ends at exactly the approved configuration, is the
-			// approved object.
-			if isAction(ac.Actions, "create") && isAction(c.Actions, "update") &&
-				len(knownDiff("", ac.After, ac.AfterUnknown, c.After, nil)) == 0 && importArtifacts(c) {
+			// An update that only writes what an import cannot read back
+			// is the approved object: terraform found it matching the
+			// (approved) configuration in everything else, or it would
+			// plan to change or replace it. Values need not equal the
+			// approved plan's: an imported object carries what the API
+			// returns (an image's self link for its family name).
+			if isAction(ac.Actions, "create") && isAction(c.Actions, "update") && importArtifacts(c) {
 				continue
 			}
 			// Otherwise the object differs from the approved configuration.

@@ -220,26 +220,26 @@ func TestNotOurs(t *testing.T) {
 }
 
 // An adopted object whose update only writes what import cannot read
-// back, ending at the approved configuration, refines an approved create;
-// one that changes anything else does not.
+// back refines an approved create, even where its values are the API's
+// (an image's self link); one whose update changes anything else does not.
 func TestRefinesAdoptedUpdate(t *testing.T) {
 	approved := ChangeSet{{Address: "google_compute_instance.web", Actions: []string{"create"},
-		After:        map[string]any{"name": "web", "labels": map[string]any{"app": "shop"}, "effective_labels": map[string]any{"app": "shop"}, "allow_stopping_for_update": true, "id": nil},
-		AfterUnknown: map[string]any{"id": true}}}
+		After: map[string]any{"name": "web", "image": "debian-12", "labels": map[string]any{"app": "shop"}, "allow_stopping_for_update": true}}}
 	adopted := func(before, after map[string]any) ChangeSet {
 		return ChangeSet{{Address: "google_compute_instance.web", Actions: []string{"update"}, Importing: "projects/p/zones/z/instances/web",
 			Before: before, After: after}}
 	}
-	read := map[string]any{"name": "web", "labels": map[string]any{}, "effective_labels": map[string]any{"app": "shop"}, "id": "i"}
-	want := map[string]any{"name": "web", "labels": map[string]any{"app": "shop"}, "effective_labels": map[string]any{"app": "shop"}, "allow_stopping_for_update": true, "id": "i"}
+	read := map[string]any{"name": "web", "image": "projects/debian-cloud/global/images/debian-12-v1", "labels": map[string]any{}, "effective_labels": map[string]any{"app": "shop"}}
+	want := map[string]any{"name": "web", "image": "projects/debian-cloud/global/images/debian-12-v1", "labels": map[string]any{"app": "shop"}, "effective_labels": map[string]any{"app": "shop"}, "allow_stopping_for_update": true}
 	if ok, d := Refines(adopted(read, want), approved); !ok {
 		t.Fatalf("an adoption that only writes import artifacts was refused: %+v", d)
 	}
-	relabel := map[string]any{"name": "web", "labels": map[string]any{}, "effective_labels": map[string]any{"app": "other"}, "id": "i"}
-	if ok, d := Refines(adopted(relabel, want), approved); ok || len(d) != 1 {
+	relabel := map[string]any{"name": "web", "image": "x", "labels": map[string]any{}, "effective_labels": map[string]any{"app": "other"}}
+	wantX := map[string]any{"name": "web", "image": "x", "labels": map[string]any{"app": "shop"}, "effective_labels": map[string]any{"app": "other"}, "allow_stopping_for_update": true}
+	if ok, d := Refines(adopted(relabel, wantX), approved); ok || len(d) != 1 {
 		t.Fatalf("an adoption that changes a label's value passed: %v %+v", ok, d)
 	}
-	renamed := map[string]any{"name": "old", "labels": map[string]any{}, "effective_labels": map[string]any{"app": "shop"}, "id": "i"}
+	renamed := map[string]any{"name": "old", "image": "x", "labels": map[string]any{}, "effective_labels": map[string]any{"app": "shop"}}
 	if ok, d := Refines(adopted(renamed, want), approved); ok || len(d) != 1 {
 		t.Fatalf("an adoption that renames passed: %v %+v", ok, d)
 	}
