@@ -48,6 +48,23 @@ const (
 	// (readiness) and the reviewed plan does not accept the finding: the
 	// migration cannot pass the plan gate.
 	ReasonVMNotReady Reason = "vm-not-ready"
+	// ReasonReplicationCapacity: a replication waits for room under the
+	// estate-wide caps (per project, vCenter, ESXi host, datastore);
+	// retried until it starts.
+	ReasonReplicationCapacity Reason = "replication-capacity"
+	// ReasonReplicationFailed: Migrate to Virtual Machines refused or
+	// failed a VM's replication (source VM not found, ERROR, finalized,
+	// expired beyond extension, a MigratingVm that is not this app's).
+	ReasonReplicationFailed Reason = "replication-failed"
+	// ReasonTestCloneFailed: the test clone could not run, failed, or a
+	// clone was unhealthy.
+	ReasonTestCloneFailed Reason = "test-clone-failed"
+	// ReasonCutoverJobFailed: a cutover job (final sync) failed or was
+	// cancelled; the source VMs are shut down.
+	ReasonCutoverJobFailed Reason = "cutover-job-failed"
+	// ReasonReplicationCleanup: a clone job, test instance, test disk or
+	// MigratingVm could not be removed; retried until it is.
+	ReasonReplicationCleanup Reason = "replication-cleanup-failed"
 )
 
 // Gate and wait reasons: the workflow is healthy and waits for people or
@@ -75,7 +92,9 @@ var (
 		ReasonTerraformPlanDrift, ReasonGCPAPI, ReasonHookFailed, ReasonHookTimeout,
 		ReasonHealthCheck, ReasonTrafficShift, ReasonSLOGate, ReasonDecommission,
 		ReasonRollbackFailed, ReasonUnauthorizedApprove, ReasonFlowsInvalid, ReasonPlanDigestUnknown,
-		ReasonStartRefused, ReasonTerraformForeign, ReasonVMNotReady, ReasonUnknown,
+		ReasonStartRefused, ReasonTerraformForeign, ReasonVMNotReady, ReasonReplicationCapacity,
+		ReasonReplicationFailed, ReasonTestCloneFailed, ReasonCutoverJobFailed, ReasonReplicationCleanup,
+		ReasonUnknown,
 	}
 	gates = []Reason{
 		ReasonGateApprovePlan, ReasonGateApproveCutover, ReasonGateApproveDecommission,
