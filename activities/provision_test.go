@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"go.temporal.io/sdk/temporal"
@@ -135,5 +136,13 @@ func TestTerraformPlanRefusesInvalidSpec(t *testing.T) {
 	_, err := env.ExecuteActivity(TerraformPlanName, TerraformInput{Plan: testRef(spec)})
 	if reasonOf(err) != string(runbooks.ReasonPlanInvalid) {
 		t.Fatalf("want %s, got %v", runbooks.ReasonPlanInvalid, err)
+	}
+	// A shape GCE does not sell is refused at the plan step, before
+	// terraform runs (this environment has none), never at apply.
+	spec = ledgerSpec(t)
+	spec.VMs[0].MachineType = "n2-highcpu-128"
+	_, err = env.ExecuteActivity(TerraformPlanName, TerraformInput{Plan: testRef(spec)})
+	if reasonOf(err) != string(runbooks.ReasonPlanInvalid) || !strings.Contains(err.Error(), "n2-highcpu-96") {
+		t.Fatalf("unsold shape: want %s naming n2-highcpu-96, got %v", runbooks.ReasonPlanInvalid, err)
 	}
 }

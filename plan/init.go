@@ -11,6 +11,7 @@ import (
 
 	"github.com/ferrymigrate/ferry/deps"
 	"github.com/ferrymigrate/ferry/inventory"
+	"github.com/ferrymigrate/ferry/plan/catalog"
 	"github.com/ferrymigrate/ferry/textsafe"
 )
 
@@ -19,7 +20,45 @@ import (
 // declared in vCenter), and one app block per app with its owner as every
 // approver and ferry's cutover defaults spelt out. The output is
 // deterministic for the same input, so it diffs cleanly in review.
-func Init(inv *inventory.Inventory, d *deps.Result) []byte {
+func Init(inv *inventory.Inventory, d *deps.Result) []byte { return InitWith(inv, d, InitOptions{}) }
+
+// InitOptions place the plan Init writes: the project, region and zones
+// of its gcp block (placeholders when empty), and the GCE catalogue the
+// machine types are chosen from.
+type InitOptions struct {
+	Project string
+	Region  string
+	Zones   []string
+	// Catalog: nil is the committed snapshot; catalog.FromCompute gives
+	// the machine types each zone really sells.
+	Catalog *catalog.Catalog
+}
+
+func (o InitOptions) withDefaults() InitOptions {
+	if o.Project == "" {
+		o.Project = "my-gcp-project"
+	}
+	if o.Region == "" {
+		o.Region = "europe-west1"
+		if len(o.Zones) == 0 {
+			o.Zones = []string{"europe-west1-b", "europe-west1-c"}
+		}
+	}
+	if len(o.Zones) == 0 {
+		o.Zones = []string{o.Region + "-b"}
+	}
+	if o.Catalog == nil {
+		o.Catalog = catalog.Default()
+	}
+	return o
+}
+
+// InitWith is Init placed in o's project, region and zones: every VM gets
+// the machine type the right-sizing rule picks from what GCE sells in its
+// zone, pinned in a vm block with the reason, so the reviewed plan (not a
+// later inventory or flows file) decides sizes.
+func InitWith(inv *inventory.Inventory, d *deps.Result, o InitOptions) []byte {
+	o = o.withDefaults()
 	f := hclwrite.NewEmptyFile()
 	b := f.Body()
 	src := "an empty inventory"
@@ -40,11 +79,12 @@ func Init(inv *inventory.Inventory, d *deps.Result) []byte {
 	b.SetAttributeValue("target_date", cty.StringVal(target.Format("2006-01-02")))
 	b.AppendNewline()
 
-	comment(b, "Google Cloud defaults for every app. Replace the project, region and zones with yours.")
+	comment(b, "Google Cloud defaults for every app. Replace the project, region and zones with yours",
+		"(or give them to plan init: machine types are chosen from what GCE sells in each zone).")
 	g := b.AppendNewBlock("gcp", nil).Body()
-	g.SetAttributeValue("project", cty.StringVal("my-gcp-project"))
-	g.SetAttributeValue("region", cty.StringVal("europe-west1"))
-	g.SetAttributeValue("zones", cty.ListVal([]cty.Value{cty.StringVal("europe-west1-b"), cty.StringVal("europe-west1-c")}))
+	g.SetAttributeValue("project", cty.StringVal(o.Project))
+	g.SetAttributeValue("region", cty.StringVal(o.Region))
+	g.SetAttributeValue("zones", strs(o.Zones))
 	g.SetAttributeValue("network", cty.StringVal("default"))
 	g.SetAttributeValue("labels", cty.MapVal(map[string]cty.Value{"migrated-by": cty.StringVal("ferry")}))
 	g.AppendNewline()
@@ -79,10 +119,11 @@ func Init(inv *inventory.Inventory, d *deps.Result) []byte {
 	for i, a := range apps {
 		if i == 0 {
 			comment(b, "One block per app. Everything in it is optional: what is left out takes the default shown",
-				"in docs/plan.md. VM sizes come from vCenter; machine types from the right-sizing rule unless a",
-				`vm "NAME" { machine_type = "..." } block overrides one.`)
+				"in docs/plan.md. Each VM's machine type is pinned in a vm block, chosen by the right-sizing rule",
+				"from usage and the GCE catalogue ("+o.Catalog.Origin+"; prices "+o.Catalog.Source()+");",
+				"review and change them here: validate refuses shapes GCE does not sell.")
 		}
-		initApp(b, a, vms, dv)
+		initApp(b, a, vms, dv, o)
 		b.AppendNewline()
 	}
 	return hclwrite.Format(f.Bytes())
@@ -121,17 +162,21 @@ func initPeople(b *hclwrite.Body, inv *inventory.Inventory) {
 	b.AppendNewline()
 }
 
-func initApp(b *hclwrite.Body, a inventory.App, vms map[string]inventory.VM, dv *depsView) {
+func initApp(b *hclwrite.Body, a inventory.App, vms map[string]inventory.VM, dv *depsView, o InitOptions) {
 	var names []string
 	var cost float64
+	zone := zoneFor(a.Name, o.Zones)
+	sizes := map[string]Sizing{}
 	for _, ref := range a.VMs {
 		v := vms[ref]
-		sz := SizeVM(v, a.Tier)
-		cost += sz.MachineType.MonthlyUSD()
+		sz := SizeVMWith(v, a.Tier, SizingOptions{Region: o.Region, Zone: zone, Catalog: o.Catalog})
+		sizes[ref] = sz
+		cost += sz.MonthlyUSD
 		names = append(names, fmt.Sprintf("%s -> %s", v.Name, sz.MachineType.Name))
 	}
-	comment(b, fmt.Sprintf("%s: owner %s, squad %s, tier %s; %d VM(s): %s; about $%.0f/month.",
-		a.Name, orUnknown(a.Owner), orUnknown(a.Squad), orUnknown(a.Tier), len(a.VMs), strings.Join(names, ", "), cost))
+	fr := ForwardingRulesMonthlyUSD(1) // the lb cutover written below
+	comment(b, fmt.Sprintf("%s: owner %s, squad %s, tier %s; %d VM(s): %s; about $%.0f/month in %s (machines and licences, without disks) + $%.0f for the load balancer's forwarding rule.",
+		a.Name, orUnknown(a.Owner), orUnknown(a.Squad), orUnknown(a.Tier), len(a.VMs), strings.Join(names, ", "), cost, o.Region, fr))
 	ab := b.AppendNewBlock("app", []string{a.Name}).Body()
 	comment(ab, "Who may approve each gate. The one who starts a migration may not approve its cutover.")
 	ap := ab.AppendNewBlock("approvers", nil).Body()
@@ -176,6 +221,22 @@ func initApp(b *hclwrite.Body, a inventory.App, vms map[string]inventory.VM, dv 
 	w.SetAttributeValue("start", cty.StringVal("22:00"))
 	w.SetAttributeValue("duration", cty.StringVal("4h"))
 	w.SetAttributeValue("timezone", cty.StringVal("Europe/Paris"))
+	ab.AppendNewline()
+
+	comment(ab, "Machine types, pinned: the right-sizing rule's choice and why (docs/plan.md, Right-sizing).")
+	for _, ref := range a.VMs {
+		v, sz := vms[ref], sizes[ref]
+		comment(ab, fmt.Sprintf("%s: %d vCPU/%d MB in vSphere -> %s ($%.0f/month in %s): %s",
+			v.Name, v.NumCPU, v.MemoryMB, sz.MachineType.Name, sz.MonthlyUSD, sz.Region, sz.Note))
+		if textsafe.Line(v.Name) != v.Name {
+			// A name with control or invisible characters would be
+			// written (quoted) into HCL nobody can read; leave it to the
+			// rule and let a person rename the VM.
+			comment(ab, "not pinned: the VM's name holds control or invisible characters; rename it in vCenter")
+			continue
+		}
+		ab.AppendNewBlock("vm", []string{v.Name}).Body().SetAttributeValue("machine_type", cty.StringVal(sz.MachineType.Name))
+	}
 	ab.AppendNewline()
 
 	comment(ab, `What a rollback does with what was provisioned: "keep" it for a retry, or "destroy" it.`)

@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"sort"
+
 	"github.com/ferrymigrate/ferry/plan/catalog"
 )
 
@@ -143,4 +145,54 @@ func containsInt(xs []int, x int) bool {
 		}
 	}
 	return false
+}
+
+// Estimate is a plan's monthly cost, itemised, with where its prices come
+// from: what plan validate prints.
+type Estimate struct {
+	Machines, Windows, Disks, ForwardingRules, Total float64
+	// LoadBalanced counts the apps whose lb cutover adds a forwarding rule.
+	LoadBalanced int
+	Regions      []string // the regions priced
+	Unpriced     []string // regions the catalogue has no prices for (priced as us-central1)
+	Source       string   // the catalogue snapshot: date and pricing page
+}
+
+// EstimatePlan prices every VM of specs in the region of its zone (Windows
+// Server licences where the guest is Windows) and the forwarding rules of
+// lb cutovers, counted per project and region since Cloud Load Balancing
+// charges the first five of a project and region together.
+func EstimatePlan(specs []AppSpec) Estimate {
+	cat := catalog.Default()
+	e := Estimate{Source: cat.Source()}
+	regions := map[string]bool{}
+	rules := map[string]int{} // project/region -> lb apps
+	for _, s := range specs {
+		for _, v := range s.VMs {
+			ve := estimateVM(cat, v, s.Region)
+			e.Machines += ve.Machine
+			e.Windows += ve.Windows
+			e.Disks += ve.Disks
+			regions[ve.Region] = true
+		}
+		if s.Cutover.Strategy == "lb" {
+			e.LoadBalanced++
+			rules[s.Project+"/"+s.Region]++
+		}
+	}
+	for _, n := range rules {
+		e.ForwardingRules += ForwardingRulesMonthlyUSD(n)
+	}
+	for r := range regions {
+		e.Regions = append(e.Regions, r)
+		if _, ok := cat.PriceMultiplier(r); !ok {
+			e.Unpriced = append(e.Unpriced, r)
+		}
+	}
+	sort.Strings(e.Regions)
+	sort.Strings(e.Unpriced)
+	e.Machines, e.Windows, e.Disks = catalog.Round2(e.Machines), catalog.Round2(e.Windows), catalog.Round2(e.Disks)
+	e.ForwardingRules = catalog.Round2(e.ForwardingRules)
+	e.Total = catalog.Round2(e.Machines + e.Windows + e.Disks + e.ForwardingRules)
+	return e
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/ferrymigrate/ferry/deps"
 	"github.com/ferrymigrate/ferry/gcename"
 	"github.com/ferrymigrate/ferry/inventory"
+	"github.com/ferrymigrate/ferry/plan/catalog"
 )
 
 // Defaults applied by Resolve where the plan is silent (docs/plan.md).
@@ -159,10 +160,8 @@ func (r *resolver) app(wave string, ia inventory.App, c *AppConf) AppSpec {
 	}
 	s.DependsOn = union(ia.DependsOn, r.deps.dependsOn[ia.Name])
 	s.Zone = c.Zone
-	if s.Zone == "" && len(g.Zones) > 0 {
-		h := fnv.New32a()
-		h.Write([]byte(ia.Name))
-		s.Zone = g.Zones[int(h.Sum32()%uint32(len(g.Zones)))]
+	if s.Zone == "" {
+		s.Zone = zoneFor(ia.Name, g.Zones)
 	}
 	s.NetworkTags = union([]string{"ferry-" + gcename.Name(ia.Name, nil)}, c.NetworkTags)
 	for k, v := range g.Labels {
@@ -185,6 +184,9 @@ func (r *resolver) app(wave string, ia inventory.App, c *AppConf) AppSpec {
 	r.diags = append(r.diags, checkAcceptCodes(ia.Name, body, c.AcceptReadiness, "")...)
 	s.VMs = r.vms_(ia, c, body, s, diskType)
 	s.Cutover = r.cutover(ia.Name, c.Cutover, body, s.VMs)
+	if s.Cutover.Strategy == "lb" {
+		s.ForwardingRuleMonthlyUSD = catalog.Round2(ForwardingRulesMonthlyUSD(1))
+	}
 	r.identities(&s, c, body)
 	s.Hooks = r.hooks(ia.Name, c, body)
 	s.Data = r.data(&s, ia, c, body)
@@ -211,6 +213,16 @@ func (r *resolver) app(wave string, ia inventory.App, c *AppConf) AppSpec {
 	s.Bake = r.dur(body, nil, "bake", c.Bake, DefaultBake)
 	s.Decommission = r.decommission(ia.Name, c.Decommission, body)
 	return s
+}
+
+// zoneFor spreads apps over zones by a stable hash of the app name.
+func zoneFor(app string, zones []string) string {
+	if len(zones) == 0 {
+		return ""
+	}
+	h := fnv.New32a()
+	h.Write([]byte(app))
+	return zones[int(h.Sum32()%uint32(len(zones)))]
 }
 
 func (r *resolver) dur(body *hclsyntax.Body, path []string, attr, v string, def time.Duration) time.Duration {
@@ -252,7 +264,12 @@ func (r *resolver) vms_(ia inventory.App, c *AppConf, body *hclsyntax.Body, s Ap
 				Detail: fmt.Sprintf("App %q lists VM %s, which the inventory does not describe. Run `ferry discover` again.", ia.Name, ref)})
 			continue
 		}
-		sz := SizeVM(vm, s.Tier)
+		zone := s.Zone
+		if o := over[vm.Name]; o != nil && o.Zone != "" {
+			zone = o.Zone
+		}
+		// Sized from what GCE sells in the VM's zone, priced in its region.
+		sz := SizeVMWith(vm, s.Tier, SizingOptions{Region: s.Region, Zone: zone, Catalog: r.p.catalog()})
 		v := VMSpec{
 			Ref: vm.Ref, Name: vm.Name, GCEName: gcename.Name(vm.Name, r.taken),
 			NumCPU: vm.NumCPU, MemoryMB: vm.MemoryMB, GuestFamily: vm.GuestFamily, IPs: vm.IPs,
@@ -275,9 +292,13 @@ func (r *resolver) vms_(ia inventory.App, c *AppConf, body *hclsyntax.Body, s Ap
 		}
 		v.Image = s.Images[fam]
 		if o := over[vm.Name]; o != nil {
-			if o.MachineType != "" {
+			switch {
+			case o.MachineType == "":
+			case o.MachineType == sz.MachineType.Name:
+				v.SizingNote = "pinned in the plan (machine_type), as the rule chooses: " + sz.Note
+			default:
 				v.MachineType = o.MachineType
-				v.SizingNote = "set in the plan (machine_type); the rule suggested " + sz.MachineType.Name
+				v.SizingNote = "set in the plan (machine_type); the rule would choose " + sz.MachineType.Name + ": " + sz.Note
 			}
 			v.Zone = or(o.Zone, v.Zone)
 			v.Image = or(o.Image, v.Image)
@@ -299,28 +320,30 @@ func (r *resolver) vms_(ia inventory.App, c *AppConf, body *hclsyntax.Body, s Ap
 			}
 		}
 		sort.Ints(v.Ports)
-		v.MonthlyUSD = vmMonthly(v)
+		v.MonthlyUSD = r.vmMonthly(v, s.Region)
 		out = append(out, v)
 	}
 	return out
 }
 
-// vmMonthly estimates a VM's monthly cost; unknown machine types count 0
-// (Validate reports them).
-func vmMonthly(v VMSpec) float64 {
-	total := DiskMonthlyUSD(v.DiskType, v.DiskGB)
-	for _, gb := range v.DataDisksGB {
-		total += DiskMonthlyUSD(v.DiskType, gb)
-	}
-	if mt, err := LookupMachineType(v.MachineType); err == nil {
-		total += mt.MonthlyUSD()
-	}
-	return float64(int(total*100+0.5)) / 100
+// vmMonthly estimates a VM's monthly cost in the region of its zone (the
+// plan's region when the zone is unknown): machine type, Windows licence
+// and disks. Unknown machine types count 0 (Validate reports them).
+func (r *resolver) vmMonthly(v VMSpec, region string) float64 {
+	return estimateVM(r.p.catalog(), v, region).Total
 }
 
-// MonthlyUSD is the app's estimated monthly cost.
+func estimateVM(cat *catalog.Catalog, v VMSpec, region string) VMEstimate {
+	if zr, err := cat.RegionOf(v.Zone); err == nil {
+		region = zr
+	}
+	return EstimateVM(v.MachineType, region, v.GuestFamily, v.DiskType, append([]int64{v.DiskGB}, v.DataDisksGB...)...)
+}
+
+// MonthlyUSD is the app's estimated monthly cost: its VMs, and the
+// forwarding rule of an lb cutover.
 func (s AppSpec) MonthlyUSD() float64 {
-	var t float64
+	t := s.ForwardingRuleMonthlyUSD
 	for _, v := range s.VMs {
 		t += v.MonthlyUSD
 	}

@@ -4,7 +4,11 @@
 // carries, so every field must survive JSON.
 package plan
 
-import "time"
+import (
+	"time"
+
+	"github.com/ferrymigrate/ferry/plan/catalog"
+)
 
 // Plan is a whole parsed and resolved ferry.hcl.
 type Plan struct {
@@ -26,6 +30,18 @@ type Plan struct {
 	// Config is the file as written (for diagnostics); nil once decoded
 	// from JSON.
 	Config *Config `json:"-"`
+	// Catalog is the GCE catalogue machine types are sized, validated and
+	// priced with: nil is the committed snapshot; the CLI sets the
+	// Compute API's view (catalog.FromCompute) when credentials allow.
+	Catalog *catalog.Catalog `json:"-"`
+}
+
+// catalog returns the catalogue the plan is checked against.
+func (p *Plan) catalog() *catalog.Catalog {
+	if p != nil && p.Catalog != nil {
+		return p.Catalog
+	}
+	return catalog.Default()
 }
 
 // GCPDefaults are the plan-wide Google Cloud settings.
@@ -92,13 +108,17 @@ type AppSpec struct {
 	Quorum map[string]int `json:"quorum,omitempty"`
 	// AllowUnverified accepts unsigned approvals and actions (marked
 	// unverified), trusting the Temporal namespace's own authorization.
-	AllowUnverified bool             `json:"allowUnverified,omitempty"`
-	Hooks           []HookSpec       `json:"hooks,omitempty"`
-	Rollback        RollbackSpec     `json:"rollback"`
-	Skippable       []string         `json:"skippable,omitempty"` // stage names that `skip` may pass
-	GateReminder    time.Duration    `json:"gateReminder"`        // remind approvers after this long
-	Bake            time.Duration    `json:"bake"`                // after 100 % traffic
-	Decommission    DecommissionSpec `json:"decommission"`
+	AllowUnverified bool `json:"allowUnverified,omitempty"`
+	// ForwardingRuleMonthlyUSD is the forwarding rule an lb cutover adds,
+	// priced alone (Estimate prices a plan's rules together: the first
+	// five of a project and region share one rate).
+	ForwardingRuleMonthlyUSD float64          `json:"forwardingRuleMonthlyUSD,omitempty"`
+	Hooks                    []HookSpec       `json:"hooks,omitempty"`
+	Rollback                 RollbackSpec     `json:"rollback"`
+	Skippable                []string         `json:"skippable,omitempty"` // stage names that `skip` may pass
+	GateReminder             time.Duration    `json:"gateReminder"`        // remind approvers after this long
+	Bake                     time.Duration    `json:"bake"`                // after 100 % traffic
+	Decommission             DecommissionSpec `json:"decommission"`
 	// Data is how the app's data moves (none, replicate, sync).
 	Data DataSpec `json:"data"`
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ferrymigrate/ferry/deps"
 	"github.com/ferrymigrate/ferry/gcename"
 	"github.com/ferrymigrate/ferry/inventory"
+	"github.com/ferrymigrate/ferry/plan/catalog"
 )
 
 // Validate checks the plan against the inventory and the dependency data:
@@ -67,7 +68,7 @@ func Validate(p *Plan, inv *inventory.Inventory, d *deps.Result) hcl.Diagnostics
 	}
 	for _, s := range specs {
 		wr := waveItemRange(cfg, waveOf[s.Name], indexOf(p.Waves[waveOf[s.Name]].Apps, s.Name))
-		diags = append(diags, checkApp(s, confByName[s.Name], wr)...)
+		diags = append(diags, checkApp(p.catalog(), s, confByName[s.Name], wr)...)
 		ar := wr
 		if c := confByName[s.Name]; c != nil && c.block != nil {
 			ar = blockRange(c.block)
@@ -75,6 +76,7 @@ func Validate(p *Plan, inv *inventory.Inventory, d *deps.Result) hcl.Diagnostics
 		diags = append(diags, checkReadiness(s, confByName[s.Name], r.vms, ar)...)
 		diags = append(diags, checkPeople(p, s, r.refs[s.Name], wr)...)
 	}
+	diags = append(diags, checkPlacement(p, specs, confByName)...)
 	diags = append(diags, checkPlanOperators(p, specs)...)
 	diags = append(diags, checkNameCollisions(specs, func(app string) *hcl.Range {
 		if c := confByName[app]; c != nil && c.block != nil {
@@ -100,7 +102,7 @@ func waveItemRange(cfg *Config, wi, ai int) *hcl.Range {
 	return nil
 }
 
-func checkApp(s AppSpec, c *AppConf, waveItem *hcl.Range) hcl.Diagnostics {
+func checkApp(cat *catalog.Catalog, s AppSpec, c *AppConf, waveItem *hcl.Range) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	appRange := waveItem
 	var body *hclsyntax.Body
@@ -132,7 +134,7 @@ func checkApp(s AppSpec, c *AppConf, waveItem *hcl.Range) hcl.Diagnostics {
 	}
 	blocks := blocksOf(body, "vm")
 	for _, v := range s.VMs {
-		if _, err := LookupMachineType(v.MachineType); err != nil {
+		if err := checkShape(cat, v.MachineType, v.Zone); err != nil {
 			r := appRange
 			for _, b := range blocks {
 				if len(b.Labels) > 0 && b.Labels[0] == v.Name {
@@ -140,7 +142,7 @@ func checkApp(s AppSpec, c *AppConf, waveItem *hcl.Range) hcl.Diagnostics {
 				}
 			}
 			diags = append(diags, diagAt(hcl.DiagError, r, "Bad machine type",
-				fmt.Sprintf("App %q VM %q: %v.", s.Name, v.Name, err)))
+				fmt.Sprintf("App %q VM %q: %v. Checked against the GCE catalogue (%s): GCE would refuse it at terraform apply.", s.Name, v.Name, err, cat.Origin)))
 		}
 	}
 	if len(s.VMs) == 0 {

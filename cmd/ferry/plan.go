@@ -12,12 +12,15 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	compute "cloud.google.com/go/compute/apiv1"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/ferrymigrate/ferry/deps"
+	"github.com/ferrymigrate/ferry/gcp"
 	"github.com/ferrymigrate/ferry/inventory"
 	"github.com/ferrymigrate/ferry/plan"
+	"github.com/ferrymigrate/ferry/plan/catalog"
 	"github.com/ferrymigrate/ferry/terraform"
 )
 
@@ -29,6 +32,11 @@ type planSources struct {
 	inventoryFile string
 	sample        bool
 	flows         []string
+	// Where machine types come from: the committed catalogue snapshot, or
+	// the Compute API's machineTypes.aggregatedList of the project.
+	machineTypes    string
+	project         string
+	computeEndpoint string
 }
 
 func (s *planSources) add(cmd *cobra.Command) {
@@ -36,6 +44,52 @@ func (s *planSources) add(cmd *cobra.Command) {
 	fl.StringVar(&s.inventoryFile, "inventory", "", "inventory JSON (ferry.inventory/v1) from 'ferry discover -o json'; default: read vCenter")
 	fl.BoolVar(&s.sample, "sample", false, "use the built-in sample portfolio")
 	fl.StringArrayVar(&s.flows, "flows", nil, "flow file (repeatable) for dependencies, inbound ports and waves")
+	fl.StringVar(&s.machineTypes, "machine-types", "auto", "where the machine types each zone sells come from: snapshot (the committed GCE catalogue), api (Compute API machineTypes.aggregatedList of the project), auto (api when credentials or an endpoint are configured, else snapshot)")
+	fl.StringVar(&s.project, "project", "", "GCP project whose machine types the Compute API lists (default: the plan's gcp.project); plan init writes it as gcp.project")
+	fl.StringVar(&s.computeEndpoint, "compute-endpoint", os.Getenv("FERRY_GCP_COMPUTE_ENDPOINT"), "Compute API endpoint (gcpfake or private service connect), e.g. http://127.0.0.1:PORT/compute/v1/ (env FERRY_GCP_COMPUTE_ENDPOINT)")
+}
+
+// catalog returns the GCE catalogue to size and validate with: nil (the
+// committed snapshot) unless the Compute API is asked for or, with auto,
+// credentials or an endpoint are configured. auto falls back to the
+// snapshot, saying so on w; api fails.
+func (s *planSources) catalog(ctx context.Context, w io.Writer, project string) (*catalog.Catalog, error) {
+	mode := s.machineTypes
+	switch mode {
+	case "snapshot":
+		return nil, nil
+	case "api":
+	case "auto", "":
+		if s.computeEndpoint == "" && os.Getenv("GOOGLE_APPLICATION_CREDENTIALS") == "" {
+			return nil, nil
+		}
+	default:
+		return nil, fmt.Errorf("--machine-types %q: use snapshot, api or auto", mode)
+	}
+	if s.project != "" {
+		project = s.project
+	}
+	cat, err := machineTypesFromAPI(ctx, s.computeEndpoint, project)
+	if err != nil {
+		if mode == "api" {
+			return nil, err
+		}
+		fmt.Fprintf(w, "note: %v; using the committed catalogue snapshot %s\n", err, catalog.Default().AsOf)
+		return nil, nil
+	}
+	return cat, nil
+}
+
+func machineTypesFromAPI(ctx context.Context, endpoint, project string) (*catalog.Catalog, error) {
+	if project == "" {
+		return nil, errors.New("machine types from the Compute API need a project: set gcp.project in the plan or --project")
+	}
+	mc, err := compute.NewMachineTypesRESTClient(ctx, gcp.Config{ComputeEndpoint: endpoint}.ComputeOptions()...)
+	if err != nil {
+		return nil, fmt.Errorf("Compute API client: %w", err)
+	}
+	defer mc.Close()
+	return catalog.FromCompute(ctx, mc, project)
 }
 
 // load returns the inventory and, with flows, the dependency analysis.
@@ -93,19 +147,31 @@ See docs/plan.md for every block and attribute.`,
 
 func newPlanInitCmd(g *globals) *cobra.Command {
 	var src planSources
-	var out string
+	var out, region string
+	var zones []string
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Write a commented starting ferry.hcl from the inventory and flows",
+		Long: `Write a commented starting ferry.hcl: GCP placement, waves from the
+dependency analysis, and one app block per app with every VM's machine type
+pinned in a vm block with the reason. Machine types are the right-sizing
+rule's choice among what GCE sells in each app's zone (the committed
+catalogue snapshot, or the Compute API's machineTypes.aggregatedList with
+--machine-types api), priced in the region.`,
 		Example: `  ferry plan init --inventory inventory.json --flows flows.csv > ferry.hcl
-  ferry plan init --sample --out ferry.hcl`,
+  ferry plan init --sample --out ferry.hcl
+  ferry plan init --inventory inventory.json --project acme-prod --region us-east1 --zones us-east1-b,us-east1-c --machine-types api`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			inv, d, err := src.load(cmd.Context())
 			if err != nil {
 				return err
 			}
-			b := plan.Init(inv, d)
+			cat, err := src.catalog(cmd.Context(), cmd.ErrOrStderr(), src.project)
+			if err != nil {
+				return err
+			}
+			b := plan.InitWith(inv, d, plan.InitOptions{Project: src.project, Region: region, Zones: zones, Catalog: cat})
 			if out == "" {
 				_, err := cmd.OutOrStdout().Write(b)
 				return err
@@ -119,6 +185,8 @@ func newPlanInitCmd(g *globals) *cobra.Command {
 	}
 	src.add(cmd)
 	cmd.Flags().StringVar(&out, "out", "", "write to this file instead of stdout")
+	cmd.Flags().StringVar(&region, "region", "", "the plan's GCP region (default europe-west1, a placeholder)")
+	cmd.Flags().StringSliceVar(&zones, "zones", nil, "zones apps are spread over (default: REGION-b, or europe-west1-b,c)")
 	return cmd
 }
 
@@ -135,6 +203,9 @@ func loadPlan(ctx context.Context, w io.Writer, file string, src *planSources) (
 	}
 	p, diags := plan.Parse(file, body)
 	if p != nil {
+		if p.Catalog, err = src.catalog(ctx, w, p.GCP.Project); err != nil {
+			return nil, nil, err
+		}
 		diags = append(diags, plan.Validate(p, inv, d)...)
 	}
 	if len(diags) > 0 {
@@ -168,18 +239,32 @@ func newPlanValidateCmd(g *globals) *cobra.Command {
 				return err
 			}
 			var vms int
-			var cost float64
 			for _, s := range specs {
 				vms += len(s.VMs)
-				cost += s.MonthlyUSD()
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s is valid: %d waves, %d apps, %d VMs, about $%.0f/month on GCP (prices %s, %s)\n",
-				args[0], len(p.Waves), len(specs), vms, cost, plan.PricesAsOf, plan.PricesSource)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s is valid: %d waves, %d apps, %d VMs\n", args[0], len(p.Waves), len(specs), vms)
+			printEstimate(cmd.OutOrStdout(), p, plan.EstimatePlan(specs))
 			return nil
 		},
 	}
 	src.add(cmd)
 	return cmd
+}
+
+// printEstimate says what the plan costs a month and where every number
+// and machine type comes from.
+func printEstimate(w io.Writer, p *plan.Plan, e plan.Estimate) {
+	fmt.Fprintf(w, "about $%.0f/month on GCP: machines $%.0f, Windows Server licences $%.0f, disks $%.0f, forwarding rules $%.0f (%d load-balanced apps)\n",
+		e.Total, e.Machines, e.Windows, e.Disks, e.ForwardingRules, e.LoadBalanced)
+	fmt.Fprintf(w, "prices: %s, on demand, in %s", e.Source, strings.Join(e.Regions, ", "))
+	if len(e.Unpriced) > 0 {
+		fmt.Fprintf(w, " (no prices for %s in the snapshot: priced as us-central1)", strings.Join(e.Unpriced, ", "))
+	}
+	origin := catalog.Default().Origin
+	if p.Catalog != nil {
+		origin = p.Catalog.Origin
+	}
+	fmt.Fprintf(w, "\nmachine types: %s\n", origin)
 }
 
 func findSpec(specs []plan.AppSpec, app, file string) (plan.AppSpec, error) {
