@@ -27,4 +27,8 @@ type Activities struct {
 	// Plans is the worker's store of reviewed plans: every spec an
 	// activity acts on comes from it, never from its input.
 	Plans Plans
+	// Visibility tells the dependency check which apps are already on
+	// GCP (their migration is Done); nil uses the worker's own Temporal
+	// client (activity.GetClient).
+	Visibility Visibility
 }

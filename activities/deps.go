@@ -55,11 +55,18 @@ func (a *Activities) CheckDependencies(ctx context.Context, in CheckDependencies
 				"flow file: "+err.Error()+"; fix or remove the file from the worker's flow files", string(ReasonFlowsInvalid), err)
 		}
 	}
-	r, err := agg.Analyze(inv, deps.Options{Migrated: in.Migrated})
+	// Apps that moved in earlier waves are satisfied dependencies: the
+	// workflow does not pass them, visibility knows them.
+	migrated, warn := a.migrated(ctx, in.Migrated)
+	r, err := agg.Analyze(inv, deps.Options{Migrated: migrated})
 	if err != nil {
 		return CheckDependenciesResult{}, temporal.NewNonRetryableApplicationError("dependency analysis: "+err.Error(), string(ReasonFlowsInvalid), err)
 	}
 	out := dependencyResult(r, in)
+	out.Migrated = migrated
+	if warn != "" {
+		out.Warnings = append(out.Warnings, warn)
+	}
 	if len(a.Flows) == 0 {
 		out.Warnings = append(out.Warnings, "no flow files are configured on the worker: only declared dependencies were checked")
 	}
@@ -102,6 +109,20 @@ func dependencyResult(r *deps.Result, in CheckDependenciesInput) CheckDependenci
 				out.Warnings = append(out.Warnings, fmt.Sprintf("%s is in move group %s (%s) with %s: they should move in the same wave", in.Plan.App, g.ID, g.Reason, strings.Join(pending, ", ")))
 			}
 		}
+	}
+	if amb := r.Ambiguous; amb.Conversations > 0 {
+		// Not guessed, so possibly a missing dependency: say so.
+		var mine []string
+		for _, x := range amb.Examples {
+			if x.ANode == in.Plan.App || x.BNode == in.Plan.App {
+				mine = append(mine, x.String())
+			}
+		}
+		w := fmt.Sprintf("%d conversation(s) in the flow files (%d records) have no telling which side is the server and make no dependency edge", amb.Conversations, amb.Records)
+		if len(mine) > 0 {
+			w += fmt.Sprintf("; among the largest, these involve %s: %s", in.Plan.App, strings.Join(mine, "; "))
+		}
+		out.Warnings = append(out.Warnings, w+"; add an 'ss -ltn' capture of these hosts to the worker's flow files to decide them")
 	}
 	if r.Stats.ParseErrors > 0 {
 		out.Warnings = append(out.Warnings, fmt.Sprintf("%d malformed flow lines were skipped", r.Stats.ParseErrors))

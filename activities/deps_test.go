@@ -92,7 +92,7 @@ func TestCheckDependencies(t *testing.T) {
 
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	a := &Activities{Plans: testPlans, VCenter: cfg, Flows: []string{flows}}
+	a := &Activities{Plans: testPlans, VCenter: cfg, Flows: []string{flows}, Visibility: &fakeVisibility{}}
 	env.RegisterActivity(a)
 
 	val, err := env.ExecuteActivity(a.CheckDependencies, CheckDependenciesInput{Plan: testRef(plan.AppSpec{Name: "api"}), Migrated: []string{"web"}})

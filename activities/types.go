@@ -35,8 +35,10 @@ type DiscoverAppResult struct {
 
 // CheckDependenciesInput asks who the app talks to and who talks to it.
 type CheckDependenciesInput struct {
-	Plan     PlanRef  `json:"plan"`
-	Migrated []string `json:"migrated,omitempty"` // apps already on GCP
+	Plan PlanRef `json:"plan"`
+	// Migrated names apps already on GCP. Workflows do not set it; the
+	// activity reads them from visibility (kept for older histories).
+	Migrated []string `json:"migrated,omitempty"`
 }
 
 // CheckDependenciesResult is the app's place in the dependency graph.
@@ -46,6 +48,9 @@ type CheckDependenciesResult struct {
 	BlastRadius []string `json:"blastRadius,omitempty"` // transitive dependants
 	LeftBehind  []string `json:"leftBehind,omitempty"`  // dependencies that stay in the DC
 	Warnings    []string `json:"warnings,omitempty"`
+	// Migrated are the apps counted as already on GCP: the input's and
+	// those whose migration visibility shows Done.
+	Migrated []string `json:"migrated,omitempty"`
 }
 
 // TerraformInput names the app whose root module is rendered and run.
