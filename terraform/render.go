@@ -284,7 +284,11 @@ func (r *renderer) instances(w *tw) {
 		if i > 0 {
 			w.nl()
 		}
+		rep := replicaOf(*r.spec, v)
 		for j, gb := range v.DataDisksGB {
+			if rep != nil {
+				break // the replicated disks replace the empty ones
+			}
 			name := dataDiskName(v.GCEName, j)
 			r.resource(w, "google_compute_disk", name, func() string { return r.zonal("disks", v.Zone, name) })
 			w.str("name", name)
@@ -308,17 +312,21 @@ func (r *renderer) instances(w *tw) {
 		w.entry("ferry-source-ref", v.Ref)
 		w.entry("ferry-source-vm", v.Name)
 		w.closeObject()
-		w.block("boot_disk")
-		w.block("initialize_params")
-		w.str("image", v.Image)
-		w.int("size", v.DiskGB)
-		w.str("type", diskType(v))
-		w.end()
-		w.end()
-		for j := range v.DataDisksGB {
-			w.block("attached_disk")
-			w.ref("source", "google_compute_disk", dataDiskName(v.GCEName, j), "self_link")
+		if rep != nil {
+			r.replicaDisks(w, v, rep)
+		} else {
+			w.block("boot_disk")
+			w.block("initialize_params")
+			w.str("image", v.Image)
+			w.int("size", v.DiskGB)
+			w.str("type", diskType(v))
 			w.end()
+			w.end()
+			for j := range v.DataDisksGB {
+				w.block("attached_disk")
+				w.ref("source", "google_compute_disk", dataDiskName(v.GCEName, j), "self_link")
+				w.end()
+			}
 		}
 		w.block("network_interface")
 		w.str("network", r.spec.Network)
