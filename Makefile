@@ -44,9 +44,9 @@ dev: tools build
 bench: tools
 	FERRY_REQUIRE_TOOLS=1 $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
 
-## soak: the long chaos run
+## soak: the long chaos runs: on the dev server, and on the production-shaped cluster (Temporal server, PostgreSQL, mTLS, 3 workers)
 soak: tools build
-	FERRY_REQUIRE_TOOLS=1 FERRY_SOAK=1 $(GO) test -count=1 -timeout 90m -run 'Chaos' ./test/...
+	FERRY_REQUIRE_TOOLS=1 FERRY_SOAK=1 $(GO) test -count=1 -timeout 180m -run 'Chaos' ./test/...
 
 ## lint: go vet plus pinned staticcheck
 lint:

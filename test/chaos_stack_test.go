@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/ferrymigrate/ferry/deps"
 	"github.com/ferrymigrate/ferry/devstack"
 	"github.com/ferrymigrate/ferry/gcpfake"
@@ -27,24 +29,45 @@ import (
 )
 
 // chaosStack is the dev stack taken apart so its pieces can be broken one
-// by one: the dev server (restartable on its db file), vcsim, gcpfake with
-// its data plane, and the worker as a separate process that can be killed.
+// by one: the Temporal backend (restartable on its database), vcsim,
+// gcpfake with its data plane, and N workers as separate processes on one
+// task queue, each of which can be killed.
 type chaosStack struct {
-	dev  *devServer
-	sim  *sample.Simulator
-	fake *gcpfake.Server
-	dc   *httptest.Server // the datacenter side of hybrid NEGs: always 200
-	dir  string
-	plan *devstack.DevPlan
-	w    *workerProc
+	temporal temporalBackend
+	sim      *sample.Simulator
+	fake     *gcpfake.Server
+	dc       *httptest.Server // the datacenter side of hybrid NEGs: always 200
+	dir      string
+	plan     *devstack.DevPlan
+	workers  []*workerProc
 }
 
-func startChaosStack(ctx context.Context, t *testing.T) *chaosStack {
+// temporalBackend is the Temporal cluster a chaos stack runs on: the dev
+// server (devBackend) or the production-shaped stack (prodBackend).
+type temporalBackend interface {
+	Client(t testing.TB) client.Client
+	// Restart stops the cluster and starts it again on the same database
+	// and address; it may be called from any goroutine.
+	Restart() error
+	// WorkerArgs are `ferry worker`'s connection flags.
+	WorkerArgs() []string
+	String() string
+}
+
+// devBackend is the Temporal dev server (SQLite file, plaintext).
+type devBackend struct{ *devServer }
+
+func (d devBackend) Restart() error       { d.devServer.Restart(); return nil }
+func (d devBackend) WorkerArgs() []string { return []string{"--temporal-address", d.HostPort()} }
+func (d devBackend) String() string       { return "dev server" }
+
+// startChaosStack starts vcsim, gcpfake and `workers` worker processes
+// against backend.
+func startChaosStack(ctx context.Context, t *testing.T, backend temporalBackend, workers int) *chaosStack {
 	t.Helper()
 	tfBin, tfCfg := testenv.Terraform(t)
 	bin := ferry(t)
-	cs := &chaosStack{dir: t.TempDir()}
-	cs.dev = startDevServer(t)
+	cs := &chaosStack{dir: t.TempDir(), temporal: backend}
 	p := sample.Generate(sample.Default())
 	sim, err := sample.Start(ctx, p)
 	if err != nil {
@@ -74,18 +97,28 @@ func startChaosStack(ctx context.Context, t *testing.T) *chaosStack {
 		cs.fake.CreateBucket(pl.GCP.Backend.Bucket)
 	}
 	vc := sim.Config()
-	cs.w = &workerProc{t: t, bin: bin, stateDir: filepath.Join(cs.dir, "worker"), log: filepath.Join(cs.dir, "worker.log"),
-		args: []string{"worker", "--temporal-address", cs.dev.HostPort(), "--state-dir", filepath.Join(cs.dir, "worker")},
-		env: append(os.Environ(),
-			"GOVC_URL="+vc.URL, "GOVC_USERNAME="+vc.Username, "GOVC_PASSWORD="+vc.Password, "GOVC_INSECURE=1",
-			"FERRY_GCP_PROJECT="+pl.GCP.Project, "FERRY_GCP_REGION="+pl.GCP.Region,
-			"FERRY_GCP_COMPUTE_ENDPOINT="+cs.fake.ComputeEndpoint(), "FERRY_GCP_DNS_ENDPOINT="+cs.fake.DNSEndpoint(),
-			"FERRY_GCP_STORAGE_ENDPOINT="+cs.fake.StorageEndpoint(),
-			"FERRY_TERRAFORM="+tfBin, "TF_CLI_CONFIG_FILE="+tfCfg,
-			"FERRY_FLOWS="+filepath.Join(cs.dir, "flows.csv"), "FERRY_PLAN_DIR="+cs.dir,
-			"FERRY_PLAN_STORE="+filepath.Join(cs.dir, "plans"))}
-	cs.w.start()
-	t.Cleanup(cs.w.stop)
+	env := append(os.Environ(),
+		"GOVC_URL="+vc.URL, "GOVC_USERNAME="+vc.Username, "GOVC_PASSWORD="+vc.Password, "GOVC_INSECURE=1",
+		"FERRY_GCP_PROJECT="+pl.GCP.Project, "FERRY_GCP_REGION="+pl.GCP.Region,
+		"FERRY_GCP_COMPUTE_ENDPOINT="+cs.fake.ComputeEndpoint(), "FERRY_GCP_DNS_ENDPOINT="+cs.fake.DNSEndpoint(),
+		"FERRY_GCP_STORAGE_ENDPOINT="+cs.fake.StorageEndpoint(),
+		"FERRY_TERRAFORM="+tfBin, "TF_CLI_CONFIG_FILE="+tfCfg,
+		"FERRY_FLOWS="+filepath.Join(cs.dir, "flows.csv"), "FERRY_PLAN_DIR="+cs.dir,
+		"FERRY_PLAN_STORE="+filepath.Join(cs.dir, "plans"))
+	for i := range workers {
+		// Each worker has its own state directory, as on its own host:
+		// they share only Temporal, the plan store and the GCS state.
+		name := "worker"
+		if workers > 1 {
+			name = fmt.Sprintf("worker-%d", i+1)
+		}
+		state := filepath.Join(cs.dir, name)
+		w := &workerProc{t: t, name: name, bin: bin, stateDir: state, log: filepath.Join(cs.dir, name+".log"),
+			args: append(append([]string{"worker"}, backend.WorkerArgs()...), "--state-dir", state), env: env}
+		w.start()
+		t.Cleanup(w.stop)
+		cs.workers = append(cs.workers, w)
+	}
 	return cs
 }
 
@@ -144,8 +177,8 @@ func chaosApps(specs []plan.AppSpec, n int) []plan.AppSpec {
 // Pdeathsig=SIGKILL and their own process group, so they die with the
 // worker whatever we signal: a kill mid-apply leaves the state lock held.
 type workerProc struct {
-	t                  *testing.T
-	bin, stateDir, log string
+	t                        *testing.T
+	name, bin, stateDir, log string
 	args, env          []string
 	mu                 sync.Mutex
 	cmd                *exec.Cmd

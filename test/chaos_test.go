@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,19 +32,30 @@ const (
 	roleSLO      = "slo"      // GCP instances answer 500 after the health check: the SLO gate rolls it back
 )
 
-// chaosConfig is the size of a run: `make soak` (FERRY_SOAK=1) runs more
-// apps and more kills. FERRY_CHAOS_SEED replays a run.
+// chaosConfig is the size and shape of a run: `make soak` (FERRY_SOAK=1)
+// runs more apps and more kills. FERRY_CHAOS_SEED replays a run.
 type chaosConfig struct {
+	name              string // in the figures line
 	apps, randomKills int
+	workers           int           // `ferry worker` processes on the task queue
+	restartAfter      time.Duration // the Temporal restart comes between restartAfter and 1.75x that
+	minKills          int           // a run with fewer kills was too mild to count
 	timeout           time.Duration
 	seed              uint64
 }
 
 func chaosSettings() chaosConfig {
-	c := chaosConfig{apps: 6, randomKills: 9, timeout: 12 * time.Minute, seed: uint64(time.Now().UnixNano())}
+	c := chaosConfig{name: "chaos", apps: 6, randomKills: 9, workers: 1, restartAfter: 40 * time.Second, minKills: 10,
+		timeout: 12 * time.Minute}
 	if os.Getenv("FERRY_SOAK") != "" {
-		c = chaosConfig{apps: 10, randomKills: 40, timeout: 75 * time.Minute, seed: c.seed}
+		c.apps, c.randomKills, c.minKills, c.timeout = 10, 40, 40, 75*time.Minute
 	}
+	return c.seeded()
+}
+
+// seeded sets the run's seed: FERRY_CHAOS_SEED, else the clock.
+func (c chaosConfig) seeded() chaosConfig {
+	c.seed = uint64(time.Now().UnixNano())
 	if s, err := strconv.ParseUint(os.Getenv("FERRY_CHAOS_SEED"), 10, 64); err == nil {
 		c.seed = s
 	}
@@ -53,6 +65,9 @@ func chaosSettings() chaosConfig {
 // chaosFigures are what the run survived.
 type chaosFigures struct {
 	kills, midApply, midCutover, restarts, retries atomic.Int32
+	// The workers killed mid-apply and mid-cutover: two different ones
+	// when there are several.
+	killedMidApply, killedMidCutover atomic.Pointer[workerProc]
 }
 
 // TestChaos runs a wave of apps on the dev server with the real worker (a
@@ -64,15 +79,21 @@ func TestChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("chaos: end-to-end")
 	}
-	cfg := chaosSettings()
-	t.Logf("chaos seed %d (replay with FERRY_CHAOS_SEED=%d)", cfg.seed, cfg.seed)
+	runChaos(t, chaosSettings(), func(t *testing.T) temporalBackend { return devBackend{startDevServer(t)} })
+}
+
+// runChaos is the chaos run on any Temporal backend with any number of
+// workers: a wave of cfg.apps apps in three roles, kills mid-apply,
+// mid-cutover and at random, one Temporal restart, then checkChaos.
+func runChaos(t *testing.T, cfg chaosConfig, backend func(*testing.T) temporalBackend) {
+	t.Logf("%s seed %d (replay with FERRY_CHAOS_SEED=%d)", cfg.name, cfg.seed, cfg.seed)
 	rng := rand.New(rand.NewPCG(cfg.seed, cfg.seed^0x9e3779b97f4a7c15))
-	began := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
 	defer cancel()
 
-	cs := startChaosStack(ctx, t)
-	c := cs.dev.Client(t)
+	cs := startChaosStack(ctx, t, backend(t), cfg.workers)
+	began := time.Now()
+	c := cs.temporal.Client(t)
 	apps := chaosApps(cs.plan.Specs, cfg.apps)
 	if len(apps) < cfg.apps {
 		t.Fatalf("the sample portfolio has %d lb apps, the chaos wave needs %d", len(apps), cfg.apps)
@@ -83,7 +104,7 @@ func TestChaos(t *testing.T) {
 		names = append(names, s.Name)
 	}
 	// The reviewed plan of the chaos run: its apps fast, destroyed on
-	// rollback, in a first wave of their own, published for the worker.
+	// rollback, in a first wave of their own, published for the workers.
 	digest, dp, err := devtest.PublishPlan(ctx, cs.dir, func(b *hclwrite.Body) {
 		devtest.Fast(names...)(b)
 		devtest.Set("rollback", cty.StringVal("destroy"), names...)(b)
@@ -97,10 +118,10 @@ func TestChaos(t *testing.T) {
 		if !slices.Contains(names, s.Name) {
 			continue
 		}
-		switch i = slices.Index(names, s.Name); i {
-		case len(apps) - 2:
+		switch i = slices.Index(names, s.Name); {
+		case len(apps) >= 3 && i == len(apps)-2:
 			role[s.Name] = roleRollback
-		case len(apps) - 1:
+		case len(apps) >= 2 && i == len(apps)-1:
 			role[s.Name] = roleSLO
 		default:
 			role[s.Name] = roleDone
@@ -109,7 +130,10 @@ func TestChaos(t *testing.T) {
 	}
 	t.Logf("wave: %v", role)
 	wave := plan.Wave{Name: "chaos", Apps: names, Concurrency: 3}
-	if _, err := as(c, devstack.Operator, devKeys(cs.dir)).StartWave(ctx, wave, digest); err != nil {
+	if err := retrying(ctx, func() error {
+		_, err := as(c, devstack.Operator, devKeys(cs.dir)).StartWave(ctx, wave, digest)
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -139,8 +163,10 @@ func TestChaos(t *testing.T) {
 	go func() { defer close(killer); chaos(ctx, t, cs, c, names, rng, cfg, &fig, allDone, began) }()
 	<-allDone
 	<-killer
-	if cs.w.pid() == 0 {
-		cs.w.start()
+	for _, w := range cs.workers {
+		if w.pid() == 0 {
+			w.start()
+		}
 	}
 	var ws workflows.WaveStatus
 	if err := getRetrying(ctx, c, workflows.WaveWorkflowID(wave.Name), &ws); err != nil {
@@ -149,13 +175,22 @@ func TestChaos(t *testing.T) {
 	took := time.Since(began)
 
 	checkChaos(ctx, t, cs, c, specs, role, outcomes, drivers)
-	t.Logf("chaos figures: %d worker kills survived (%d mid-terraform-apply, %d mid-cutover), %d dev server restart(s), %d retry signals for parked steps, %d worker starts, %d apps, took %s (seed %d)",
-		fig.kills.Load(), fig.midApply.Load(), fig.midCutover.Load(), fig.restarts.Load(), fig.retries.Load(), cs.w.starts, len(specs), took.Round(time.Second), cfg.seed)
-	fmt.Printf("chaos: kills=%d mid-apply=%d mid-cutover=%d dev-server-restarts=%d retries=%d apps=%d took=%s seed=%d\n",
-		fig.kills.Load(), fig.midApply.Load(), fig.midCutover.Load(), fig.restarts.Load(), fig.retries.Load(), len(specs), took.Round(time.Second), cfg.seed)
-	if fig.kills.Load() < 10 || fig.midApply.Load() < 1 || fig.midCutover.Load() < 1 || fig.restarts.Load() != 1 {
-		t.Errorf("chaos too mild: %d kills (%d mid-apply, %d mid-cutover), %d dev server restarts; want ≥10 (≥1, ≥1), 1",
-			fig.kills.Load(), fig.midApply.Load(), fig.midCutover.Load(), fig.restarts.Load())
+	starts := 0
+	for _, w := range cs.workers {
+		starts += w.starts
+	}
+	t.Logf("%s figures (%s, %d workers): %d worker kills survived (%d mid-terraform-apply, %d mid-cutover), %d Temporal restart(s), %d retry signals for parked steps, %d worker starts, %d apps, took %s (seed %d)",
+		cfg.name, cs.temporal, len(cs.workers), fig.kills.Load(), fig.midApply.Load(), fig.midCutover.Load(), fig.restarts.Load(),
+		fig.retries.Load(), starts, len(specs), took.Round(time.Second), cfg.seed)
+	fmt.Printf("%s: backend=%q workers=%d kills=%d mid-apply=%d mid-cutover=%d server-restarts=%d retries=%d apps=%d took=%s seed=%d\n",
+		cfg.name, cs.temporal.String(), len(cs.workers), fig.kills.Load(), fig.midApply.Load(), fig.midCutover.Load(), fig.restarts.Load(),
+		fig.retries.Load(), len(specs), took.Round(time.Second), cfg.seed)
+	if a, c := fig.killedMidApply.Load(), fig.killedMidCutover.Load(); len(cs.workers) > 1 && a != nil && a == c {
+		t.Errorf("%s: the same worker (%s) was killed mid-apply and mid-cutover; want two different workers", cfg.name, a.name)
+	}
+	if int(fig.kills.Load()) < cfg.minKills || fig.midApply.Load() < 1 || fig.midCutover.Load() < 1 || fig.restarts.Load() != 1 {
+		t.Errorf("%s too mild: %d kills (%d mid-apply, %d mid-cutover), %d Temporal restarts; want ≥%d (≥1, ≥1), 1",
+			cfg.name, fig.kills.Load(), fig.midApply.Load(), fig.midCutover.Load(), fig.restarts.Load(), cfg.minKills)
 	}
 }
 
@@ -231,25 +266,28 @@ func getRetrying(ctx context.Context, c client.Client, id string, out any) error
 	return retrying(ctx, func() error { return c.GetWorkflow(ctx, id, "").Get(ctx, out) })
 }
 
-// chaos kills the worker until the apps are done: once while terraform
-// applies, once while an app cuts over, and at random moments; it
-// restarts the dev server once while apps are in flight.
+// chaos kills workers until the apps are done: once while terraform
+// applies (the worker running it), once while an app cuts over (the worker
+// running its cutover activity, else another worker than the first kill's),
+// and at random moments; it restarts Temporal once while apps are in
+// flight. A killed worker comes back after a moment, as under a
+// supervisor.
 func chaos(ctx context.Context, t *testing.T, cs *chaosStack, c client.Client, apps []string, rng *rand.Rand, cfg chaosConfig,
 	fig *chaosFigures, allDone <-chan struct{}, began time.Time) {
 	jitter := func(lo, hi time.Duration) time.Duration { return lo + time.Duration(rng.Int64N(int64(hi-lo))) }
 	nextRandom := time.Now().Add(jitter(5*time.Second, 12*time.Second))
-	restartAt := time.Now().Add(jitter(40*time.Second, 70*time.Second))
+	restartAt := time.Now().Add(jitter(cfg.restartAfter, cfg.restartAfter*7/4))
 	random := 0
 	lastStageCheck, lastParkCheck := time.Time{}, time.Time{}
-	kill := func(where string) {
-		cs.w.kill()
+	kill := func(w *workerProc, where string) {
+		w.kill()
 		fig.kills.Add(1)
-		t.Logf("chaos: worker killed (%s) at +%s", where, time.Since(began).Round(time.Second))
+		t.Logf("%s: %s killed (%s) at +%s", cfg.name, w.name, where, time.Since(began).Round(time.Second))
 		select {
 		case <-ctx.Done():
 		case <-time.After(jitter(200*time.Millisecond, 2*time.Second)):
 		}
-		cs.w.start()
+		w.start()
 	}
 	for {
 		select {
@@ -266,27 +304,79 @@ func chaos(ctx context.Context, t *testing.T, cs *chaosStack, c client.Client, a
 		}
 		switch {
 		case fig.restarts.Load() == 0 && now.After(restartAt):
-			t.Logf("chaos: restarting the dev server")
-			cs.dev.Restart()
+			t.Logf("%s: restarting the %s at +%s", cfg.name, cs.temporal, time.Since(began).Round(time.Second))
+			if err := cs.temporal.Restart(); err != nil {
+				t.Errorf("%s: %v", cfg.name, err)
+				return
+			}
 			fig.restarts.Add(1)
-		case fig.midApply.Load() == 0 && terraformApplying(cs.w.stateDir):
+		case fig.midApply.Load() == 0 && applyingWorker(cs) != nil:
 			time.Sleep(jitter(100*time.Millisecond, 800*time.Millisecond))
-			if terraformApplying(cs.w.stateDir) {
+			if w := applyingWorker(cs); w != nil {
 				fig.midApply.Add(1)
-				kill("mid-terraform-apply")
+				fig.killedMidApply.Store(w)
+				kill(w, "mid-terraform-apply")
 			}
 		case fig.midCutover.Load() == 0 && now.Sub(lastStageCheck) > time.Second:
 			lastStageCheck = now
-			if app := inStage(ctx, c, apps, workflows.StageCutover); app != "" {
+			if app, w := cuttingOver(ctx, c, cs, apps, fig.killedMidApply.Load()); w != nil {
 				fig.midCutover.Add(1)
-				kill("mid-cutover of " + app)
+				fig.killedMidCutover.Store(w)
+				kill(w, "mid-cutover of "+app)
 			}
 		case random < cfg.randomKills && now.After(nextRandom):
 			random++
-			kill("random")
+			kill(cs.workers[rng.IntN(len(cs.workers))], "random")
 			nextRandom = time.Now().Add(jitter(4*time.Second, 12*time.Second))
 		}
 	}
+}
+
+// applyingWorker is a worker running `terraform apply`, or nil.
+func applyingWorker(cs *chaosStack) *workerProc {
+	for _, w := range cs.workers {
+		if w.pid() != 0 && terraformApplying(w.stateDir) {
+			return w
+		}
+	}
+	return nil
+}
+
+// cuttingOver finds an app in the Cutover stage and the worker to kill:
+// the one running the app's pending activity (its identity names its
+// pid), else, between activities, any running worker; never avoid when
+// there are several (the mid-cutover kill goes to another worker than the
+// mid-apply one), and nil when there is nothing to kill yet.
+func cuttingOver(ctx context.Context, c client.Client, cs *chaosStack, apps []string, avoid *workerProc) (string, *workerProc) {
+	if len(cs.workers) == 1 {
+		avoid = nil
+	}
+	app := inStage(ctx, c, apps, workflows.StageCutover)
+	if app == "" {
+		return "", nil
+	}
+	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	desc, err := c.DescribeWorkflowExecution(qctx, workflows.AppWorkflowID(app), "")
+	if err != nil {
+		return "", nil
+	}
+	for _, pa := range desc.PendingActivities {
+		for _, w := range cs.workers {
+			if pid := w.pid(); pid != 0 && strings.HasSuffix(pa.LastWorkerIdentity, fmt.Sprintf(":%d", pid)) {
+				if w == avoid {
+					return "", nil // its activity runs on the worker already killed: wait for another
+				}
+				return app, w
+			}
+		}
+	}
+	for _, w := range cs.workers {
+		if w != avoid && w.pid() != 0 {
+			return app, w
+		}
+	}
+	return "", nil
 }
 
 // healParks does what the on-call would: an app parked on a failed step

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/ferrymigrate/ferry/devstack"
 	"github.com/ferrymigrate/ferry/internal/tlstest"
@@ -66,28 +67,7 @@ func TestConnectOverMTLS(t *testing.T) {
 	addr := tlstest.StartProxy(t, dev.HostPort(), tlstest.ServerConfig(srv, ca.Pool))
 
 	dir := t.TempDir()
-	planFile := filepath.Join(dir, "ferry.hcl")
-	out, err := runFerry(ctx, t, cleanEnv(dir), "plan", "init", "--sample")
-	if err != nil {
-		t.Fatalf("plan init: %v\n%s", err, out)
-	}
-	// The approvers' keys a reviewer would add (ferry dev's throwaway ones).
-	invFile := filepath.Join(dir, "inventory.json")
-	if o, err := runFerry(ctx, t, cleanEnv(dir), "discover", "--sample", "-o", "json", "--out", invFile); err != nil {
-		t.Fatalf("discover: %v\n%s", err, o)
-	}
-	inv, err := inventory.Load(invFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	withKeys, err := devstack.DevPeople(dir, []byte(out), inv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(planFile, withKeys, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	status := []string{"status", "-f", planFile, "--sample"}
+	status := []string{"status", "-f", samplePlan(ctx, t, dir), "--sample"}
 
 	temporalEnv := []string{"TEMPORAL_ADDRESS=" + addr, "TEMPORAL_TLS_SERVER_CA_CERT_PATH=" + ca.CAFile,
 		"TEMPORAL_TLS_CLIENT_CERT_PATH=" + good.CertFile, "TEMPORAL_TLS_CLIENT_KEY_PATH=" + good.KeyFile}
@@ -164,53 +144,86 @@ server_name = "frontend.cluster.internal"
 		}
 	})
 	t.Run("worker/mTLS", func(t *testing.T) {
-		cmd := exec.Command(ferry(t), "worker")
-		cmd.Env = workerEnv(temporalEnv...)
-		logf, err := os.Create(filepath.Join(dir, "worker.log"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer logf.Close()
-		cmd.Stdout, cmd.Stderr = logf, logf
-		logText := func() string { b, _ := os.ReadFile(logf.Name()); return string(b) }
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan struct{})
-		var waitErr error
-		go func() { waitErr = cmd.Wait(); close(exited) }()
-		defer func() {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(45 * time.Second):
-				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-				<-exited
-			}
-		}()
-		// The worker polls through the proxy: the frontend lists it as a
-		// poller of ferry's task queue.
-		c := dev.Client(t)
-		deadline := time.Now().Add(60 * time.Second)
-		for {
-			resp, err := c.DescribeTaskQueue(ctx, workflows.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
-			if err == nil && len(resp.Pollers) > 0 {
-				t.Logf("poller %s", resp.Pollers[0].Identity)
-				break
-			}
-			select {
-			case <-exited:
-				t.Fatalf("worker exited: %v\n%s", waitErr, logText())
-			default:
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("no worker polls %s after 60s (%v)\n%s", workflows.TaskQueue, err, logText())
-			}
-			time.Sleep(300 * time.Millisecond)
-		}
-		if !strings.Contains(logText(), "mTLS") {
-			t.Errorf("the worker's log does not say it connected over mTLS:\n%s", logText())
-		}
+		workerPolls(ctx, t, dev.Client(t), workerEnv(temporalEnv...), filepath.Join(dir, "worker.log"))
 	})
+}
+
+// samplePlan writes into dir the plan `ferry plan init --sample` proposes,
+// with the approvers' keys a reviewer would add (ferry dev's throwaway
+// ones), and returns its path.
+func samplePlan(ctx context.Context, t *testing.T, dir string) string {
+	t.Helper()
+	planFile := filepath.Join(dir, "ferry.hcl")
+	out, err := runFerry(ctx, t, cleanEnv(dir), "plan", "init", "--sample")
+	if err != nil {
+		t.Fatalf("plan init: %v\n%s", err, out)
+	}
+	invFile := filepath.Join(dir, "inventory.json")
+	if o, err := runFerry(ctx, t, cleanEnv(dir), "discover", "--sample", "-o", "json", "--out", invFile); err != nil {
+		t.Fatalf("discover: %v\n%s", err, o)
+	}
+	inv, err := inventory.Load(invFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withKeys, err := devstack.DevPeople(dir, []byte(out), inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(planFile, withKeys, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return planFile
+}
+
+// workerPolls runs `ferry worker` with env until the frontend (seen
+// through c) lists it as a poller of ferry's task queue, checks its log
+// says it connected over mTLS, and stops it.
+func workerPolls(ctx context.Context, t *testing.T, c client.Client, env []string, logPath string) {
+	t.Helper()
+	cmd := exec.Command(ferry(t), "worker")
+	cmd.Env = env
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	logText := func() string { b, _ := os.ReadFile(logf.Name()); return string(b) }
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	defer func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(45 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+	}()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := c.DescribeTaskQueue(ctx, workflows.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+		if err == nil && len(resp.Pollers) > 0 {
+			t.Logf("poller %s", resp.Pollers[0].Identity)
+			break
+		}
+		select {
+		case <-exited:
+			t.Fatalf("worker exited: %v\n%s", waitErr, logText())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no worker polls %s after 60s (%v)\n%s", workflows.TaskQueue, err, logText())
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if !strings.Contains(logText(), "mTLS") {
+		t.Errorf("the worker's log does not say it connected over mTLS:\n%s", logText())
+	}
 }
