@@ -179,11 +179,11 @@ func chaosApps(specs []plan.AppSpec, n int) []plan.AppSpec {
 type workerProc struct {
 	t                        *testing.T
 	name, bin, stateDir, log string
-	args, env          []string
-	mu                 sync.Mutex
-	cmd                *exec.Cmd
-	done               chan struct{}
-	starts             int
+	args, env                []string
+	mu                       sync.Mutex
+	cmd                      *exec.Cmd
+	done                     chan struct{}
+	starts                   int
 }
 
 func (w *workerProc) start() {
