@@ -224,8 +224,14 @@ func (m *migration) forward(ctx workflow.Context) string {
 			}
 			return StageRejected
 		default:
+			reason, _ := reasonOf(err)
 			switch m.park(ctx, s, err) {
 			case "retry":
+				if j := m.replanOnRetry(ctx, steps, reason); j >= 0 {
+					i = j
+					m.setStage(ctx, steps[j].stage, "retry of "+s.name+": the plan changed since it was approved; re-plan, back to the plan gate")
+					continue
+				}
 				m.setStage(ctx, s.stage, "retry of "+s.name)
 			case "skip":
 				m.st.Skipped = append(m.st.Skipped, s.name)
@@ -236,6 +242,27 @@ func (m *migration) forward(ctx workflow.Context) string {
 		}
 	}
 	return StageDone
+}
+
+// replanOnRetry: a retry of an apply parked because terraform's plan no
+// longer matches the approved one goes back to terraform-plan and the plan
+// gate, as the runbook says (re-running apply with the old hash would only
+// park again). It returns the index of the terraform-plan step, or -1.
+// Added after the first release: behind a version marker, so migrations
+// parked by older workers keep retrying the apply when they replay.
+func (m *migration) replanOnRetry(ctx workflow.Context, steps []step, reason string) int {
+	if reason != string(runbooks.ReasonTerraformPlanDrift) {
+		return -1
+	}
+	if workflow.GetVersion(ctx, "replan-on-retry", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return -1
+	}
+	for j, st := range steps {
+		if st.name == "terraform-plan" {
+			return j
+		}
+	}
+	return -1
 }
 
 func (m *migration) checkRollback() error {

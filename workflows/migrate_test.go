@@ -264,6 +264,42 @@ func TestStepFailsThenRetryResumesAtFailedStep(t *testing.T) {
 	}
 }
 
+// A retry of an apply parked because the plan changed since approval
+// re-plans and returns to the plan gate, as the runbook says: the new plan
+// is approved before anything is applied.
+func TestRetryAfterPlanChangedReplans(t *testing.T) {
+	h := newHarness(t)
+	h.f.Apply = func(n int) error {
+		if n == 1 {
+			return temporal.NewNonRetryableApplicationError("terraform plan of app changed since it was approved", string(runbooks.ReasonTerraformPlanDrift), nil)
+		}
+		return nil
+	}
+	h.approve(time.Hour, GatePlan, "bo@example.com")
+	var gateAgain Status
+	at(h.env, 2*time.Hour, func() { signal(h.env, SignalRetry, Action{By: "bo@example.com"}) })
+	at(h.env, 150*time.Minute, func() { gateAgain = status(h.env) })
+	h.approve(3*time.Hour, GatePlan, "ana@example.com")
+	h.approve(4*time.Hour, GateCutover, "bo@example.com")
+	h.approve(48*time.Hour, GateDecommission, "ana@example.com")
+	res := h.run()
+	if gateAgain.Waiting == nil || gateAgain.Waiting.Gate != GatePlan {
+		t.Fatalf("after the retry: stage %s waiting %+v, want the plan gate", gateAgain.Stage, gateAgain.Waiting)
+	}
+	if h.f.Count("TerraformPlan") != 2 || h.f.Count("TerraformApply") != 2 {
+		t.Errorf("retry did not re-plan before applying: %v", h.f.Calls())
+	}
+	plans := 0
+	for _, a := range res.Status.Approvals {
+		if a.Stage == GatePlan {
+			plans++
+		}
+	}
+	if res.Outcome != StageDone || plans != 2 {
+		t.Errorf("outcome %s, %d plan approvals", res.Outcome, plans)
+	}
+}
+
 func TestSkipOnlyWhereAllowed(t *testing.T) {
 	h := newHarness(t)
 	h.f.Hook = func(hs plan.HookSpec) error {
