@@ -305,11 +305,13 @@ func chaos(ctx context.Context, t *testing.T, cs *chaosStack, c client.Client, a
 		switch {
 		case fig.restarts.Load() == 0 && now.After(restartAt):
 			t.Logf("%s: restarting the %s at +%s", cfg.name, cs.temporal, time.Since(began).Round(time.Second))
+			t0 := time.Now()
 			if err := cs.temporal.Restart(); err != nil {
 				t.Errorf("%s: %v", cfg.name, err)
 				return
 			}
 			fig.restarts.Add(1)
+			t.Logf("%s: the %s serves again after %s", cfg.name, cs.temporal, time.Since(t0).Round(100*time.Millisecond))
 		case fig.midApply.Load() == 0 && applyingWorker(cs) != nil:
 			time.Sleep(jitter(100*time.Millisecond, 800*time.Millisecond))
 			if w := applyingWorker(cs); w != nil {

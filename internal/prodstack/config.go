@@ -103,10 +103,10 @@ func serverConfig(pg *postgres, p ports, tf tlsFiles, dynamicConfig, logFile str
 	}
 }
 
-// dynamicConfigYAML is the server's dynamic config: the defaults, except
-// where a test stack on two cores needs otherwise (none today; the file
-// exists so a test can tune a knob the way an operator would).
-const dynamicConfigYAML = `# ferry's production-shaped test stack: server defaults.
+// dynamicConfigYAML is the server's dynamic config, which operators tune
+// at run time: the server's defaults, with the ID length limit of the
+// module's config/dynamicconfig/development-sql.yaml.
+const dynamicConfigYAML = `# ferry's production-shaped test stack
 limit.maxIDLength:
   - value: 255
     constraints: {}
