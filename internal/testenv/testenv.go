@@ -4,11 +4,20 @@
 package testenv
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
 )
 
 // Root returns the repository root.
@@ -78,4 +87,55 @@ func TerraformEnv(cliConfig string) map[string]string {
 		"CHECKPOINT_DISABLE": "1",
 		"TF_IN_AUTOMATION":   "1",
 	}
+}
+
+// DevServer starts the Temporal dev server (in memory, loopback, headless)
+// with ferry's search attributes registered, stops it when the test ends,
+// and returns its frontend host:port. It skips (or fails under make test)
+// without ./bin/temporal.
+func DevServer(t testing.TB, searchAttributes []string) string {
+	t.Helper()
+	bin := Temporal(t)
+	port := FreePort(t)
+	args := append([]string{"server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", strconv.Itoa(port),
+		"--http-port", strconv.Itoa(FreePort(t)), "--metrics-port", strconv.Itoa(FreePort(t)), "--log-level", "error"}, searchAttributes...)
+	logFile := filepath.Join(t.TempDir(), "server.log")
+	logf, err := os.Create(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); _ = logf.Close() })
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		c, err := client.Dial(client.Options{HostPort: addr, Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+		if err == nil {
+			_, err = c.CheckHealth(context.Background(), &client.CheckHealthRequest{})
+			c.Close()
+			if err == nil {
+				return addr
+			}
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(logFile)
+			t.Fatalf("temporal dev server did not come up on %s: %v\n%s", addr, err, b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// FreePort returns a loopback TCP port nobody listens on now.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
