@@ -374,7 +374,7 @@ func TestReplicationFailurePaths(t *testing.T) {
 func TestReplicationNamesAreMethods(t *testing.T) {
 	typ := reflect.TypeOf(&Activities{})
 	for _, n := range []string{StartReplicationName, ReplicationStatusName, TestCloneName, CutoverReplicationName,
-		FinalizeReplicationName, ExtendReplicationName, CleanupReplicationName} {
+		FinalizeReplicationName, ExtendReplicationName, CleanupReplicationName, RunSyncCommandName, ProbeSyncLagName} {
 		if _, ok := typ.MethodByName(n); !ok {
 			t.Errorf("activity name %q has no method on *Activities", n)
 		}

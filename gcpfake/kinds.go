@@ -71,6 +71,10 @@ func insertInstance(s *Server, c *creq, o *object) *apiError {
 		}
 		if src, _ := d["source"].(string); src != "" {
 			dk := strings.TrimPrefix(src, computeBase)
+			if s.state.Objects[dk] == nil {
+				// e.g. a replicated disk whose cutover has not run yet
+				return errNotFound(dk)
+			}
 			if ex := s.state.Objects[dk]; ex != nil && len(toSlice(ex.Body["users"])) > 0 && d["mode"] != "READ_ONLY" {
 				return errInvalid("The disk resource '%s' is already being used by '%s'", dk, toSlice(ex.Body["users"])[0])
 			}

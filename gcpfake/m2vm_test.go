@@ -3,6 +3,7 @@ package gcpfake
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -376,5 +377,20 @@ func TestM2VMFaults(t *testing.T) {
 	src, err := c.ListSources(context.Background(), req).Next()
 	if err != nil || !strings.HasSuffix(src.Name, "vcenter-paris") || s.M2VM().Calls()["ListSources"] != 2 {
 		t.Fatalf("list after a 503: %v %v calls=%v", src, err, s.M2VM().Calls())
+	}
+}
+
+// An instance on a disk that does not exist (a replicated disk before its
+// cutover job ran) is refused as the real API refuses it.
+func TestInstanceOnMissingDisk(t *testing.T) {
+	s, err := Start(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	body := `{"name":"db-1","machineType":"zones/` + m2Zone + `/machineTypes/n2-standard-2","disks":[{"boot":true,"source":"https://www.googleapis.com/compute/v1/projects/` + m2Project + `/zones/` + m2Zone + `/disks/db-1-m2vm-0"}],"networkInterfaces":[{}]}`
+	code, _, resp := do(t, "POST", s.ComputeEndpoint()+"projects/"+m2Project+"/zones/"+m2Zone+"/instances", body)
+	if code != 404 || !strings.Contains(fmt.Sprint(resp), "db-1-m2vm-0") {
+		t.Fatalf("instance on a missing disk: %d %v", code, resp)
 	}
 }

@@ -76,6 +76,9 @@ const (
 	ReasonGateAckDependencies     Reason = "gate-ack-dependencies"
 	ReasonChangeWindow            Reason = "waiting-change-window"
 	ReasonRetention               Reason = "decommission-retention"
+	// ReasonSyncLag: the cutover waits until the app's sync (data =
+	// "sync") is less than max_lag behind.
+	ReasonSyncLag Reason = "sync-lag-above-max"
 )
 
 // ReasonUnknown is an error that carries no ferry reason (a bug, or a
@@ -98,6 +101,6 @@ var (
 	}
 	gates = []Reason{
 		ReasonGateApprovePlan, ReasonGateApproveCutover, ReasonGateApproveDecommission,
-		ReasonGateAckDependencies, ReasonChangeWindow, ReasonRetention,
+		ReasonGateAckDependencies, ReasonChangeWindow, ReasonRetention, ReasonSyncLag,
 	}
 )
