@@ -335,7 +335,10 @@ func showSpec(tw *tabwriter.Writer, s plan.AppSpec) {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d vCPU/%d MB\t%s\t%s\t%.2f\t%s\n", cell(v.Name), cell(v.GCEName), v.NumCPU, v.MemoryMB, cell(v.MachineType), disks, v.MonthlyUSD, cell(v.SizingNote))
 	}
-	fmt.Fprintf(tw, "total\t\t\t\t\t%.2f\t\n", s.MonthlyUSD())
+	if s.ForwardingRuleMonthlyUSD > 0 {
+		fmt.Fprintf(tw, "forwarding rule\t\t\t\t\t%.2f\tthe lb cutover's (the first five of a project and region share one rate)\n", s.ForwardingRuleMonthlyUSD)
+	}
+	fmt.Fprintf(tw, "total\t\t\t\t\t%.2f\tprices: %s, on demand\n", s.MonthlyUSD(), catalog.Default().Source())
 }
 
 func newPlanRenderCmd(g *globals) *cobra.Command {
