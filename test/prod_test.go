@@ -13,8 +13,8 @@ import (
 // `ferry status` and `ferry worker` reach a real Temporal server (built
 // from go.temporal.io/server, PostgreSQL, frontend serving mTLS only) with
 // Temporal's TEMPORAL_* settings and with ferry's flags; a client
-// certificate the cluster's CA did not sign, or none, fails naming what to
-// fix.
+// certificate the cluster's CA did not sign, none, or no TLS at all fails
+// naming what to fix.
 func TestConnectOverMTLSProdStack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: Temporal server and PostgreSQL")
@@ -51,6 +51,7 @@ func TestConnectOverMTLSProdStack(t *testing.T) {
 			"refused the client certificate " + stranger.CertFile},
 		{"no client certificate", cleanEnv(dir, "TEMPORAL_ADDRESS="+addr, "TEMPORAL_TLS_SERVER_CA_CERT_PATH="+st.CA.CAFile),
 			"requires a client certificate"},
+		{"plaintext", cleanEnv(dir, "TEMPORAL_ADDRESS="+addr), "probably requires TLS"},
 	} {
 		t.Run("status/"+c.name, func(t *testing.T) {
 			out, err := runFerry(ctx, t, c.env, status...)
