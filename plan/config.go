@@ -114,7 +114,10 @@ type cutoverConf struct {
 	HealthCheck *healthConf   `hcl:"health_check,block"`
 	SLO         *sloConf      `hcl:"slo,block"`
 	Windows     []*windowConf `hcl:"window,block"`
-	DNS         *dnsConf      `hcl:"dns,block"`
+	// OutsideWindow: what a traffic step does when the change window has
+	// closed before it starts: "wait" (default) or "rollback".
+	OutsideWindow string   `hcl:"outside_window,optional"`
+	DNS           *dnsConf `hcl:"dns,block"`
 }
 
 type stepConf struct {

@@ -171,6 +171,12 @@ func (r *resolver) cutover(app string, c *cutoverConf, body *hclsyntax.Body, vms
 		out.Windows = append(out.Windows, win)
 	}
 
+	out.OutsideWindow = or(c.OutsideWindow, OutsideWindowWait)
+	if o := out.OutsideWindow; o != OutsideWindowWait && o != OutsideWindowRollback {
+		r.diags = append(r.diags, errAt(body, path, "outside_window", "Unknown outside_window",
+			fmt.Sprintf("App %q: outside_window = %q; use \"wait\" (hold traffic where it is until the next window) or \"rollback\".", app, o)))
+	}
+
 	if d := c.DNS; d != nil {
 		out.DNS = DNSTarget{ManagedZone: d.ManagedZone, Name: d.Name, TTL: 60}
 		if d.TTL != nil {

@@ -149,16 +149,26 @@ type VMSpec struct {
 
 // CutoverSpec says how traffic moves from the datacenter to GCP.
 type CutoverSpec struct {
-	Strategy    string        `json:"strategy"` // lb | dns
-	Steps       []Step        `json:"steps"`    // default 10, 50, 100 %
-	PublicURL   string        `json:"publicURL,omitempty"`
-	HealthCheck HealthCheck   `json:"healthCheck"`
-	SLO         SLO           `json:"slo"`
-	Windows     []Window      `json:"windows,omitempty"` // none: always open
-	DNS         DNSTarget     `json:"dns,omitempty"`
-	DCEndpoints []string      `json:"dcEndpoints,omitempty"` // ip:port of the app in the DC
-	StepTimeout time.Duration `json:"stepTimeout,omitempty"`
+	Strategy    string      `json:"strategy"` // lb | dns
+	Steps       []Step      `json:"steps"`    // default 10, 50, 100 %
+	PublicURL   string      `json:"publicURL,omitempty"`
+	HealthCheck HealthCheck `json:"healthCheck"`
+	SLO         SLO         `json:"slo"`
+	Windows     []Window    `json:"windows,omitempty"` // none: always open
+	// OutsideWindow is what a traffic step does when the change window
+	// closed before it starts: OutsideWindowWait (hold traffic where it
+	// is until the next window) or OutsideWindowRollback.
+	OutsideWindow string        `json:"outsideWindow,omitempty"`
+	DNS           DNSTarget     `json:"dns,omitempty"`
+	DCEndpoints   []string      `json:"dcEndpoints,omitempty"` // ip:port of the app in the DC
+	StepTimeout   time.Duration `json:"stepTimeout,omitempty"`
 }
+
+// What a traffic step does outside the change window.
+const (
+	OutsideWindowWait     = "wait"
+	OutsideWindowRollback = "rollback"
+)
 
 // Step is one traffic shift: Percent of traffic to GCP, then Bake.
 type Step struct {

@@ -28,7 +28,7 @@ func gateReason(gate string) string {
 		return string(runbooks.ReasonGateApproveDecommission)
 	case GateDependencies:
 		return string(runbooks.ReasonGateAckDependencies)
-	case "change-window":
+	case "change-window", GateWindowOverride:
 		return string(runbooks.ReasonChangeWindow)
 	case "retention":
 		return string(runbooks.ReasonRetention)

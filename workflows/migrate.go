@@ -40,9 +40,12 @@ type migration struct {
 	provisioned    bool
 	trafficTouched bool
 	stepStart      time.Time // when the current traffic step began (metrics only)
-	sourcesOff     bool
-	decommissioned bool
-	finished       bool
+	// windowOverridden: two approvers overrode the closed change window;
+	// the cutover's remaining steps do not wait for it again.
+	windowOverridden bool
+	sourcesOff       bool
+	decommissioned   bool
+	finished         bool
 
 	approvedPlanHash string
 	notifying        int // notifications in flight

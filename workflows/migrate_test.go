@@ -219,15 +219,96 @@ func TestChangeWindowWait(t *testing.T) {
 	at(h.env, 3*time.Hour, func() { waiting = status(h.env).Waiting })
 	h.approve(8*24*time.Hour, GateDecommission, "ana@example.com")
 	h.run()
-	if waiting == nil || waiting.Gate != "change-window" {
-		t.Fatalf("after approval outside the window, waiting = %+v, want change-window", waiting)
+	if waiting == nil || waiting.Gate != GateWindowOverride || waiting.Required != 2 {
+		t.Fatalf("after approval outside the window, waiting = %+v, want the window (override by 2)", waiting)
 	}
 	want := time.Date(2026, 11, 28, 22, 0, 0, 0, time.UTC)
 	if !waiting.Until.Equal(want) {
 		t.Errorf("window opens at %s, want %s", waiting.Until, want)
 	}
-	if !strings.Contains(waiting.Hint, "cutover approved") {
-		t.Errorf("hint %q does not say the cutover is approved and waiting", waiting.Hint)
+	if !strings.Contains(waiting.Hint, "the cutover waits for the change window") {
+		t.Errorf("hint %q does not say the cutover waits for its window", waiting.Hint)
+	}
+}
+
+// saturdayWindow opens Saturdays 22:00 UTC for d; harness time starts on
+// Monday 2026-11-23 10:00, so it first opens 5 days 12 hours in.
+func saturdayWindow(d time.Duration) []plan.Window {
+	return []plan.Window{{Days: []time.Weekday{time.Saturday}, Start: "22:00", Duration: d, TimeZone: "UTC"}}
+}
+
+// The window is checked before every traffic step: a cutover that
+// outlasts it holds traffic where it is until the next window.
+func TestWindowCheckedBeforeEveryStep(t *testing.T) {
+	h := newHarness(t)
+	h.spec.Cutover.Windows = saturdayWindow(time.Hour)
+	h.spec.Cutover.Steps = []plan.Step{{Percent: 10, Bake: 2 * time.Hour}, {Percent: 50}, {Percent: 100}}
+	h.approve(time.Hour, GatePlan, "bo@example.com")
+	h.approve(2*time.Hour, GateCutover, "bo@example.com")
+	var mid Status
+	at(h.env, 5*24*time.Hour+15*time.Hour, func() { mid = status(h.env) }) // Sunday 01:00
+	h.approve(14*24*time.Hour, GateDecommission, "ana@example.com")
+	res := h.run()
+	if mid.TrafficPercent != 10 || mid.Waiting == nil || mid.Waiting.Gate != GateWindowOverride ||
+		!mid.Waiting.Until.Equal(time.Date(2026, 12, 5, 22, 0, 0, 0, time.UTC)) || !strings.Contains(mid.Waiting.Hint, "the 50 % step") {
+		t.Fatalf("after the window closed mid-cutover: traffic %d %%, waiting %+v", mid.TrafficPercent, mid.Waiting)
+	}
+	if res.Outcome != StageDone {
+		t.Errorf("outcome %s", res.Outcome)
+	}
+}
+
+// outside_window = "rollback": a step that would start after the window
+// closed rolls the cutover back instead.
+func TestWindowClosedRollsBackWhenThePlanSaysSo(t *testing.T) {
+	h := newHarness(t)
+	h.spec.Cutover.Windows = saturdayWindow(time.Hour)
+	h.spec.Cutover.OutsideWindow = plan.OutsideWindowRollback
+	h.spec.Cutover.Steps = []plan.Step{{Percent: 10, Bake: 2 * time.Hour}, {Percent: 100}}
+	h.approve(time.Hour, GatePlan, "bo@example.com")
+	h.approve(2*time.Hour, GateCutover, "bo@example.com")
+	res := h.run()
+	if res.Outcome != StageRolledBack || !strings.Contains(res.Status.RollbackReason, "change window closed before the 100 % step") {
+		t.Fatalf("outcome %s, rollback reason %q", res.Outcome, res.Status.RollbackReason)
+	}
+}
+
+// An emergency override of a closed window takes two distinct verified
+// cutover approvers, not the starter, and is audited.
+func TestWindowOverrideNeedsTwoApprovers(t *testing.T) {
+	h := newHarness(t)
+	h.spec.Cutover.Windows = saturdayWindow(4 * time.Hour)
+	h.approve(time.Hour, GatePlan, "bo@example.com")
+	h.approve(2*time.Hour, GateCutover, "bo@example.com")
+	var afterOne Status
+	h.approve(3*time.Hour, GateWindowOverride, "ana@example.com")
+	h.approve(3*time.Hour+time.Minute, GateWindowOverride, "ana@example.com") // the same person twice
+	at(h.env, 3*time.Hour+2*time.Minute, func() { afterOne = status(h.env) })
+	h.approve(4*time.Hour, GateWindowOverride, "bo@example.com")
+	var afterTwo Status
+	at(h.env, 4*time.Hour+time.Minute, func() { afterTwo = status(h.env) })
+	h.approve(48*time.Hour, GateDecommission, "ana@example.com")
+	res := h.run()
+	if afterOne.Waiting == nil || afterOne.Waiting.Gate != GateWindowOverride || len(afterOne.Waiting.Approved) != 1 {
+		t.Fatalf("one approver overrode the window: %+v", afterOne.Waiting)
+	}
+	if afterTwo.Stage != StageCutover || afterTwo.Waiting != nil && afterTwo.Waiting.Gate == GateWindowOverride {
+		t.Fatalf("two approvers did not override: stage %s waiting %+v", afterTwo.Stage, afterTwo.Waiting)
+	}
+	var overrides int
+	for _, a := range res.Status.Approvals {
+		if a.Stage == GateWindowOverride && a.Verified {
+			overrides++
+		}
+	}
+	var audited, twice bool
+	for _, a := range res.Status.Audit {
+		audited = audited || a.Signal == GateWindowOverride && strings.Contains(a.Reason, "ana@example.com, bo@example.com")
+		twice = twice || strings.Contains(a.Reason, "already approved")
+	}
+	if res.Outcome != StageDone || overrides != 2 || !audited || !twice {
+		t.Fatalf("outcome %s, %d override approvals, audited %v, second approval by the same person refused %v: %+v",
+			res.Outcome, overrides, audited, twice, res.Status.Audit)
 	}
 }
 

@@ -19,11 +19,16 @@ import (
 // payload (say, typed by hand in the Temporal UI) is recorded in the audit
 // list instead of being dropped by the SDK or panicking the workflow.
 
-var knownGates = []string{GatePlan, GateCutover, GateDecommission, GateDependencies}
+var knownGates = []string{GatePlan, GateCutover, GateDecommission, GateDependencies, GateWindowOverride}
 
 // GateDependencies is the acknowledgement asked for when a dependency stays
 // behind in the datacenter.
 const GateDependencies = "dependencies"
+
+// GateWindowOverride is the emergency override of a closed change window,
+// open while a cutover waits for its window: two distinct cutover
+// approvers, each verified, neither the migration's starter.
+const GateWindowOverride = "window-override"
 
 // decodeRaw decodes a JSON signal payload strictly.
 func decodeRaw(raw converter.RawValue, v any) error {
@@ -251,8 +256,11 @@ func (m *migration) decide(ctx workflow.Context, decision string, a Approval, ca
 	if err != nil {
 		return refuse("%s refused: %v", decision, err)
 	}
-	if a.Stage == GateCutover && decision == "approve" && approver == m.st.StartedBy {
+	if (a.Stage == GateCutover || a.Stage == GateWindowOverride) && decision == "approve" && approver == m.st.StartedBy {
 		return refuse("approve refused: %s started this migration and may not approve its cutover (separation of duties)", approver)
+	}
+	if a.Stage == GateWindowOverride && !verified {
+		return refuse("approve refused: overriding a change window needs verified approvals; sign with 'ferry migrate approve APP --stage %s'", GateWindowOverride)
 	}
 	if decision == "approve" && slices.Contains(w.Approved, approver) {
 		return refuse("approve refused: %s already approved this opening of the %s gate; %d of %d approvals so far", approver, a.Stage, len(w.Approved), w.Required)

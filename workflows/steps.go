@@ -193,7 +193,7 @@ func (m *migration) cutoverEvidence() string {
 }
 
 // changeWindow holds an approved cutover until the app's change window
-// opens, on a durable timer.
+// opens, on a durable timer; two verified cutover approvers may override.
 func (m *migration) changeWindow(ctx workflow.Context) error {
 	open, next := m.spec.Cutover.WindowOpen(workflow.Now(ctx))
 	if open {
@@ -202,8 +202,75 @@ func (m *migration) changeWindow(ctx workflow.Context) error {
 	if next.IsZero() {
 		return fmt.Errorf("the change windows of %s never open: fix the plan, then retry", m.spec.Name)
 	}
-	return m.waitUntil(ctx, "change-window", next,
-		fmt.Sprintf("cutover approved; waiting for the change window that opens at %s", next.Format(time.RFC3339)))
+	if windowVersion(ctx) == workflow.DefaultVersion {
+		return m.waitUntil(ctx, "change-window", next,
+			fmt.Sprintf("cutover approved; waiting for the change window that opens at %s", next.Format(time.RFC3339)))
+	}
+	return m.windowGate(ctx, next, "the cutover")
+}
+
+// stepInWindow checks the change window again before each traffic step:
+// a cutover that outlasts its window does not shift more traffic outside
+// it. Closed: it waits for the next window (traffic stays where it is) or
+// rolls back, as the plan's outside_window says.
+func (m *migration) stepInWindow(ctx workflow.Context, percent int) error {
+	open, next := m.spec.Cutover.WindowOpen(workflow.Now(ctx))
+	if open || m.windowOverridden || windowVersion(ctx) == workflow.DefaultVersion {
+		return nil
+	}
+	what := fmt.Sprintf("the %d %% step", percent)
+	if m.spec.Cutover.OutsideWindow == plan.OutsideWindowRollback {
+		return errRollback{reason: fmt.Sprintf("the change window closed before %s (outside_window = %q)", what, plan.OutsideWindowRollback)}
+	}
+	if next.IsZero() {
+		return fmt.Errorf("the change windows of %s never open: fix the plan, then retry", m.spec.Name)
+	}
+	return m.windowGate(ctx, next, what)
+}
+
+// windowVersion: the window checked before every traffic step, and the
+// emergency override, came after the first release. Called only when a
+// window is closed, so histories that never met one carry no marker.
+func windowVersion(ctx workflow.Context) workflow.Version {
+	return workflow.GetVersion(ctx, "window-every-step", workflow.DefaultVersion, 1)
+}
+
+// windowGate waits until the window opens at until, or until two distinct
+// verified cutover approvers override it (audited), or a rollback.
+func (m *migration) windowGate(ctx workflow.Context, until time.Time, what string) error {
+	approvers := m.approvers(GateCutover)
+	m.decision = nil
+	m.seq++
+	hint := fmt.Sprintf("%s waits for the change window that opens at %s; in an emergency two cutover approvers may override: 'ferry migrate approve %s --stage %s'",
+		what, until.Format(time.RFC3339), m.spec.Name, GateWindowOverride)
+	m.waiting = &Waiting{Gate: GateWindowOverride, Seq: m.seq, Approvers: approvers, Required: 2, Since: workflow.Now(ctx), Until: until, Hint: hint}
+	m.publish(ctx)
+	m.notify(ctx, "window-wait", fmt.Sprintf("nothing: %s starts when the window opens at %s", what, until.Format(time.RFC3339)),
+		gateReason(GateWindowOverride), hint)
+	for {
+		opened, err := workflow.AwaitWithTimeout(ctx, until.Sub(workflow.Now(ctx)), func() bool { return m.decision != nil || m.rollbackReq != nil })
+		if err != nil {
+			return err
+		}
+		if !opened || m.rollbackReq != nil {
+			break
+		}
+		d := *m.decision
+		m.decision = nil
+		if d.Decision == "rejected" { // an approver declines the override: keep waiting
+			continue
+		}
+		m.windowOverridden = true // for the rest of this cutover
+		by := strings.Join(m.waiting.Approved, ", ")
+		m.st.Audit = append(m.st.Audit, AuditEntry{At: workflow.Now(ctx), Signal: GateWindowOverride, By: by,
+			Reason: fmt.Sprintf("change window overridden for %s by %s (the window opens at %s)", what, by, until.Format(time.RFC3339))})
+		m.notify(ctx, "window-override", "nothing: the cutover goes on outside its window", gateReason(GateWindowOverride),
+			fmt.Sprintf("%s overrode the change window for %s", by, what))
+		break
+	}
+	m.waiting = nil
+	m.publish(ctx)
+	return m.checkRollback()
 }
 
 func (m *migration) holdForDependencies(ctx workflow.Context) error {
@@ -223,6 +290,9 @@ func (m *migration) holdForDependencies(ctx workflow.Context) error {
 
 func (m *migration) shift(percent int) func(workflow.Context) error {
 	return func(ctx workflow.Context) error {
+		if err := m.stepInWindow(ctx, percent); err != nil {
+			return err
+		}
 		m.trafficTouched = true
 		m.stepStart = workflow.Now(ctx)
 		var res activities.ShiftTrafficResult

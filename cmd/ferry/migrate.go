@@ -220,7 +220,7 @@ the Temporal UI (More Actions → Send a Signal, signal "` + name + `").`,
 			})
 		},
 	}
-	cmd.Flags().StringVar(&stage, "stage", "", "gate: plan, cutover, decommission or dependencies")
+	cmd.Flags().StringVar(&stage, "stage", "", "gate: plan, cutover, decommission, dependencies, or window-override (an emergency cutover outside its change window: two approvers)")
 	cmd.Flags().StringVar(&comment, "comment", "", "why (kept in the history)")
 	cmd.Flags().BoolVar(&printSignal, "print-signal", false, "print the signed signal JSON to paste in the Temporal UI instead of sending it")
 	_ = cmd.MarkFlagRequired("stage")

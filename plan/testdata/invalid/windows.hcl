@@ -29,7 +29,8 @@ app "ledger" {
       duration = "0s"
       timezone = "Mars/Olympus"
     }
-    dc_endpoints = ["ledger.dc:80"]
+    dc_endpoints   = ["ledger.dc:80"]
+    outside_window = "sideways"
   }
   hook "x" {
     at      = "whenever"
