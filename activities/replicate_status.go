@@ -193,7 +193,7 @@ func forecast(done []*vmmigrationpb.ReplicationCycle, lastStart, now time.Time, 
 		}
 		return 0, "unknown until a cycle after the first sync has run"
 	}
-	changeRate := float64(bytes) / gaps.Seconds()   // bytes rewritten per second
+	changeRate := float64(bytes) / gaps.Seconds()    // bytes rewritten per second
 	throughput := float64(bytes) / copying.Seconds() // bytes copied per second
 	pending := changeRate * max(now.Sub(lastStart), 0).Seconds()
 	d := time.Duration(pending/throughput*float64(time.Second)) + 2*overhead/time.Duration(n)

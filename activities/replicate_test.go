@@ -165,7 +165,9 @@ func TestReplicationLifecycle(t *testing.T) {
 		t.Fatalf("retried start: %+v, creates %d -> %d", sr, creates, e.fake.M2VM().Calls()["CreateMigratingVm"])
 	}
 
-	st := e.waitStatus(ref, func(s ReplicationStatusResult) bool { return s.Ready && s.VMs[0].CyclesDone >= 3 && s.VMs[1].CyclesDone >= 3 })
+	st := e.waitStatus(ref, func(s ReplicationStatusResult) bool {
+		return s.Ready && s.VMs[0].CyclesDone >= 3 && s.VMs[1].CyclesDone >= 3
+	})
 	v := st.VMs[0]
 	if v.LastCycleDuration <= 0 || v.BytesReplicated < 60<<30 || v.Forecast <= 0 || !strings.HasPrefix(v.ForecastBasis, "measured") ||
 		v.ServiceForecast <= 0 || v.ExpiresAt.IsZero() || st.FinalSyncForecast < v.Forecast || !strings.Contains(st.Summary, "final sync ≈") {
@@ -173,6 +175,18 @@ func TestReplicationLifecycle(t *testing.T) {
 	}
 	t.Logf("status: %s; pg-1: %d cycles, last %s (%d bytes), forecast %s (%s), service forecast %s",
 		st.Summary, v.CyclesDone, v.LastCycleDuration, v.LastCycleBytes, v.Forecast, v.ForecastBasis, v.ServiceForecast)
+
+	// Migrations expire after 180 days: those within the window are
+	// extended, the others left alone.
+	var er ExtendReplicationResult
+	e.must(ExtendReplicationName, ExtendReplicationInput{Plan: ref}, &er)
+	if len(er.Extended) != 0 {
+		t.Fatalf("extended fresh migrations: %v", er.Extended)
+	}
+	e.must(ExtendReplicationName, ExtendReplicationInput{Plan: ref, Within: 200 * 24 * time.Hour}, &er)
+	if len(er.Extended) != 2 || !strings.HasPrefix(er.Extended[0], "pg-1 until ") {
+		t.Fatalf("extend: %v", er.Extended)
+	}
 
 	var tc TestCloneResult
 	e.must(TestCloneName, TestCloneInput{Plan: ref}, &tc)

@@ -1,7 +1,10 @@
 // Package gcpfake is ferry's in-process fake of the Google Cloud REST APIs
 // ferry touches: Compute Engine (instances, disks, networks, firewalls,
 // instance groups, load balancing, NEGs, operations), Cloud DNS and Cloud
-// Storage (fake-gcs-server mounted in the same handler). It is strict where
+// Storage (fake-gcs-server mounted in the same handler), and, over gRPC on
+// a second port, Migrate to Virtual Machines (m2vm.go: replication cycles,
+// clone and cutover jobs whose disks and VMs appear in its Compute Engine).
+// It is strict where
 // the real API is strict (selfLinks, fingerprints, int64-as-string, error
 // shapes) so that the real terraform google provider and the
 // cloud.google.com/go clients behave against it as against a real project,

@@ -386,3 +386,18 @@ func indexOfN(s string, c byte, n int) int {
 	}
 	return -1
 }
+
+// SetStepOverhead changes the length of the non-copying steps of cycles and
+// jobs scheduled from now on (a slow shutdown, say); restore puts the
+// previous value back.
+func (m *M2VM) SetStepOverhead(d time.Duration) (restore func()) {
+	m.mu.Lock()
+	old := m.opts.StepOverhead
+	m.opts.StepOverhead = d
+	m.mu.Unlock()
+	return func() {
+		m.mu.Lock()
+		m.opts.StepOverhead = old
+		m.mu.Unlock()
+	}
+}

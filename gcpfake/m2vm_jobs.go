@@ -393,7 +393,7 @@ func (m *M2VM) cloneView(c *m2Clone) *vmmigrationpb.CloneJob {
 func (m *M2VM) cutoverView(v *m2VM, c *m2Cutover) *vmmigrationpb.CutoverJob {
 	now := m.now()
 	out := &vmmigrationpb.CutoverJob{Name: c.name, CreateTime: ts(c.created), State: c.state, StateTime: ts(c.created),
-		Error: errStatus(c.errMsg),
+		Error:           errStatus(c.errMsg),
 		TargetVmDetails: &vmmigrationpb.CutoverJob_ComputeEngineDisksTargetDetails{ComputeEngineDisksTargetDetails: m.disksDetails(c.target, c.products)}}
 	switch c.state {
 	case vmmigrationpb.CutoverJob_SUCCEEDED, vmmigrationpb.CutoverJob_FAILED, vmmigrationpb.CutoverJob_CANCELLED:
