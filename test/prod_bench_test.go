@@ -12,7 +12,7 @@ import (
 	"github.com/ferrymigrate/ferry/internal/prodstack"
 )
 
-// BenchmarkProdStackThroughput runs FERRY_BENCH_PROD_APPS (default 200)
+// BenchmarkProdStackThroughput runs FERRY_BENCH_PROD_APPS (default 100)
 // MigrateApp workflows with instant activities on the production-shaped
 // cluster (Temporal server, PostgreSQL, mTLS), first with one worker, then
 // with two (each its own client connection, polling the same task queue).
@@ -21,7 +21,7 @@ import (
 // trivial workflow making as many activity calls and waiting for the same
 // signals. Nothing is asserted on time.
 func BenchmarkProdStackThroughput(b *testing.B) {
-	n := 200
+	n := 100
 	if v, err := strconv.Atoi(os.Getenv("FERRY_BENCH_PROD_APPS")); err == nil && v > 0 {
 		n = v
 	}
