@@ -112,11 +112,21 @@ install_postgres() {
   if have_postgres; then return; fi
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
     log "installing PostgreSQL from Debian's packages (apt-get install -y postgresql)"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-    return
+    export DEBIAN_FRONTEND=noninteractive
+    if apt-get install -y -qq postgresql >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq postgresql >/dev/null 2>&1; }; then
+      have_postgres && return
+    fi
   fi
-  log "WARNING: PostgreSQL (initdb, pg_ctl under /usr/lib/postgresql/*/bin) is missing and cannot be installed here (need root and apt-get); the production-stack tests will skip, or fail under FERRY_REQUIRE_TOOLS=1. Install it with: apt-get install -y postgresql"
+  cat >&2 <<MSG
+################################################################
+##  PostgreSQL (initdb, pg_ctl, postgres under                ##
+##  /usr/lib/postgresql/*/bin) is missing and could not be    ##
+##  installed (need root and apt-get). THE PRODUCTION-STACK   ##
+##  TESTS WILL SKIP, or FAIL under FERRY_REQUIRE_TOOLS=1      ##
+##  (make test). Install it: apt-get install -y postgresql    ##
+################################################################
+MSG
 }
 
 build_staticcheck() {
