@@ -54,8 +54,8 @@ func BenchmarkProdStackThroughput(b *testing.B) {
 			fmt.Printf("BenchmarkProdStackThroughput: %d worker(s): %d apps in %s (%.0f apps/min); floor %s (%.0f/min); ratio %.2f\n",
 				workers, n, apps.Round(time.Millisecond), perMin[workers], floor.Round(time.Millisecond), float64(n)/floor.Minutes(), ratio)
 		}
-		fmt.Printf("BenchmarkProdStackThroughput: 2 workers vs 1: %.2fx the app workflows per minute (Temporal server %s, PostgreSQL, mTLS)\n",
-			perMin[2]/perMin[1], st.HostPort())
+		fmt.Printf("BenchmarkProdStackThroughput: 2 workers vs 1: %.2fx the app workflows per minute (Temporal server %s, PostgreSQL, mTLS, %d apps per batch)\n",
+			perMin[2]/perMin[1], st.Version(), n)
 	}
 }
 

@@ -53,7 +53,6 @@ type Options struct {
 
 // Stack is a running production-shaped Temporal cluster.
 type Stack struct {
-	t         testing.TB
 	opts      Options
 	dir       string
 	bin       string
@@ -88,7 +87,7 @@ func Start(t testing.TB, opts Options) *Stack {
 	schema := testenv.TemporalSchema(t, version)
 	began := time.Now()
 
-	s := &Stack{t: t, opts: opts, dir: t.TempDir(), bin: server, version: version}
+	s := &Stack{opts: opts, dir: t.TempDir(), bin: server, version: version}
 	s.logFile = filepath.Join(s.dir, "temporal-server.log")
 	s.config = filepath.Join(s.dir, "temporal-server.json")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -151,6 +150,9 @@ func (s *Stack) HostPort() string { return fmt.Sprintf("127.0.0.1:%d", s.ports.F
 
 // Namespace is the registered namespace.
 func (s *Stack) Namespace() string { return s.opts.Namespace }
+
+// Version is the Temporal server's version (as `make tools` built it).
+func (s *Stack) Version() string { return s.version }
 
 // LogFile is the server's log.
 func (s *Stack) LogFile() string { return s.logFile }

@@ -50,6 +50,9 @@ func TestStack(t *testing.T) {
 		if err := s.Restart(); err != nil {
 			t.Fatal(err)
 		}
+		if n := s.Starts(); n != 3 { // registration, its restart, this one
+			t.Errorf("the server started %d times, want 3", n)
+		}
 		if _, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: "FerryApp = 'x'"}); err != nil {
 			t.Errorf("visibility query on a ferry search attribute after a restart: %v", err)
 		}
