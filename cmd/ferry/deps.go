@@ -14,6 +14,7 @@ import (
 	"github.com/ferrymigrate/ferry/deps"
 	"github.com/ferrymigrate/ferry/inventory"
 	"github.com/ferrymigrate/ferry/inventory/sample"
+	"github.com/ferrymigrate/ferry/worker"
 )
 
 func init() { register(newDepsCmd) }
@@ -135,6 +136,16 @@ func runDeps(ctx context.Context, stdout, stderr io.Writer, f *depsFlags, format
 	if err != nil {
 		return err
 	}
+	if format != "table" || f.out != "" {
+		// Only the table shows them: say on stderr what the other formats
+		// leave out, so nothing is dropped silently.
+		if a := res.Ambiguous; a.Conversations > 0 {
+			fmt.Fprintf(stderr, "warning: %d ambiguous conversations (%d records) with no telling which side is the server make no edge; pass an 'ss -ltn' capture of these hosts with --flows to decide them (the table or -o json lists the largest)\n", a.Conversations, a.Records)
+		}
+		for _, warn := range res.Warnings {
+			fmt.Fprintf(stderr, "warning: %s\n", warn)
+		}
+	}
 	w := stdout
 	if f.out != "" {
 		var buf bytes.Buffer
@@ -180,7 +191,9 @@ func discoverInventory(ctx context.Context) (*inventory.Inventory, error) {
 		return nil, err
 	}
 	defer c.Close(context.WithoutCancel(ctx))
-	return inventory.Discover(ctx, c, inventory.DefaultOptions())
+	// Group as the worker does (FERRY_APP_CATEGORY, ...; unset: the
+	// defaults), so a plan made from vCenter matches what it will discover.
+	return inventory.Discover(ctx, c, worker.GroupingFromEnv())
 }
 
 // sampleInventory (also used by plan.go) discovers the sample portfolio from an in-process vCenter

@@ -121,3 +121,30 @@ func TestDepsSample(t *testing.T) {
 		}
 	}
 }
+
+// Formats other than the table do not show ambiguous conversations: they
+// are warned on stderr, never dropped silently.
+func TestDepsWarnsAmbiguousOutsideTheTable(t *testing.T) {
+	inv, _ := depsFixture(t)
+	flows := filepath.Join(t.TempDir(), "nfdump.csv")
+	// Both ports ephemeral, no SYN: nothing tells which side serves.
+	if err := os.WriteFile(flows, []byte("src_ip,dst_ip,src_port,dst_port,protocol,bytes,flags,biflowDirection\n"+
+		"10.0.0.1,10.0.0.2,45000,47000,tcp,500,...AP.SF,\n"+
+		"10.0.0.2,10.0.0.1,47000,45000,tcp,700,...AP.SF,\n"+
+		"10.0.0.1,10.0.0.2,41000,8080,tcp,100,....S.,\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"json", "mermaid"} {
+		var stdout, stderr strings.Builder
+		if err := runDeps(t.Context(), &stdout, &stderr, &depsFlags{flows: []string{flows}, inventoryFile: inv, affinity: deps.DefaultAffinity}, format); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(stderr.String(), "warning: 1 ambiguous conversations (2 records)") || strings.Contains(stdout.String(), "warning:") {
+			t.Errorf("%s: stderr %q", format, stderr.String())
+		}
+	}
+	out, err := run(t, "deps", "--flows", flows, "--inventory", inv)
+	if err != nil || !strings.Contains(out, "ambiguous: 1 conversations") || strings.Contains(out, "warning: 1 ambiguous") {
+		t.Errorf("table: %v\n%s", err, out)
+	}
+}
