@@ -116,8 +116,11 @@ type cutoverConf struct {
 	Windows     []*windowConf `hcl:"window,block"`
 	// OutsideWindow: what a traffic step does when the change window has
 	// closed before it starts: "wait" (default) or "rollback".
-	OutsideWindow string   `hcl:"outside_window,optional"`
-	DNS           *dnsConf `hcl:"dns,block"`
+	OutsideWindow string `hcl:"outside_window,optional"`
+	// HoldTimeout: how long a wave app's cutover waits for its
+	// dependencies before it parks (default 72h).
+	HoldTimeout string   `hcl:"hold_timeout,optional"`
+	DNS         *dnsConf `hcl:"dns,block"`
 }
 
 type stepConf struct {

@@ -171,6 +171,7 @@ func (r *resolver) cutover(app string, c *cutoverConf, body *hclsyntax.Body, vms
 		out.Windows = append(out.Windows, win)
 	}
 
+	out.HoldTimeout = r.dur(body, path, "hold_timeout", c.HoldTimeout, 0)
 	out.OutsideWindow = or(c.OutsideWindow, OutsideWindowWait)
 	if o := out.OutsideWindow; o != OutsideWindowWait && o != OutsideWindowRollback {
 		r.diags = append(r.diags, errAt(body, path, "outside_window", "Unknown outside_window",

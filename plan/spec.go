@@ -158,10 +158,13 @@ type CutoverSpec struct {
 	// OutsideWindow is what a traffic step does when the change window
 	// closed before it starts: OutsideWindowWait (hold traffic where it
 	// is until the next window) or OutsideWindowRollback.
-	OutsideWindow string        `json:"outsideWindow,omitempty"`
-	DNS           DNSTarget     `json:"dns,omitempty"`
-	DCEndpoints   []string      `json:"dcEndpoints,omitempty"` // ip:port of the app in the DC
-	StepTimeout   time.Duration `json:"stepTimeout,omitempty"`
+	OutsideWindow string `json:"outsideWindow,omitempty"`
+	// HoldTimeout is how long a wave app's cutover waits for its
+	// dependencies in the wave before it parks (zero: 72 h).
+	HoldTimeout time.Duration `json:"holdTimeout,omitempty"`
+	DNS         DNSTarget     `json:"dns,omitempty"`
+	DCEndpoints []string      `json:"dcEndpoints,omitempty"` // ip:port of the app in the DC
+	StepTimeout time.Duration `json:"stepTimeout,omitempty"`
 }
 
 // What a traffic step does outside the change window.

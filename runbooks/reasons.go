@@ -65,6 +65,12 @@ const (
 	// ReasonReplicationCleanup: a clone job, test instance, test disk or
 	// MigratingVm could not be removed; retried until it is.
 	ReasonReplicationCleanup Reason = "replication-cleanup-failed"
+	// ReasonDependencyLost: a dependency this wave app's cutover is held
+	// for rolled back, was rejected or failed: it will not cut over.
+	ReasonDependencyLost Reason = "dependency-lost"
+	// ReasonDependencyHoldTimeout: the cutover waited longer than the
+	// plan's hold_timeout for its dependencies to cut over.
+	ReasonDependencyHoldTimeout Reason = "dependency-hold-timeout"
 )
 
 // Gate and wait reasons: the workflow is healthy and waits for people or
@@ -97,7 +103,7 @@ var (
 		ReasonRollbackFailed, ReasonUnauthorizedApprove, ReasonFlowsInvalid, ReasonPlanDigestUnknown,
 		ReasonStartRefused, ReasonTerraformForeign, ReasonVMNotReady, ReasonReplicationCapacity,
 		ReasonReplicationFailed, ReasonTestCloneFailed, ReasonCutoverJobFailed, ReasonReplicationCleanup,
-		ReasonUnknown,
+		ReasonDependencyLost, ReasonDependencyHoldTimeout, ReasonUnknown,
 	}
 	gates = []Reason{
 		ReasonGateApprovePlan, ReasonGateApproveCutover, ReasonGateApproveDecommission,

@@ -43,9 +43,12 @@ type migration struct {
 	// windowOverridden: two approvers overrode the closed change window;
 	// the cutover's remaining steps do not wait for it again.
 	windowOverridden bool
-	sourcesOff       bool
-	decommissioned   bool
-	finished         bool
+	// depLost: the wave says a dependency this app's cutover is held for
+	// will not cut over (why).
+	depLost        string
+	sourcesOff     bool
+	decommissioned bool
+	finished       bool
 
 	approvedPlanHash string
 	notifying        int // notifications in flight
@@ -275,8 +278,10 @@ func (m *migration) checkRollback() error {
 	return nil
 }
 
+// skippable: what the plan lists, and always the hold for dependencies
+// (skipping it is the explicit decision to cut over without them).
 func (m *migration) skippable(s step) bool {
-	return slices.Contains(m.spec.Skippable, s.stage) || slices.Contains(m.spec.Skippable, s.name)
+	return slices.Contains(m.spec.Skippable, s.stage) || slices.Contains(m.spec.Skippable, s.name) || s.name == stepHoldForDeps
 }
 
 // exec runs one activity and waits for it or for a rollback request,

@@ -13,6 +13,7 @@ import (
 	"github.com/ferrymigrate/ferry/codec"
 	"github.com/ferrymigrate/ferry/identity"
 	"github.com/ferrymigrate/ferry/plan"
+	"github.com/ferrymigrate/ferry/textsafe"
 )
 
 // Signals arrive as raw payloads and are decoded here, so a malformed
@@ -121,6 +122,7 @@ func (m *migration) registerHandlers(ctx workflow.Context) error {
 		SignalSkip:           action("skip"),
 		SignalRollback:       action("rollback"),
 		SignalReleaseCutover: func(raw converter.RawValue, _ string) { m.release(ctx, raw) },
+		SignalDependencyLost: func(raw converter.RawValue, _ string) { m.dependencyLost(ctx, raw) },
 	} {
 		ch := workflow.GetSignalChannel(ctx, name)
 		workflow.Go(ctx, func(ctx workflow.Context) {
@@ -173,6 +175,17 @@ func (m *migration) release(ctx workflow.Context, raw converter.RawValue) {
 		return
 	}
 	m.released = true
+}
+
+// dependencyLost handles the wave's news that a dependency of this held
+// app rolled back, was rejected or failed: it will not cut over.
+func (m *migration) dependencyLost(ctx workflow.Context, raw converter.RawValue) {
+	var msg WaveMessage
+	if err := decodeRaw(raw, &msg); err != nil || m.in.WaveToken == "" || msg.Token != m.in.WaveToken {
+		m.audit(ctx, SignalDependencyLost, "", "dependency-lost refused: it does not carry this app's wave token")
+		return
+	}
+	m.depLost = textsafe.Line(msg.Reason)
 }
 
 // mayAct reports whether the plan lets this person act on the app: its

@@ -6,10 +6,12 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/ferrymigrate/ferry/activities"
 	"github.com/ferrymigrate/ferry/plan"
+	"github.com/ferrymigrate/ferry/runbooks"
 )
 
 // defaultSteps is the traffic shift of a spec with none (the resolver
@@ -50,7 +52,7 @@ func (m *migration) steps() []step {
 	})
 	add(StageApproveCutover, "change-window", m.changeWindow)
 	if m.in.HoldCutover {
-		add(StageApproveCutover, "dependencies-cut-over", m.holdForDependencies)
+		add(StageApproveCutover, stepHoldForDeps, m.holdForDependencies)
 	}
 	for _, h := range m.hooks(plan.HookPreCutover) {
 		add(StageCutover, "hook:"+h.Name, m.hook(h))
@@ -273,19 +275,56 @@ func (m *migration) windowGate(ctx workflow.Context, until time.Time, what strin
 	return m.checkRollback()
 }
 
+// stepHoldForDeps is the step that holds a wave app's cutover until its
+// dependencies in the wave are cut over.
+const stepHoldForDeps = "dependencies-cut-over"
+
+// DefaultHoldTimeout is how long a cutover waits for its dependencies
+// when the plan does not say (cutover { hold_timeout }).
+const DefaultHoldTimeout = 72 * time.Hour
+
+// holdForDependencies waits for the wave's release. It never waits
+// forever: a dependency that rolls back, is rejected or fails parks this
+// app at once (dependency-lost), and a hold longer than the plan's
+// hold_timeout parks it too (dependency-hold-timeout); either way the
+// owners are notified and decide: retry (hold again), skip (cut over
+// without them) or rollback.
 func (m *migration) holdForDependencies(ctx workflow.Context) error {
 	if m.released {
 		return nil
 	}
-	m.waiting = &Waiting{Gate: "dependencies-cut-over", Since: workflow.Now(ctx),
+	m.waiting = &Waiting{Gate: stepHoldForDeps, Since: workflow.Now(ctx),
 		Hint: "cutover held until this app's dependencies in the wave are cut over: " + strings.Join(m.spec.DependsOn, ", ")}
 	m.publish(ctx)
-	err := workflow.Await(ctx, func() bool { return m.released || m.rollbackReq != nil })
+	if workflow.GetVersion(ctx, "hold-timeout", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		err := workflow.Await(ctx, func() bool { return m.released || m.rollbackReq != nil })
+		m.waiting = nil
+		if err != nil {
+			return err
+		}
+		return m.checkRollback()
+	}
+	timeout := m.spec.Cutover.HoldTimeout
+	if timeout <= 0 {
+		timeout = DefaultHoldTimeout
+	}
+	m.waiting.Until = workflow.Now(ctx).Add(timeout)
+	m.publish(ctx)
+	_, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool { return m.released || m.rollbackReq != nil || m.depLost != "" })
 	m.waiting = nil
 	if err != nil {
 		return err
 	}
-	return m.checkRollback()
+	if err := m.checkRollback(); err != nil || m.released {
+		return err
+	}
+	if lost := m.depLost; lost != "" {
+		m.depLost = ""
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s will not cut over: %s; retry holds again, skip cuts over without it, rollback stops here",
+			m.spec.Name+"'s dependency", lost), string(runbooks.ReasonDependencyLost), nil)
+	}
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("the cutover of %s waited %s for its dependencies (%s) to cut over: check them with 'ferry wave status'; retry holds again, skip cuts over without them",
+		m.spec.Name, timeout, strings.Join(m.spec.DependsOn, ", ")), string(runbooks.ReasonDependencyHoldTimeout), nil)
 }
 
 func (m *migration) shift(percent int) func(workflow.Context) error {

@@ -204,10 +204,13 @@ func (s AppState) Finished() bool {
 const (
 	SignalAppCutover     = "app-cutover"     // app -> wave
 	SignalReleaseCutover = "release-cutover" // wave -> app
+	SignalDependencyLost = "dependency-lost" // wave -> app: a dependency rolled back, was rejected or failed
 )
 
 // WaveMessage is the payload of app-cutover and release-cutover.
 type WaveMessage struct {
 	App   string `json:"app"`
 	Token string `json:"token"`
+	// Reason: why a dependency will not cut over (dependency-lost).
+	Reason string `json:"reason,omitempty"`
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/converter"
@@ -31,6 +32,7 @@ type wave struct {
 	state   map[string]*WaveAppState
 	secret  string   // from a side effect: app tokens derive from it
 	started []string // apps released for cutover
+	told    []string // held apps told that a dependency will not cut over
 }
 
 // Wave starts the per-app migrations of one wave of a reviewed plan as
@@ -196,10 +198,20 @@ func (w *wave) release(ctx workflow.Context) {
 			continue
 		}
 		ready := true
+		var lost []string
 		for _, d := range w.specs[a].DependsOn {
 			if w.inWave(d) && !w.cutOver(d) {
 				ready = false
+				if st := w.state[d].State; st.Finished() {
+					lost = append(lost, fmt.Sprintf("%s ended %s", d, st))
+				}
 			}
+		}
+		if !ready && len(lost) > 0 && !slices.Contains(w.told, a) &&
+			workflow.GetVersion(ctx, "tell-dependants", workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+			w.told = append(w.told, a)
+			_ = workflow.SignalExternalWorkflow(ctx, AppWorkflowID(a), "", SignalDependencyLost,
+				WaveMessage{App: a, Token: w.token(a), Reason: strings.Join(lost, ", ")}).Get(ctx, nil)
 		}
 		if ready {
 			w.started = append(w.started, a)

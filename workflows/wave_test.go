@@ -13,6 +13,7 @@ import (
 	"github.com/ferrymigrate/ferry/internal/fakeacts"
 	"github.com/ferrymigrate/ferry/plan"
 	"github.com/ferrymigrate/ferry/planstore"
+	"github.com/ferrymigrate/ferry/runbooks"
 )
 
 func waveStore(specs []plan.AppSpec) *planstore.Static {
@@ -153,5 +154,104 @@ func TestWaveConcurrencyCapAndDependencyOrder(t *testing.T) {
 	// Children start in dependency order.
 	if !slices.Equal(ws.StartOrder, []string{"batch", "db", "api", "web"}) {
 		t.Errorf("start order %v (wave order %v)", ws.StartOrder, order)
+	}
+}
+
+// runHeldWave runs a wave of db and web (web depends on db, cutover held
+// for it); drive is called every 30 minutes of workflow time.
+func runHeldWave(t *testing.T, drive func(env *testsuite.TestWorkflowEnvironment, at time.Duration)) (WaveStatus, map[string]Status) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	f := &fakeacts.Fakes{}
+	f.Register(env)
+	env.RegisterWorkflowWithOptions(MigrateApp, registerOpts(MigrateAppWorkflowName))
+	env.RegisterWorkflowWithOptions(Wave, registerOpts(WaveWorkflowName))
+	specs := waveSpecs()
+	specs = []plan.AppSpec{specs[0], specs[2]} // web (depends on api), db
+	specs[0].DependsOn = []string{"db"}
+	seen := map[string]Status{}
+	for i := 1; i < 400; i++ {
+		at := time.Duration(i) * 30 * time.Minute
+		env.RegisterDelayedCallback(func() {
+			for _, app := range []string{"web", "db"} {
+				if v, err := env.QueryWorkflowByID(AppWorkflowID(app), QueryStatus); err == nil {
+					var st Status
+					if v.Get(&st) == nil && st.LastError != nil {
+						seen[app+":"+st.LastError.Reason] = st
+					}
+				}
+			}
+			drive(env, at)
+		}, at)
+	}
+	f.Plans = waveStore(specs)
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: WaveWorkflowID("wave-1")})
+	env.ExecuteWorkflow(WaveWorkflowName, signedWaveStart("wave-1", "carl@example.com", env.Now()))
+	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
+		t.Fatalf("wave did not complete: %v", env.GetWorkflowError())
+	}
+	var ws WaveStatus
+	if err := env.GetWorkflowResult(&ws); err != nil {
+		t.Fatal(err)
+	}
+	return ws, seen
+}
+
+func approveOpen(env *testsuite.TestWorkflowEnvironment, app string, gates ...string) {
+	for _, g := range gates {
+		who := "bo@example.com"
+		if g == GateDecommission {
+			who = "ana@example.com"
+		}
+		_ = env.SignalWorkflowByID(AppWorkflowID(app), SignalApprove, Approval{Stage: g, Approver: who})
+	}
+}
+
+// A wave never hangs on a dependency that rolled back: its held dependant
+// is told at once (parked, dependency-lost, with the runbook), and an
+// operator's skip cuts it over alone.
+func TestWaveTellsADependantItsDependencyRolledBack(t *testing.T) {
+	ws, seen := runHeldWave(t, func(env *testsuite.TestWorkflowEnvironment, at time.Duration) {
+		switch {
+		case at == 30*time.Minute:
+			approveOpen(env, "db", GatePlan)
+		case at == time.Hour:
+			_ = env.SignalWorkflowByID(AppWorkflowID("db"), SignalRollback, Action{By: "carl@example.com", Reason: "db replication broke"})
+		case at == 3*time.Hour:
+			_ = env.SignalWorkflowByID(AppWorkflowID("web"), SignalSkip, Action{By: "carl@example.com", Reason: "web can call db across the interconnect"})
+		}
+		approveOpen(env, "web", GatePlan, GateCutover, GateDecommission)
+	})
+	st, ok := seen["web:"+string(runbooks.ReasonDependencyLost)]
+	if !ok || !strings.Contains(st.LastError.Message, "db ended "+string(AppRolledBack)) || st.Stage != StageBlocked {
+		t.Fatalf("web was not told that db rolled back: %+v", seen)
+	}
+	states := map[string]AppState{}
+	for _, a := range ws.Apps {
+		states[a.App] = a.State
+	}
+	if states["db"] != AppRolledBack || states["web"] != AppDone {
+		t.Fatalf("wave ended %v", states)
+	}
+}
+
+// A hold never lasts forever: past hold_timeout the dependant parks
+// (dependency-hold-timeout) and its owners decide.
+func TestWaveHoldTimesOut(t *testing.T) {
+	ws, seen := runHeldWave(t, func(env *testsuite.TestWorkflowEnvironment, at time.Duration) {
+		approveOpen(env, "web", GatePlan, GateCutover, GateDecommission)
+		if at == 100*time.Hour { // db never got past its plan gate
+			_ = env.SignalWorkflowByID(AppWorkflowID("web"), SignalRollback, Action{By: "carl@example.com", Reason: "move with db next wave"})
+			_ = env.SignalWorkflowByID(AppWorkflowID("db"), SignalRollback, Action{By: "carl@example.com", Reason: "next wave"})
+		}
+	})
+	if _, ok := seen["web:"+string(runbooks.ReasonDependencyHoldTimeout)]; !ok {
+		t.Fatalf("web's hold did not time out: %+v", seen)
+	}
+	for _, a := range ws.Apps {
+		if a.State != AppRolledBack {
+			t.Errorf("%s ended %s", a.App, a.State)
+		}
 	}
 }
