@@ -119,6 +119,7 @@ type M2VM struct {
 	ops      map[string]*longrunningpb.Operation
 	requests map[string]string // request_id -> operation name
 	calls    map[string]int    // RPC method -> count
+	dirty    bool              // changed since the last save (StateDir)
 }
 
 type m2Source struct {
@@ -159,7 +160,8 @@ type m2Clone struct {
 	state    vmmigrationpb.CloneJob_State
 	errMsg   string
 	target   targetSpec
-	products []string // compute keys created (disks, instance)
+	targetPB *vmmigrationpb.MigratingVm // the target defaults the job read
+	products []string                   // compute keys created (disks, instance)
 }
 
 type m2Cutover struct {
@@ -174,6 +176,7 @@ type m2Cutover struct {
 	state     vmmigrationpb.CutoverJob_State
 	errMsg    string
 	target    targetSpec
+	targetPB  *vmmigrationpb.MigratingVm
 	products  []string
 	shutDone  bool
 }
@@ -199,6 +202,10 @@ func (s *Server) startM2VM() error {
 	vmmigrationpb.RegisterVmMigrationServer(m.grpc, &m2vmServer{m: m})
 	longrunningpb.RegisterOperationsServer(m.grpc, &m2opsServer{m: m})
 	s.m2 = m
+	if err := m.load(); err != nil {
+		ln.Close()
+		return err
+	}
 	go func() { _ = m.grpc.Serve(ln) }()
 	// Jobs finish (and create their disks) even when nobody polls.
 	go func() {
@@ -217,8 +224,16 @@ func (s *Server) startM2VM() error {
 }
 
 func (m *M2VM) close() {
+	select {
+	case <-m.stop:
+		return // closed already
+	default:
+	}
 	close(m.stop)
 	m.grpc.Stop()
+	m.mu.Lock()
+	m.save()
+	m.mu.Unlock()
 }
 
 // M2VM returns the fake Migrate to Virtual Machines service.
@@ -336,6 +351,9 @@ func (m *M2VM) tick() {
 	now := m.now()
 	for _, v := range m.vms {
 		shut = append(shut, m.advance(v, now)...)
+	}
+	if m.dirty {
+		m.save()
 	}
 	m.mu.Unlock()
 	if f := m.opts.OnSourceShutdown; f != nil {

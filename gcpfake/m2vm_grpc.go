@@ -63,7 +63,13 @@ func (m *M2VM) intercept(ctx context.Context, req any, info *grpc.UnaryServerInf
 		}
 	}
 	m.tick()
-	return h(ctx, req)
+	resp, err := h(ctx, req)
+	if err == nil && !strings.HasPrefix(short, "Get") && !strings.HasPrefix(short, "List") {
+		m.mu.Lock()
+		m.save()
+		m.mu.Unlock()
+	}
+	return resp, err
 }
 
 var (

@@ -53,7 +53,8 @@ func (x *m2vmServer) CreateCloneJob(_ context.Context, r *vmmigrationpb.CreateCl
 			return nil, status.Errorf(codes.FailedPrecondition, "The resource '%s' already exists: the clone's target must not exist.", k)
 		}
 		now := m.now()
-		c := &m2Clone{name: name, created: now, end: now.Add(m.opts.Clone), state: vmmigrationpb.CloneJob_ACTIVE, target: t}
+		c := &m2Clone{name: name, created: now, end: now.Add(m.opts.Clone), state: vmmigrationpb.CloneJob_ACTIVE, target: t,
+			targetPB: proto.Clone(v.pb).(*vmmigrationpb.MigratingVm)}
 		v.clones = append(v.clones, c)
 		return m.operation(name, "create", name, m.cloneView(c))
 	})
@@ -157,7 +158,8 @@ func (x *m2vmServer) CreateCutoverJob(_ context.Context, r *vmmigrationpb.Create
 			return nil, status.Errorf(codes.FailedPrecondition, "The resource '%s' already exists: the cutover's target must not exist.", k)
 		}
 		now := m.now()
-		c := &m2Cutover{name: name, created: now, state: vmmigrationpb.CutoverJob_PENDING, target: t}
+		c := &m2Cutover{name: name, created: now, state: vmmigrationpb.CutoverJob_PENDING, target: t,
+			targetPB: proto.Clone(v.pb).(*vmmigrationpb.MigratingVm)}
 		v.cutovers = append(v.cutovers, c)
 		m.setState(v, vmmigrationpb.MigratingVm_CUTTING_OVER, now)
 		var shut [][2]string

@@ -19,6 +19,7 @@ const (
 
 func (m *M2VM) setState(v *m2VM, st vmmigrationpb.MigratingVm_State, at time.Time) {
 	v.state, v.since = st, at
+	m.dirty = true
 }
 
 // active reports whether the MigratingVm counts against the per-project
@@ -85,7 +86,7 @@ func (m *M2VM) startCycle(v *m2VM, at time.Time) {
 	if len(v.cycles) > 0 {
 		b = m.changed(v, v.lastCopy, at)
 	}
-	v.lastCopy = at
+	v.lastCopy, m.dirty = at, true
 	v.cycles = append(v.cycles, &m2Cycle{n: int32(len(v.cycles) + 1), start: at,
 		end: at.Add(2*m.opts.StepOverhead + m.copyTime(b)), total: b, state: vmmigrationpb.ReplicationCycle_RUNNING})
 }
@@ -228,7 +229,7 @@ func (m *M2VM) cutoverStep(v *m2VM, c *m2Cutover, now time.Time, shut *[][2]stri
 			v.nextAt = c.end.Add(m.idle(v))
 			return true
 		}
-		c.products = keys
+		c.products, m.dirty = keys, true
 		c.state = vmmigrationpb.CutoverJob_SUCCEEDED
 		m.setState(v, vmmigrationpb.MigratingVm_CUTOVER, c.end)
 		return true
@@ -238,10 +239,10 @@ func (m *M2VM) cutoverStep(v *m2VM, c *m2Cutover, now time.Time, shut *[][2]stri
 func (m *M2VM) finishClone(v *m2VM, c *m2Clone) {
 	keys, err := m.createProducts(c.target, v, lastSegment(c.name))
 	if err != nil {
-		c.state, c.errMsg = vmmigrationpb.CloneJob_FAILED, err.Error()
+		c.state, c.errMsg, m.dirty = vmmigrationpb.CloneJob_FAILED, err.Error(), true
 		return
 	}
-	c.products = keys
+	c.products, m.dirty = keys, true
 	c.state = vmmigrationpb.CloneJob_SUCCEEDED
 }
 

@@ -394,3 +394,42 @@ func TestInstanceOnMissingDisk(t *testing.T) {
 		t.Fatalf("instance on a missing disk: %d %v", code, resp)
 	}
 }
+
+// A fake restarted on its state directory still holds its replications,
+// jobs and operations, and catches up on what happened while it was down.
+func TestM2VMStateSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	opts := Options{StateDir: dir, M2VM: M2VMOptions{Verify: time.Millisecond, BytesPerSecond: 1 << 40, StepOverhead: time.Millisecond, IdleDuration: time.Hour}}
+	s, c, src := m2Fake(t, opts)
+	reqID := "9b1d3c2e-4f5a-4b6c-8d7e-0f1a2b3c4d5e"
+	mv, err := createMVM(t, c, src, "db-1", "vm-1", reqID, disksTarget(m2Zone, "", "db-1-boot", "db-1-data-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	if _, err := c.StartMigration(ctx, &vmmigrationpb.StartMigrationRequest{MigratingVm: mv.Name}); err != nil {
+		t.Fatal(err)
+	}
+	s.M2VM().Advance(time.Minute)
+	if _, err := c.CreateCutoverJob(ctx, &vmmigrationpb.CreateCutoverJobRequest{Parent: mv.Name, CutoverJobId: "cut-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s2, c2, _ := m2Fake(t, opts)
+	s2.M2VM().Advance(time.Minute)
+	if got := get(t, c2, mv.Name); got.State != vmmigrationpb.MigratingVm_CUTOVER || got.LastReplicationCycle.GetCycleNumber() != 2 {
+		t.Fatalf("after restart: %s, last cycle %d", got.State, got.LastReplicationCycle.GetCycleNumber())
+	}
+	if n := len(s2.Resources(m2Project, "disks")); n != 2 {
+		t.Fatalf("%d disks after the cutover across a restart", n)
+	}
+	// The request id still answers with the first operation.
+	again, err := createMVM(t, c2, src, "db-1", "vm-1", reqID, disksTarget(m2Zone, "", "db-1-boot", "db-1-data-1"))
+	if err != nil || again.Name != mv.Name {
+		t.Fatalf("retried create after restart: %v %v", again, err)
+	}
+}
