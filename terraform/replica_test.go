@@ -67,12 +67,24 @@ func TestRenderReplicatedDisks(t *testing.T) {
 }
 
 // The real google provider creates instances on disks that Migrate to
-// Virtual Machines cut over (created here as the cutover job does), plans
-// no diff afterwards, and destroying the instances keeps the disks.
+// Virtual Machines cut over (created here as the cutover job does) from a
+// plan made before they existed, plans no diff afterwards, and destroying
+// the instances keeps the disks.
 func TestRunnerReplicatedDisks(t *testing.T) {
 	fake, cfg, g := fakeEnv(t)
 	ctx := context.Background()
 	spec := replicated(specFor(t, "billing-api"))
+	r, err := NewRunner(cfg, g, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The plan gate comes before the cutover job: terraform plans the
+	// instances on disks that do not exist yet, and the approved plan
+	// still applies once the cutover job created them.
+	sum, _, err := r.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, v := range spec.Data.Replicate.VMs {
 		for i := 0; i < v.Disks; i++ {
 			body := `{"name":"` + gcename.ReplicaDisk(v.GCEName, i) + `","sizeGb":"20","type":"pd-balanced"}`
@@ -81,14 +93,6 @@ func TestRunnerReplicatedDisks(t *testing.T) {
 				t.Fatalf("create replicated disk: %v %v", resp, err)
 			}
 		}
-	}
-	r, err := NewRunner(cfg, g, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, _, err := r.Plan(ctx)
-	if err != nil {
-		t.Fatal(err)
 	}
 	res, err := r.Apply(ctx, sum.Hash)
 	if err != nil {
