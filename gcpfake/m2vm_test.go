@@ -94,7 +94,8 @@ func wantCode(t *testing.T, err error, code codes.Code, contains string) {
 
 func TestM2VMLifecycle(t *testing.T) {
 	ctx := context.Background()
-	s, c, src := m2Fake(t, Options{})
+	shut := make(chan string, 4)
+	s, c, src := m2Fake(t, Options{M2VM: M2VMOptions{OnSourceShutdown: func(source, vmID string) { shut <- lastSegment(source) + " " + vmID }}})
 	m := s.M2VM()
 	mv, err := createMVM(t, c, src, "db-1", "vm-1", "6f1b4a3e-0c1d-4a8e-9a55-3f4d2b1c0a01", disksTarget(m2Zone, "", "db-1-boot", "db-1-data-1"))
 	if err != nil {
@@ -240,6 +241,10 @@ func TestM2VMLifecycle(t *testing.T) {
 	}
 	if st := get(t, c, mv.Name).State; st != vmmigrationpb.MigratingVm_CUTOVER {
 		t.Fatalf("after cutover: %s", st)
+	}
+	// The cutover shut the source down (a dev stack powers the vcsim VM off).
+	if got := <-shut; got != "vcenter-paris vm-1" || len(shut) != 0 {
+		t.Fatalf("source shutdowns: %q (+%d)", got, len(shut))
 	}
 	disks := s.Resources(m2Project, "disks")
 	if len(disks) != 2 || disks[0].Name != "db-1-boot" || disks[0].Body["sizeGb"] != "20" || !strings.HasSuffix(disks[1].Body["type"].(string), "/pd-balanced") {
