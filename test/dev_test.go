@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/ferrymigrate/ferry/codec"
@@ -181,6 +182,45 @@ func TestFerryDev(t *testing.T) {
 	}
 	if a, b := after.sum("ferry_stage_entered_total", ""), before.sum("ferry_stage_entered_total", ""); a <= b {
 		t.Errorf("metrics: stages entered did not move after the approval (%v, then %v)", b, a)
+	}
+
+	// The attacker's tool against the real stack: a plaintext start with a
+	// spec of its own (a hook that would write a file). The worker holds
+	// the codec key and refuses the plaintext input: the workflow fails at
+	// once saying so, and nothing is scheduled.
+	pwned := filepath.Join(state, "pwned")
+	forged := fmt.Sprintf(`{"app":"forged","planDigest":%q,"startedBy":%q,"spec":{"hooks":[{"name":"pwn","at":"pre_provision","command":["touch",%q]}]}}`,
+		"sha256:"+strings.Repeat("0", 64), devstack.Operator, pwned)
+	if o, err := exec.CommandContext(ctx, temporal, "workflow", "start", "--address", fmt.Sprintf("127.0.0.1:%d", port),
+		"--task-queue", workflows.TaskQueue, "--type", workflows.MigrateAppWorkflowName, "--workflow-id", workflows.AppWorkflowID("forged"),
+		"--input", forged).CombinedOutput(); err != nil {
+		t.Fatalf("temporal workflow start: %v\n%s", err, o)
+	}
+	eventually(t, ctx, "the plaintext start refused by the worker", time.Second, func() (bool, string) {
+		it := c.GetWorkflowHistory(ctx, workflows.AppWorkflowID("forged"), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		var seen []string
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				return false, err.Error()
+			}
+			seen = append(seen, ev.GetEventType().String())
+			switch ev.GetEventType() {
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+				t.Fatalf("a plaintext start ran: %v", seen)
+			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+				msg := ev.GetWorkflowExecutionFailedEventAttributes().GetFailure().GetMessage()
+				if !strings.Contains(msg, "plaintext") {
+					t.Fatalf("the plaintext start failed, but not saying why: %q", msg)
+				}
+				t.Logf("plaintext start: %s", msg)
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("history so far: %v", seen)
+	})
+	if _, err := os.Stat(pwned); err == nil {
+		t.Fatal("the forged hook ran")
 	}
 
 	// A second ferry dev on the same state says so.
