@@ -49,8 +49,8 @@ type Options struct {
 	// MetricsAddress, when set, is where the worker serves Prometheus
 	// metrics (host:port; port 0 picks a free one, shown in the banner).
 	MetricsAddress string
-	Out     io.Writer
-	Log     *slog.Logger
+	Out            io.Writer
+	Log            *slog.Logger
 	// Ready, when set, is called once everything runs (tests use it).
 	Ready func(Stack)
 }
