@@ -300,7 +300,7 @@ func chaos(ctx context.Context, t *testing.T, cs *chaosStack, c client.Client, a
 		now := time.Now()
 		if now.Sub(lastParkCheck) > 3*time.Second {
 			lastParkCheck = now
-			healParks(ctx, t, c, devKeys(cs.dir), apps, fig)
+			healParks(ctx, t, cfg.name, c, devKeys(cs.dir), apps, fig)
 		}
 		switch {
 		case fig.restarts.Load() == 0 && now.After(restartAt):
@@ -384,7 +384,7 @@ func cuttingOver(ctx context.Context, c client.Client, cs *chaosStack, apps []st
 // healParks does what the on-call would: an app parked on a failed step
 // (its retries spent on attempts the kills cut short) gets a retry
 // signal. Each one is logged with its reason and counted.
-func healParks(ctx context.Context, t *testing.T, c client.Client, k keys, apps []string, fig *chaosFigures) {
+func healParks(ctx context.Context, t *testing.T, run string, c client.Client, k keys, apps []string, fig *chaosFigures) {
 	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	for _, a := range apps {
@@ -392,7 +392,7 @@ func healParks(ctx context.Context, t *testing.T, c client.Client, k keys, apps 
 		if err != nil || st.Waiting == nil || st.Waiting.Gate != "retry" || st.LastError == nil {
 			continue
 		}
-		t.Logf("chaos: %s parked at %s (%s: %s); sending retry", a, st.LastError.Stage, st.LastError.Reason, st.LastError.Message)
+		t.Logf("%s: %s parked at %s (%s: %s); sending retry", run, a, st.LastError.Stage, st.LastError.Reason, st.LastError.Message)
 		retry, err := as(c, devstack.Operator, k).Action(qctx, a, "retry", "chaos: worker was killed")
 		if err == nil {
 			err = c.SignalWorkflow(qctx, workflows.AppWorkflowID(a), "", workflows.SignalRetry, retry)
