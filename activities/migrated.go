@@ -99,7 +99,7 @@ func (a *Activities) migrated(ctx context.Context, given []string) (apps []strin
 	if v == nil {
 		return given, ""
 	}
-	namespace := activity.GetInfo(ctx).WorkflowNamespace
+	namespace := activity.GetInfo(ctx).Namespace
 	found, err := MigratedApps(ctx, v, namespace)
 	if err != nil {
 		activity.GetLogger(ctx).Warn("cannot read migrated apps from visibility", "error", err)

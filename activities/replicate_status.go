@@ -132,6 +132,7 @@ func replicaStatus(st ReplicaStatus, mv *vmmigrationpb.MigratingVm, cs []*vmmigr
 			lastStart = c.GetStartTime().AsTime()
 		case vmmigrationpb.ReplicationCycle_RUNNING, vmmigrationpb.ReplicationCycle_PAUSED:
 			cp := copied(c)
+			//lint:ignore SA1019 the API still fills progress_percent and has no other single figure for a running cycle
 			st.CurrentCycle, st.CurrentProgress, st.CurrentBytes, st.CurrentTotal = c.GetCycleNumber(), c.GetProgressPercent(), cp.done, cp.total
 		}
 	}

@@ -129,6 +129,7 @@ func TestM2VMLifecycle(t *testing.T) {
 	// 120 GiB at 50 MiB/s is 2458 s plus 40 s of steps.
 	m.Advance(20 * time.Minute)
 	got = get(t, c, mv.Name)
+	//lint:ignore SA1019 the fake fills the field as the API does
 	if p := got.CurrentSyncInfo.GetProgressPercent(); p < 40 || p > 60 {
 		t.Fatalf("first sync halfway: %d%%", p)
 	}

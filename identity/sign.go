@@ -86,7 +86,8 @@ func Verify(s Statement, sig string, authorizedKeys []string) (string, error) {
 	if err := ssh.Unmarshal(raw, &parsed); err != nil {
 		return "", fmt.Errorf("signature is malformed: %v", err)
 	}
-	if parsed.Format == ssh.KeyAlgoRSA || parsed.Format == ssh.KeyAlgoDSA { //nolint:staticcheck // refusing them is the point
+	//lint:ignore SA1019 refusing DSA signatures is the point
+	if parsed.Format == ssh.KeyAlgoRSA || parsed.Format == ssh.KeyAlgoDSA {
 		return "", fmt.Errorf("signature algorithm %s is refused (SHA-1); sign with ed25519, ecdsa or rsa-sha2-256", parsed.Format)
 	}
 	if len(authorizedKeys) == 0 {

@@ -3,7 +3,6 @@ package plan
 import (
 	"crypto/rsa"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -358,13 +357,4 @@ func exprItemRange(e hcl.Expression, i int) *hcl.Range {
 	}
 	r := e.Range()
 	return &r
-}
-
-func sortedKeys(m map[string][]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

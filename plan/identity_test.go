@@ -78,8 +78,6 @@ func wantDiag(t *testing.T, diags hcl.Diagnostics, sev hcl.DiagnosticSeverity, s
 	}
 }
 
-func onlyErrors(diags hcl.Diagnostics) hcl.Diagnostics { return errorsExcept(diags) }
-
 func TestIdentityValidPlanResolvesPeopleAndQuorum(t *testing.T) {
 	src := identityPlan(person("bo@example.com")+person("Ana@Example.com")+person("cy@example.com")+`operators = ["cy@example.com"]`,
 		`  approvers {

@@ -71,9 +71,6 @@ func (cs ChangeSet) Hash() (string, error) {
 		c.Redacted = false // not part of what is applied
 		canon[i] = c
 	}
-	if canon == nil {
-		canon = []Change{}
-	}
 	b, err := json.Marshal(canon)
 	if err != nil {
 		return "", err

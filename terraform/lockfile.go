@@ -127,11 +127,6 @@ func mirrorPath(cliConfigFile string) (string, error) {
 	return "", nil
 }
 
-type hashKey struct {
-	path  string
-	size  int64
-	mtime int64
-}
 
 var packageHashes sync.Map // hashKey of the directory's files -> h1 hash
 

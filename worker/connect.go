@@ -193,7 +193,7 @@ func ClientOptions(c Connection, lookup LookupEnv) (client.Options, Resolved, er
 	}
 	opts, err := prof.ToClientOptions(envconfig.ToClientOptionsRequest{})
 	if err != nil {
-		return client.Options{}, Resolved{}, fmt.Errorf("Temporal TLS settings for %s: %w\n  check the files named by --tls-ca, --tls-cert, --tls-key (or TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH): they must exist, be readable and hold PEM",
+		return client.Options{}, Resolved{}, fmt.Errorf("the Temporal TLS settings for %s: %w\n  check the files named by --tls-ca, --tls-cert, --tls-key (or TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH): they must exist, be readable and hold PEM",
 			prof.Address, err)
 	}
 	r.Address, r.Namespace, r.APIKey = prof.Address, prof.Namespace, prof.APIKey != ""

@@ -86,7 +86,7 @@ func machineTypesFromAPI(ctx context.Context, endpoint, project string) (*catalo
 	}
 	mc, err := compute.NewMachineTypesRESTClient(ctx, gcp.Config{ComputeEndpoint: endpoint}.ComputeOptions()...)
 	if err != nil {
-		return nil, fmt.Errorf("Compute API client: %w", err)
+		return nil, fmt.Errorf("compute API client: %w", err)
 	}
 	defer mc.Close()
 	return catalog.FromCompute(ctx, mc, project)

@@ -106,6 +106,7 @@ func plantOne(ctx context.Context, vim *vim25.Client, env *dcEnv, vm *object.Vir
 			if err != nil {
 				return err
 			}
+			//lint:ignore SA4004 only the first disk, the boot disk, grows
 			return reconfigure(types.VirtualMachineConfigSpec{DeviceChange: edit, Firmware: string(types.GuestOsDescriptorFirmwareTypeBios)})
 		}
 		return fmt.Errorf("no disk")
