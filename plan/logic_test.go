@@ -145,3 +145,21 @@ func errorsExcept(diags hcl.Diagnostics, summaries ...string) hcl.Diagnostics {
 	}
 	return out
 }
+
+// Front ends are the VMs serving the health-check port; without flow data
+// every VM is one.
+func TestFrontEnds(t *testing.T) {
+	s := AppSpec{Cutover: CutoverSpec{HealthCheck: HealthCheck{Port: 443}},
+		VMs: []VMSpec{{Name: "web-1", Ports: []int{443, 22}}, {Name: "db-1", Ports: []int{5432}}, {Name: "web-2", Ports: []int{443}}}}
+	var names []string
+	for _, v := range s.FrontEnds() {
+		names = append(names, v.Name)
+	}
+	if len(names) != 2 || names[0] != "web-1" || names[1] != "web-2" {
+		t.Fatalf("front ends %v", names)
+	}
+	s.VMs = []VMSpec{{Name: "a"}, {Name: "b"}}
+	if len(s.FrontEnds()) != 2 {
+		t.Fatal("without flow data every VM is a front end")
+	}
+}

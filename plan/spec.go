@@ -5,6 +5,7 @@
 package plan
 
 import (
+	"slices"
 	"time"
 
 	"github.com/ferrymigrate/ferry/plan/catalog"
@@ -242,4 +243,22 @@ type DecommissionSpec struct {
 	Retention       time.Duration `json:"retention"`       // powered off, rollback still possible
 	FinalAction     string        `json:"finalAction"`     // keep-off | archive | delete
 	ArchiveFolder   string        `json:"archiveFolder,omitempty"`
+}
+
+// FrontEnds are the VMs that serve the app's traffic: those seen serving
+// the health-check port in the flows; without flow data, every VM. They
+// alone go behind the load balancer and are health-checked on that port
+// (a database VM of the app does not answer HTTP there).
+func (s AppSpec) FrontEnds() []VMSpec {
+	port := s.Cutover.HealthCheck.Port
+	var front []VMSpec
+	for _, v := range s.VMs {
+		if slices.Contains(v.Ports, port) {
+			front = append(front, v)
+		}
+	}
+	if len(front) == 0 {
+		return s.VMs
+	}
+	return front
 }

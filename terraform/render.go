@@ -467,21 +467,8 @@ func (r *renderer) name(suffix string) string {
 // unmanaged instance group per zone. Front ends are the VMs seen serving
 // the health-check port; without flow data, every VM.
 func (r *renderer) zones() map[string][]string {
-	port := r.spec.Cutover.HealthCheck.Port
-	var front []plan.VMSpec
-	for _, v := range r.spec.VMs {
-		for _, p := range v.Ports {
-			if p == port {
-				front = append(front, v)
-				break
-			}
-		}
-	}
-	if len(front) == 0 {
-		front = r.spec.VMs
-	}
 	out := map[string][]string{}
-	for _, v := range front {
+	for _, v := range r.spec.FrontEnds() {
 		out[v.Zone] = append(out[v.Zone], v.GCEName)
 	}
 	return out

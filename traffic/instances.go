@@ -36,8 +36,9 @@ type Instance struct {
 
 // List returns the instances of spec's VMs, in plan order.
 func (g *GCE) List(ctx context.Context, spec plan.AppSpec) ([]Instance, error) {
-	out := make([]Instance, 0, len(spec.VMs))
-	for _, vm := range spec.VMs {
+	front := spec.FrontEnds()
+	out := make([]Instance, 0, len(front))
+	for _, vm := range front {
 		zone := vm.Zone
 		if zone == "" {
 			zone = g.Zone
