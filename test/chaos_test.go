@@ -107,6 +107,17 @@ func runChaos(t *testing.T, cfg chaosConfig, backend func(*testing.T) temporalBa
 	// rollback, in a first wave of their own, published for the workers.
 	digest, dp, err := devtest.PublishPlan(ctx, cs.dir, func(b *hclwrite.Body) {
 		devtest.Fast(names...)(b)
+		// A few seconds of bake per traffic step: long enough for the
+		// mid-cutover kill to find a cutover on an idle machine too.
+		for _, app := range b.Blocks() {
+			if app.Type() == "app" && slices.Contains(names, app.Labels()[0]) {
+				for _, cb := range app.Body().Blocks() {
+					if cb.Type() == "cutover" {
+						cb.Body().SetAttributeValue("step_bake", cty.StringVal("6s"))
+					}
+				}
+			}
+		}
 		devtest.Set("rollback", cty.StringVal("destroy"), names...)(b)
 		devtest.FirstWave("chaos", 3, names...)(b)
 	})
