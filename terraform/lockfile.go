@@ -127,7 +127,6 @@ func mirrorPath(cliConfigFile string) (string, error) {
 	return "", nil
 }
 
-
 var packageHashes sync.Map // hashKey of the directory's files -> h1 hash
 
 // packageHash is terraform's h1 hash of an unpacked provider directory
