@@ -120,13 +120,7 @@ func TestWaveConcurrencyCapAndDependencyOrder(t *testing.T) {
 				}
 			}
 			for _, sp := range specs {
-				for _, g := range []string{GatePlan, GateCutover, GateDecommission} {
-					who := "bo@example.com"
-					if g == GateDecommission {
-						who = "ana@example.com"
-					}
-					_ = env.SignalWorkflowByID(AppWorkflowID(sp.Name), SignalApprove, Approval{Stage: g, Approver: who})
-				}
+				approveOpen(env, sp.Name, GatePlan, GateCutover, GateDecommission)
 			}
 		}, time.Duration(i)*30*time.Minute)
 	}
