@@ -141,6 +141,8 @@ type sloConf struct {
 	PrometheusURL   string   `hcl:"prometheus_url,optional"`
 	PrometheusQuery string   `hcl:"prometheus_query,optional"`
 	PrometheusMax   *float64 `hcl:"prometheus_max,optional"`
+	// Watch is the rest: the evaluation through each bake (plan/slo.go).
+	Watch hcl.Body `hcl:",remain"`
 }
 
 type windowConf struct {

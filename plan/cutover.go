@@ -130,6 +130,7 @@ func (r *resolver) cutover(app string, c *cutoverConf, body *hclsyntax.Body, vms
 				fmt.Sprintf("App %q: prometheus_url and prometheus_query go together.", app)))
 		}
 	}
+	out.SLO.Watch = r.sloWatch(app, c.SLO, body)
 
 	wb := blocksOf(cb, "window")
 	for i, w := range c.Windows {

@@ -195,6 +195,8 @@ type SLO struct {
 	PrometheusURL   string        `json:"prometheusURL,omitempty"`
 	PrometheusQuery string        `json:"prometheusQuery,omitempty"`
 	PrometheusMax   float64       `json:"prometheusMax,omitempty"`
+	// Watch: evaluated through each bake, not once after it (slo.go).
+	Watch SLOWatch `json:"watch"`
 }
 
 // Window is a recurring change window in a time zone.
