@@ -121,6 +121,8 @@ type cutoverConf struct {
 	// dependencies before it parks (default 72h).
 	HoldTimeout string   `hcl:"hold_timeout,optional"`
 	DNS         *dnsConf `hcl:"dns,block"`
+	// ClientDNS are the names clients use today (plan/clientdns.go).
+	ClientDNS []*clientDNSConf `hcl:"client_dns,block"`
 }
 
 type stepConf struct {

@@ -208,5 +208,6 @@ func (r *resolver) cutover(app string, c *cutoverConf, body *hclsyntax.Body, vms
 				fmt.Sprintf("App %q: %q is not IP:PORT (e.g. \"10.20.0.15:8080\"); the hybrid NEG needs IP addresses.", app, e)))
 		}
 	}
+	out.ClientDNS = r.clientDNS(app, c.ClientDNS, cb, out)
 	return out
 }

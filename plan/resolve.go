@@ -44,7 +44,7 @@ var (
 var SkippableStages = []string{"Discover", "MapDependencies", "SyncVerify", "Bake", "Decommission"}
 
 // HookPoints lists where hooks may run.
-var HookPoints = []string{HookPreProvision, HookPostProvision, HookPreCutover, HookSmokeTest, HookPostCutover}
+var HookPoints = []string{HookPreProvision, HookPostProvision, HookPreCutover, HookSmokeTest, HookPostCutover, HookClientDNS}
 
 // Resolve applies defaults, the inventory and the dependency data to every
 // app named in a wave, in wave order. It reports what stops an app from

@@ -35,6 +35,11 @@ type Plan struct {
 	// priced with: nil is the committed snapshot; the CLI sets the
 	// Compute API's view (catalog.FromCompute) when credentials allow.
 	Catalog *catalog.Catalog `json:"-"`
+	// DNSZones are the Cloud DNS managed zones each project really has
+	// (project -> zones), when the caller could read them: client_dns
+	// blocks are checked against them. A project absent here is not
+	// checked online.
+	DNSZones map[string][]DNSZone `json:"-"`
 }
 
 // catalog returns the catalogue the plan is checked against.
@@ -166,6 +171,9 @@ type CutoverSpec struct {
 	DNS         DNSTarget     `json:"dns,omitempty"`
 	DCEndpoints []string      `json:"dcEndpoints,omitempty"` // ip:port of the app in the DC
 	StepTimeout time.Duration `json:"stepTimeout,omitempty"`
+	// ClientDNS are the DNS names clients reach the app by today, moved
+	// onto the new path at cutover and back on rollback (clientdns.go).
+	ClientDNS []ClientDNS `json:"clientDNS,omitempty"`
 }
 
 // What a traffic step does outside the change window.

@@ -84,6 +84,12 @@ func Validate(p *Plan, inv *inventory.Inventory, d *deps.Result) hcl.Diagnostics
 		}
 		return waveItemRange(cfg, waveOf[app], indexOf(p.Waves[waveOf[app]].Apps, app))
 	})...)
+	diags = append(diags, checkClientDNSOwners(specs, func(app string) *hcl.Range {
+		if c := confByName[app]; c != nil && c.block != nil {
+			return blockRange(c.block)
+		}
+		return nil
+	})...)
 	diags = append(diags, checkOrder(p, specs, waveOf, cfg)...)
 	return diags
 }
