@@ -45,8 +45,13 @@ type migration struct {
 	windowOverridden bool
 	// depLost: the wave says a dependency this app's cutover is held for
 	// will not cut over (why).
-	depLost        string
-	sourcesOff     bool
+	depLost    string
+	sourcesOff bool
+	// replicating: MigratingVms of this app may exist (data =
+	// "replicate"); a rollback abandons them. cutOver: the final sync or
+	// catch-up ran, so writes may have moved to GCP.
+	replicating    bool
+	cutOver        bool
 	decommissioned bool
 	finished       bool
 
@@ -199,7 +204,7 @@ func (m *migration) verifyStart(ctx workflow.Context) string {
 
 // forward runs the steps in order and returns the terminal stage.
 func (m *migration) forward(ctx workflow.Context) string {
-	steps := m.steps()
+	steps := m.steps(ctx)
 	for i := 0; i < len(steps); {
 		s := steps[i]
 		if s.stage != m.st.Stage {
@@ -219,13 +224,13 @@ func (m *migration) forward(ctx workflow.Context) string {
 			// A newer reviewed plan changes this app: start over from
 			// discovery with it, back through the plan gate.
 			m.setStage(ctx, StageDiscover, rp.Error()+": back to the plan gate")
-			steps = m.steps()
+			steps = m.steps(ctx)
 			i = 0
 		case errors.As(err, &rb):
 			return m.rollback(ctx, rb.reason)
 		case errors.As(err, &rj):
 			m.st.RollbackReason = rj.Error()
-			if m.provisioned || m.trafficTouched {
+			if m.provisioned || m.trafficTouched || m.replicating {
 				m.rollback(ctx, rj.Error())
 			}
 			return StageRejected

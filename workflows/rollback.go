@@ -24,7 +24,7 @@ func (m *migration) rollback(ctx workflow.Context, reason string) string {
 	}
 	m.waiting = nil
 	m.setStage(ctx, StageRollingBack, reason)
-	m.notify(ctx, "rollback", "nothing yet: ferry is rolling back; watch for a parked step", "", reason+by)
+	m.notify(ctx, "rollback", "nothing yet: ferry is rolling back; watch for a parked step", "", reason+by+m.dataLoss())
 
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	var saga []step
@@ -38,6 +38,7 @@ func (m *migration) rollback(ctx workflow.Context, reason string) string {
 			return err
 		}})
 	}
+	saga = m.dataRollback(saga, true)
 	if m.sourcesOff {
 		saga = append(saga, step{stage: StageRollingBack, name: "power-on-sources", run: func(ctx workflow.Context) error {
 			var res activities.SourcesResult
@@ -58,6 +59,7 @@ func (m *migration) rollback(ctx workflow.Context, reason string) string {
 			return err
 		}})
 	}
+	saga = m.dataRollback(saga, false)
 	for i := 0; i < len(saga); {
 		err := saga[i].run(dctx)
 		if err == nil {

@@ -24,8 +24,10 @@ func defaultSteps() []plan.Step {
 	return out
 }
 
-// steps flattens the eleven stages into resumable steps.
-func (m *migration) steps() []step {
+// steps flattens the eleven stages into resumable steps. Where the app's
+// data moves (replicate, sync) its strategy reorders and adds steps
+// (data.go).
+func (m *migration) steps(ctx workflow.Context) []step {
 	var s []step
 	add := func(stage, name string, fn func(workflow.Context) error) {
 		s = append(s, step{stage: stage, name: name, run: fn})
@@ -36,38 +38,20 @@ func (m *migration) steps() []step {
 	add(StageApprovePlan, "approve-plan", func(ctx workflow.Context) error {
 		return m.gate(ctx, GatePlan, m.planEvidence())
 	})
-	for _, h := range m.hooks(plan.HookPreProvision) {
-		add(StageProvision, "hook:"+h.Name, m.hook(h))
-	}
-	add(StageProvision, "terraform-apply", m.terraformApply)
-	for _, h := range m.hooks(plan.HookPostProvision) {
-		add(StageProvision, "hook:"+h.Name, m.hook(h))
-	}
-	for _, h := range m.hooks(plan.HookSmokeTest) {
-		add(StageSyncVerify, "hook:"+h.Name, m.hook(h))
-	}
-	add(StageSyncVerify, "health-check", m.healthCheck)
-	add(StageApproveCutover, "approve-cutover", func(ctx workflow.Context) error {
-		return m.gate(ctx, GateCutover, m.cutoverEvidence())
-	})
-	add(StageApproveCutover, "change-window", m.changeWindow)
-	if m.in.HoldCutover {
-		add(StageApproveCutover, stepHoldForDeps, m.holdForDependencies)
-	}
-	for _, h := range m.hooks(plan.HookPreCutover) {
-		add(StageCutover, "hook:"+h.Name, m.hook(h))
-	}
-	steps := m.spec.Cutover.Steps
-	if len(steps) == 0 {
-		steps = defaultSteps()
-	}
-	for _, st := range steps {
-		add(StageCutover, fmt.Sprintf("shift-%d", st.Percent), m.shift(st.Percent))
-		add(StageCutover, fmt.Sprintf("slo-gate-%d", st.Percent), m.sloGate(st))
-	}
-	add(StageCutover, "cutover-done", m.cutoverDone)
-	for _, h := range m.hooks(plan.HookPostCutover) {
-		add(StageCutover, "hook:"+h.Name, m.hook(h))
+	data := m.dataStrategy(ctx)
+	switch data {
+	case plan.DataReplicate:
+		m.replicateSteps(add)
+	case plan.DataSync:
+		m.syncSteps(add)
+	default:
+		m.provisionSteps(add)
+		m.verifySteps(add)
+		m.cutoverGate(add)
+		for _, h := range m.hooks(plan.HookPreCutover) {
+			add(StageCutover, "hook:"+h.Name, m.hook(h))
+		}
+		m.trafficSteps(add, m.cutoverSteps())
 	}
 	add(StageBake, "bake", func(ctx workflow.Context) error {
 		return m.waitUntil(ctx, "bake", workflow.Now(ctx).Add(m.spec.Bake), "baking on 100 % GCP traffic; rollback stays one signal away")
@@ -76,13 +60,71 @@ func (m *migration) steps() []step {
 		return m.gate(ctx, GateDecommission, fmt.Sprintf("power off %d source VMs, keep them %s, then %s",
 			len(m.spec.VMs), m.spec.Decommission.Retention, orDefault(m.spec.Decommission.FinalAction, "keep-off")))
 	})
+	if data == plan.DataReplicate {
+		add(StageDecommission, stepReplicationFinalize, m.finalizeReplication)
+	}
 	add(StageDecommission, "power-off-sources", m.powerOff)
 	add(StageDecommission, "retention", func(ctx workflow.Context) error {
 		return m.waitUntil(ctx, "retention", workflow.Now(ctx).Add(m.spec.Decommission.Retention),
 			"source VMs are powered off and kept for the retention period; rollback still works")
 	})
 	add(StageDecommission, "final-action", m.finalAction)
+	if data == plan.DataReplicate {
+		add(StageDecommission, stepReplicationCleanup, m.cleanupReplication(false))
+	}
 	return s
+}
+
+type addStep = func(stage, name string, fn func(workflow.Context) error)
+
+// provisionSteps: terraform apply between its hooks.
+func (m *migration) provisionSteps(add addStep) {
+	for _, h := range m.hooks(plan.HookPreProvision) {
+		add(StageProvision, "hook:"+h.Name, m.hook(h))
+	}
+	add(StageProvision, "terraform-apply", m.terraformApply)
+	for _, h := range m.hooks(plan.HookPostProvision) {
+		add(StageProvision, "hook:"+h.Name, m.hook(h))
+	}
+}
+
+// verifySteps: smoke tests, then the health check.
+func (m *migration) verifySteps(add addStep) {
+	for _, h := range m.hooks(plan.HookSmokeTest) {
+		add(StageSyncVerify, "hook:"+h.Name, m.hook(h))
+	}
+	add(StageSyncVerify, "health-check", m.healthCheck)
+}
+
+// cutoverGate: the approval, the change window and the wave's hold.
+func (m *migration) cutoverGate(add addStep) {
+	add(StageApproveCutover, "approve-cutover", func(ctx workflow.Context) error {
+		return m.gate(ctx, GateCutover, m.cutoverEvidence(workflow.Now(ctx)))
+	})
+	add(StageApproveCutover, "change-window", m.changeWindow)
+	if m.in.HoldCutover {
+		add(StageApproveCutover, stepHoldForDeps, m.holdForDependencies)
+	}
+}
+
+// cutoverSteps is the plan's traffic shift (the defaults if it has none).
+func (m *migration) cutoverSteps() []plan.Step {
+	if steps := m.spec.Cutover.Steps; len(steps) > 0 {
+		return steps
+	}
+	return defaultSteps()
+}
+
+// trafficSteps: each shift and its SLO gate, then the post-cutover hooks.
+func (m *migration) trafficSteps(add addStep, steps []plan.Step) {
+	for _, st := range steps {
+		add(StageCutover, fmt.Sprintf("shift-%d", st.Percent), m.shift(st.Percent))
+		add(StageCutover, fmt.Sprintf("slo-gate-%d", st.Percent), m.sloGate(st))
+	}
+	add(StageCutover, "cutover-done", m.cutoverDone)
+	for _, h := range m.hooks(plan.HookPostCutover) {
+		add(StageCutover, "hook:"+h.Name, m.hook(h))
+	}
 }
 
 func orDefault(s, d string) string {
@@ -180,8 +222,14 @@ func (m *migration) healthCheck(ctx workflow.Context) error {
 	return nil
 }
 
-func (m *migration) cutoverEvidence() string {
+func (m *migration) cutoverEvidence(now time.Time) string {
 	var parts []string
+	if r := m.replicationEvidence(now); r != "" {
+		parts = append(parts, r)
+	}
+	if l := m.syncEvidence(); l != "" {
+		parts = append(parts, l)
+	}
 	if h := m.st.Evidence.Health; h != nil {
 		parts = append(parts, fmt.Sprintf("health: %d healthy, %d unhealthy", h.Healthy, h.Unhealthy))
 	}

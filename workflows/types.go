@@ -117,6 +117,14 @@ type Evidence struct {
 	Hooks        []activities.HookEvidence           `json:"hooks,omitempty"`
 	Health       *activities.HealthCheckResult       `json:"health,omitempty"`
 	SLO          []activities.SLOGateResult          `json:"slo,omitempty"`
+	// Data strategies (data.go): the replication's state and final-sync
+	// forecast, the test clone, the cutover jobs, the cleanup, and the
+	// sync's lag over time (the last measurements).
+	Replication        *activities.ReplicationStatusResult  `json:"replication,omitempty"`
+	TestClone          *activities.TestCloneResult          `json:"testClone,omitempty"`
+	ReplicationCutover *activities.CutoverReplicationResult `json:"replicationCutover,omitempty"`
+	Cleanup            *activities.CleanupReplicationResult `json:"cleanup,omitempty"`
+	SyncLag            []activities.SyncLagResult           `json:"syncLag,omitempty"`
 }
 
 // Status is what the status query returns.

@@ -30,6 +30,8 @@ type Fakes struct {
 	Hook    func(h plan.HookSpec) error
 	SLO     func(percent int) activities.SLOGateResult
 	Deps    activities.CheckDependenciesResult
+	// Data answers the data strategies' activities (data.go).
+	Data DataFakes
 	// Real names the activities the test registers itself (the real ones).
 	Real map[string]bool
 	// Fail, when set, is asked before every activity (but notifications)
@@ -226,6 +228,7 @@ func (f *Fakes) Register(r Registry) {
 			return activities.SourcesResult{Actions: []string{name}}, nil
 		})
 	}
+	f.registerData(reg)
 	reg(activities.NotifyName, func(ctx context.Context, in activities.NotifyInput) error {
 		f.mu.Lock()
 		f.notes = append(f.notes, in)
