@@ -121,7 +121,10 @@ func Run(ctx context.Context, o Options) error {
 	// loopback, and hybrid NEGs reach the datacenter stand-ins (dataplane.go).
 	dc := newDatacenter()
 	defer dc.close()
-	fake, err := gcpfake.Start(gcpfake.Options{DataPlane: true, Hybrid: dc.hybrid})
+	// Migrate to Virtual Machines: the cutover job powers the source off
+	// in the simulator, as the real connector does.
+	power := &sourcePower{vc: sim.Config(), names: map[string]string{}}
+	fake, err := gcpfake.Start(gcpfake.Options{DataPlane: true, Hybrid: dc.hybrid, M2VM: devM2VM(power.shutdown)})
 	if err != nil {
 		return err
 	}
@@ -134,9 +137,20 @@ func Run(ctx context.Context, o Options) error {
 	if err := dc.serve(specs); err != nil {
 		return err
 	}
+	inv, err := inventory.Load(files.inventory)
+	if err != nil {
+		return err
+	}
+	for _, v := range inv.VMs {
+		power.names[v.Ref] = v.Name
+	}
+	if err := serveReplication(fake, specs, inv); err != nil {
+		return err
+	}
 	o.Log.Info("datacenter app stand-ins on loopback", "endpoints", dc.endpoints())
 	gcfg := gcp.Config{Project: p.GCP.Project, Region: p.GCP.Region,
-		ComputeEndpoint: fake.ComputeEndpoint(), DNSEndpoint: fake.DNSEndpoint(), StorageEndpoint: fake.StorageEndpoint()}
+		ComputeEndpoint: fake.ComputeEndpoint(), DNSEndpoint: fake.DNSEndpoint(), StorageEndpoint: fake.StorageEndpoint(),
+		VMMigrationEndpoint: fake.M2VMEndpoint()}
 	if p.GCP.Backend.Type == "gcs" && p.GCP.Backend.Bucket != "" {
 		fake.CreateBucket(p.GCP.Backend.Bucket)
 	}
@@ -264,6 +278,9 @@ func writeInputs(ctx context.Context, o Options, p *sample.Portfolio, vc invento
 		if err != nil {
 			return f, nil, nil, err
 		}
+		if src, err = DevData(o.StateDir, src, inv); err != nil {
+			return f, nil, nil, err
+		}
 		if err := os.WriteFile(f.plan, src, 0o600); err != nil {
 			return f, nil, nil, err
 		}
@@ -330,6 +347,7 @@ func writeEnv(path string, st Stack, vc inventory.Config, ns, keyFile string) er
 	fmt.Fprintf(&b, "export FERRY_GCP_PROJECT=%s\nexport FERRY_GCP_REGION=%s\n", st.GCP.Project, st.GCP.Region)
 	fmt.Fprintf(&b, "export FERRY_PLAN_STORE=%s\n", st.PlanStore)
 	fmt.Fprintf(&b, "export FERRY_GCP_COMPUTE_ENDPOINT=%s\nexport FERRY_GCP_DNS_ENDPOINT=%s\nexport FERRY_GCP_STORAGE_ENDPOINT=%s\n", st.GCP.ComputeEndpoint, st.GCP.DNSEndpoint, st.GCP.StorageEndpoint)
+	fmt.Fprintf(&b, "export FERRY_GCP_VMMIGRATION_ENDPOINT=%s\n", st.GCP.VMMigrationEndpoint)
 	if keyFile != "" {
 		fmt.Fprintf(&b, "export FERRY_CODEC_KEY_FILE=%s\n", keyFile)
 	}

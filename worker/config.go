@@ -25,8 +25,11 @@ const (
 	EnvComputeEndpoint = "FERRY_GCP_COMPUTE_ENDPOINT"
 	EnvDNSEndpoint     = "FERRY_GCP_DNS_ENDPOINT"
 	EnvStorageEndpoint = "FERRY_GCP_STORAGE_ENDPOINT"
-	EnvFlows           = "FERRY_FLOWS"
-	EnvPlanDir         = "FERRY_PLAN_DIR"
+	// EnvVMMigrationEndpoint is the Migrate to Virtual Machines gRPC API
+	// as host:port (gcpfake's); unset: Google's.
+	EnvVMMigrationEndpoint = "FERRY_GCP_VMMIGRATION_ENDPOINT"
+	EnvFlows               = "FERRY_FLOWS"
+	EnvPlanDir             = "FERRY_PLAN_DIR"
 	// EnvPlanStore is where reviewed plans are published (a directory,
 	// or gs://bucket/prefix): the only source of what the worker runs.
 	EnvPlanStore = "FERRY_PLAN_STORE"
@@ -76,11 +79,12 @@ func ActivitiesFromEnv(stateDir, namespace string) (*activities.Activities, erro
 		Plans:   planstore.NewResolver(store),
 		VCenter: vc,
 		GCP: gcp.Config{
-			Project:         os.Getenv(EnvGCPProject),
-			Region:          os.Getenv(EnvGCPRegion),
-			ComputeEndpoint: os.Getenv(EnvComputeEndpoint),
-			DNSEndpoint:     os.Getenv(EnvDNSEndpoint),
-			StorageEndpoint: os.Getenv(EnvStorageEndpoint),
+			Project:             os.Getenv(EnvGCPProject),
+			Region:              os.Getenv(EnvGCPRegion),
+			ComputeEndpoint:     os.Getenv(EnvComputeEndpoint),
+			DNSEndpoint:         os.Getenv(EnvDNSEndpoint),
+			StorageEndpoint:     os.Getenv(EnvStorageEndpoint),
+			VMMigrationEndpoint: os.Getenv(EnvVMMigrationEndpoint),
 		},
 		Terraform: terraform.ConfigFromEnv(stateDir),
 		Notify:    notify.ConfigFromEnv(nil),
