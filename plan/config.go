@@ -123,6 +123,11 @@ type cutoverConf struct {
 	DNS         *dnsConf `hcl:"dns,block"`
 	// ClientDNS are the names clients use today (plan/clientdns.go).
 	ClientDNS []*clientDNSConf `hcl:"client_dns,block"`
+	// The kind of load balancer and what it needs (plan/cutover_lb.go).
+	LoadBalancer    string   `hcl:"load_balancer,optional"`
+	Port            int      `hcl:"port,optional"`
+	TLS             *tlsConf `hcl:"tls,block"`
+	ProxyOnlySubnet string   `hcl:"proxy_only_subnet,optional"`
 }
 
 type stepConf struct {

@@ -27,8 +27,14 @@ func (r *resolver) cutover(app string, c *cutoverConf, body *hclsyntax.Body, vms
 	if b := firstBlock(body, "cutover"); b != nil {
 		cb = b.Body
 	}
+	kind := r.lbKind(app, c, body)
+	defStrategy := "lb"
+	if kind == LBInternalTCP {
+		defStrategy = "dns" // no weights on a passthrough LB: one DNS step
+	}
 	out := CutoverSpec{
-		Strategy:    or(c.Strategy, "lb"),
+		LB:          LBSpec{Kind: kind},
+		Strategy:    or(c.Strategy, defStrategy),
 		PublicURL:   c.PublicURL,
 		DCEndpoints: c.DCEndpoints,
 		StepTimeout: r.dur(body, path, "step_timeout", c.StepTimeout, DefaultStepTimeout),
@@ -52,6 +58,8 @@ func (r *resolver) cutover(app string, c *cutoverConf, body *hclsyntax.Body, vms
 		for _, p := range c.Steps {
 			out.Steps = append(out.Steps, Step{Percent: p, Bake: stepBake})
 		}
+	case kind == LBInternalTCP:
+		out.Steps = []Step{{Percent: 100, Bake: stepBake}}
 	default:
 		for _, p := range DefaultSteps {
 			out.Steps = append(out.Steps, Step{Percent: p, Bake: stepBake})
@@ -81,6 +89,9 @@ func (r *resolver) cutover(app string, c *cutoverConf, body *hclsyntax.Body, vms
 	out.Steps[len(out.Steps)-1].Bake = 0 // the app's bake follows 100 %
 
 	out.HealthCheck = HealthCheck{Protocol: "http", Port: 80, Path: "/"}
+	if kind == LBInternalTCP {
+		out.HealthCheck.Protocol = "tcp"
+	}
 	for _, v := range vms {
 		if len(v.Ports) > 0 {
 			out.HealthCheck.Port = v.Ports[0]
@@ -193,13 +204,14 @@ func (r *resolver) cutover(app string, c *cutoverConf, body *hclsyntax.Body, vms
 		r.diags = append(r.diags, errAt(body, path, "strategy", "Missing dns block",
 			fmt.Sprintf("App %q: strategy \"dns\" needs a dns { managed_zone = \"...\" name = \"app.example.com.\" } block.", app)))
 	}
-	if out.Strategy == "lb" && len(out.DCEndpoints) == 0 {
+	if (out.Strategy == "lb" || kind == LBInternalTCP) && len(out.DCEndpoints) == 0 {
 		for _, v := range vms {
 			if len(v.IPs) > 0 {
 				out.DCEndpoints = append(out.DCEndpoints, net.JoinHostPort(v.IPs[0], strconv.Itoa(out.HealthCheck.Port)))
 			}
 		}
 	}
+	r.loadBalancer(app, c, body, &out)
 	for i, e := range c.DCEndpoints {
 		host, port, err := net.SplitHostPort(e)
 		pn, perr := strconv.Atoi(port)

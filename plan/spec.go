@@ -174,6 +174,9 @@ type CutoverSpec struct {
 	// ClientDNS are the DNS names clients reach the app by today, moved
 	// onto the new path at cutover and back on rollback (clientdns.go).
 	ClientDNS []ClientDNS `json:"clientDNS,omitempty"`
+	// LB is the kind of load balancer in front of the app (zero: a
+	// global external Application LB on port 80); see plan/cutover_lb.go.
+	LB LBSpec `json:"lb,omitzero"`
 }
 
 // What a traffic step does outside the change window.
