@@ -9,8 +9,6 @@ import (
 	"github.com/ferrymigrate/ferry/tracking"
 )
 
-func init() { register(newBurndownCmd) }
-
 func newBurndownCmd(g *globals) *cobra.Command {
 	var pf planFlags
 	var width, height int

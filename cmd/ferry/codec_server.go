@@ -17,8 +17,6 @@ import (
 	"github.com/ferrymigrate/ferry/redact"
 )
 
-func init() { register(newCodecServerCmd) }
-
 // envCodecToken holds the codec server's bearer token when no
 // --token-file is given.
 const envCodecToken = "FERRY_CODEC_TOKEN"

@@ -13,8 +13,6 @@ import (
 	"github.com/ferrymigrate/ferry/dashboard"
 )
 
-func init() { register(newDashboardCmd) }
-
 func newDashboardCmd(g *globals) *cobra.Command {
 	var pf planFlags
 	var listen, uiURL string

@@ -17,8 +17,6 @@ import (
 	"github.com/ferrymigrate/ferry/worker"
 )
 
-func init() { register(newDepsCmd) }
-
 type depsFlags struct {
 	flows         []string
 	inventoryFile string

@@ -10,8 +10,6 @@ import (
 	"github.com/ferrymigrate/ferry/devstack"
 )
 
-func init() { register(newDevCmd) }
-
 // toolPath finds a pinned tool: next to the ferry binary (./bin), then PATH.
 func toolPath(name string) string {
 	if exe, err := os.Executable(); err == nil {

@@ -15,11 +15,6 @@ import (
 	"github.com/ferrymigrate/ferry/inventory/sample"
 )
 
-func init() {
-	register(newDiscoverCmd)
-	register(newAppsCmd)
-}
-
 // discoverFlags are shared by discover and apps.
 type discoverFlags struct {
 	opts       inventory.Options

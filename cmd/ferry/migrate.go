@@ -18,8 +18,6 @@ import (
 	"github.com/ferrymigrate/ferry/workflows"
 )
 
-func init() { register(newMigrateCmd) }
-
 // planFlags locate the plan and its inputs; under `ferry dev` they default
 // to the files the dev stack wrote in the state directory.
 type planFlags struct {

@@ -24,8 +24,6 @@ import (
 	"github.com/ferrymigrate/ferry/terraform"
 )
 
-func init() { register(newPlanCmd) }
-
 // planSources are the flags that say where the inventory and flows come
 // from; every plan subcommand shares them.
 type planSources struct {

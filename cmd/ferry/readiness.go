@@ -12,8 +12,6 @@ import (
 	"github.com/ferrymigrate/ferry/readiness"
 )
 
-func init() { register(newReadinessCmd) }
-
 func newReadinessCmd(g *globals) *cobra.Command {
 	f := &discoverFlags{}
 	var app string

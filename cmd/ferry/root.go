@@ -38,12 +38,6 @@ type globals struct {
 	log *slog.Logger
 }
 
-// commands registers constructors of top-level commands; each command file
-// adds its own in init so files stay independent.
-var commands []func(g *globals) *cobra.Command
-
-func register(f func(g *globals) *cobra.Command) { commands = append(commands, f) }
-
 func envOr(keys []string, def string) string {
 	for _, k := range keys {
 		if v := os.Getenv(k); v != "" {
@@ -96,9 +90,22 @@ Start with 'ferry dev' (the whole local stack) or read README.md.`,
 	pf.StringVar(&g.LogFormat, "log-format", envOr([]string{"FERRY_LOG_FORMAT"}, "text"), "log format: text or json (env FERRY_LOG_FORMAT)")
 	pf.StringVarP(&g.Output, "output", "o", "table", "output format: table or json")
 
-	for _, f := range commands {
-		root.AddCommand(f(g))
-	}
+	root.AddCommand(
+		newDevCmd(g),
+		newWorkerCmd(g),
+		newDiscoverCmd(g),
+		newAppsCmd(g),
+		newDepsCmd(g),
+		newReadinessCmd(g),
+		newPlanCmd(g),
+		newMigrateCmd(g),
+		newWaveCmd(g),
+		newStatusCmd(g),
+		newBurndownCmd(g),
+		newDashboardCmd(g),
+		newRunbookCmd(g),
+		newCodecServerCmd(g),
+	)
 	return root
 }
 

@@ -11,8 +11,6 @@ import (
 	"github.com/ferrymigrate/ferry/runbooks"
 )
 
-func init() { register(newRunbookCmd) }
-
 // runbookRow is one reason in `ferry runbook` (-o json).
 type runbookRow struct {
 	Reason  string `json:"reason"`

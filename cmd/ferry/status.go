@@ -15,8 +15,6 @@ import (
 	"github.com/ferrymigrate/ferry/tracking"
 )
 
-func init() { register(newStatusCmd) }
-
 // loadRows reads the plan and visibility and joins them; refusals come
 // from the status query of running migrations.
 func loadRows(ctx context.Context, g *globals, pf *planFlags, w io.Writer) (*plan.Plan, []tracking.Row, error) {

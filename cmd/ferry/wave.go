@@ -9,8 +9,6 @@ import (
 	"github.com/ferrymigrate/ferry/ferryclient"
 )
 
-func init() { register(newWaveCmd) }
-
 func newWaveCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "wave",

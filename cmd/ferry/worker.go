@@ -10,8 +10,6 @@ import (
 	"github.com/ferrymigrate/ferry/worker"
 )
 
-func init() { register(newWorkerCmd) }
-
 func newWorkerCmd(g *globals) *cobra.Command {
 	var metricsAddr string
 	cmd := &cobra.Command{
