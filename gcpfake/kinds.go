@@ -2,7 +2,6 @@ package gcpfake
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 )
 
@@ -475,8 +474,6 @@ func viewNEG(s *Server, o *object) map[string]any {
 	b["size"] = len(o.Endpoints)
 	return b
 }
-
-var _ = http.MethodGet
 
 func removeSubnetwork(s *Server, c *creq, o *object) *apiError {
 	if n := s.state.Objects[strings.TrimPrefix(fmt.Sprint(o.Body["network"]), computeBase)]; n != nil {
