@@ -17,6 +17,7 @@ const (
 	HealthCheckName          = "HealthCheck"
 	ShiftTrafficName         = "ShiftTraffic"
 	SLOGateName              = "SLOGate"
+	WatchSLOName             = "WatchSLO"
 	TrafficToDatacenterName  = "TrafficToDatacenter"
 	PowerOffSourcesName      = "PowerOffSources"
 	PowerOnSourcesName       = "PowerOnSources"

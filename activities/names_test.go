@@ -11,7 +11,7 @@ func TestNamesAreMethods(t *testing.T) {
 	typ := reflect.TypeOf(&Activities{})
 	for _, n := range []string{ResolveAppName, ResolveWaveName, DiscoverAppName, CheckDependenciesName,
 		TerraformPlanName, TerraformApplyName, TerraformDestroyName, RunHookName, HealthCheckName,
-		ShiftTrafficName, SLOGateName, TrafficToDatacenterName, PowerOffSourcesName, PowerOnSourcesName,
+		ShiftTrafficName, SLOGateName, WatchSLOName, TrafficToDatacenterName, PowerOffSourcesName, PowerOnSourcesName,
 		FinalizeDecommissionName, NotifyName} {
 		if _, ok := typ.MethodByName(n); !ok {
 			t.Errorf("activity name %q has no method on *Activities", n)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/ferrymigrate/ferry/inventory"
 	"github.com/ferrymigrate/ferry/readiness"
+	"github.com/ferrymigrate/ferry/traffic"
 )
 
 // Inputs and results of every activity: one struct in, one struct out, so
@@ -156,6 +157,10 @@ type SLOGateResult struct {
 	P95          time.Duration `json:"p95"`
 	Prometheus   *float64      `json:"prometheus,omitempty"`
 	MeasuredFrom []string      `json:"measuredFrom,omitempty"`
+	// WatchSLO: the evaluations through the bake (the first and the
+	// latest, traffic.MaxSLOSamples at most) and how many there were.
+	Samples     []traffic.SLOSample `json:"samples,omitempty"`
+	Evaluations int                 `json:"evaluations,omitempty"`
 }
 
 // TrafficToDatacenterInput sends all traffic back to the datacenter in one

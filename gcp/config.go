@@ -25,6 +25,9 @@ type Config struct {
 	// VMMigrationEndpoint is the Migrate to Virtual Machines gRPC API as
 	// host:port (gcpfake's M2VMEndpoint); empty: Google's.
 	VMMigrationEndpoint string `json:"vmMigrationEndpoint,omitempty"`
+	// MonitoringEndpoint is the Cloud Monitoring gRPC API as host:port
+	// (gcpfake's MonitoringEndpoint); empty: Google's.
+	MonitoringEndpoint string `json:"monitoringEndpoint,omitempty"`
 }
 
 // Fake reports whether the endpoints point at a local fake that takes no

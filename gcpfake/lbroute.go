@@ -9,20 +9,35 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // backend is one place a request can go.
 type backend struct {
 	addr string // host:port to dial
 	side string // "gcp" or "dc"
+	// What the request went through, for the load balancer's metrics
+	// (monitoring.go).
+	project, urlMap, rule, proxy string
+	service, group, groupType    string
 }
 
 // lbHandler serves a global forwarding rule's address: each request is
 // routed anew, so a weight shift takes effect on the next request, as on
 // Google's load balancers.
 func (s *Server) lbHandler(ruleKey string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		start := time.Now()
 		be, status, why := s.route(ruleKey)
+		w := &statusWriter{ResponseWriter: rw}
+		defer func() {
+			code := w.status
+			if code == 0 {
+				code = http.StatusOK
+			}
+			s.mon.record(lbRequest{project: be.project, urlMap: be.urlMap, rule: be.rule, proxy: be.proxy,
+				service: be.service, group: be.group, groupType: be.groupType, status: code, latency: time.Since(start)})
+		}()
 		if status != 0 {
 			if be.side != "" {
 				w.Header().Set(ServedByHeader, be.side)
@@ -65,33 +80,38 @@ func (s *Server) route(ruleKey string) (backend, int, string) {
 	if fr == nil {
 		return backend{}, http.StatusNotFound, "forwarding rule deleted"
 	}
+	at := backend{project: fr.Project, rule: fr.Name}
 	px := s.ref(fr.Body["target"])
 	if px == nil || px.Kind != "targetHttpProxies" {
-		return backend{}, http.StatusBadGateway, fmt.Sprintf("target %v is not a target HTTP proxy", fr.Body["target"])
+		return at, http.StatusBadGateway, fmt.Sprintf("target %v is not a target HTTP proxy", fr.Body["target"])
 	}
+	at.proxy = px.Name
 	um := s.ref(px.Body["urlMap"])
 	if um == nil {
-		return backend{}, http.StatusBadGateway, fmt.Sprintf("proxy %s has no URL map", px.Name)
+		return at, http.StatusBadGateway, fmt.Sprintf("proxy %s has no URL map", px.Name)
 	}
+	at.urlMap = um.Name
 	svc, why := pickService(um)
 	if svc == "" {
-		return backend{}, http.StatusServiceUnavailable, why
+		return at, http.StatusServiceUnavailable, why
 	}
 	bs := s.ref(svc)
 	if bs == nil || bs.Kind != "backendServices" {
-		return backend{}, http.StatusBadGateway, fmt.Sprintf("URL map %s routes to %s, which is not a backend service", um.Name, svc)
+		return at, http.StatusBadGateway, fmt.Sprintf("URL map %s routes to %s, which is not a backend service", um.Name, svc)
 	}
+	at.service = bs.Name
 	cands := s.healthyBackends(bs)
 	if len(cands) == 0 {
-		side := ""
 		if s.hasHybrid(bs) {
-			side = "dc"
+			at.side = "dc"
 		} else if len(toSlice(bs.Body["backends"])) > 0 {
-			side = "gcp"
+			at.side = "gcp"
 		}
-		return backend{side: side}, http.StatusBadGateway, fmt.Sprintf("backend service %s has no healthy backend", bs.Name)
+		return at, http.StatusBadGateway, fmt.Sprintf("backend service %s has no healthy backend", bs.Name)
 	}
-	return cands[rand.IntN(len(cands))], 0, ""
+	be := cands[rand.IntN(len(cands))]
+	be.project, be.rule, be.proxy, be.urlMap, be.service = at.project, at.rule, at.proxy, at.urlMap, at.service
+	return be, 0, ""
 }
 
 // ref resolves a stored reference (a selfLink). Called with s.mu held.
@@ -177,7 +197,7 @@ func (s *Server) healthyBackends(bs *object) []backend {
 				}
 				addr := net.JoinHostPort(instanceIP(inst), strconv.Itoa(port))
 				if s.listening(addr) {
-					out = append(out, backend{addr: addr, side: "gcp"})
+					out = append(out, backend{addr: addr, side: "gcp", group: g.Name, groupType: "INSTANCE_GROUP"})
 				}
 			}
 		case "networkEndpointGroups":
@@ -185,14 +205,14 @@ func (s *Server) healthyBackends(bs *object) []backend {
 			for _, e := range g.Endpoints {
 				ip, port := fmt.Sprint(e["ipAddress"]), toInt(e["port"])
 				if !hybrid {
-					out = append(out, backend{addr: net.JoinHostPort(ip, strconv.Itoa(port)), side: "gcp"})
+					out = append(out, backend{addr: net.JoinHostPort(ip, strconv.Itoa(port)), side: "gcp", group: g.Name, groupType: "NETWORK_ENDPOINT_GROUP"})
 					continue
 				}
 				if s.opts.Hybrid == nil {
 					continue
 				}
 				if addr := s.opts.Hybrid(ip, port); addr != "" {
-					out = append(out, backend{addr: addr, side: "dc"})
+					out = append(out, backend{addr: addr, side: "dc", group: g.Name, groupType: "NETWORK_ENDPOINT_GROUP"})
 				}
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/fsouza/fake-gcs-server/fakestorage"
+	"google.golang.org/grpc"
 )
 
 // Options configure a fake.
@@ -59,6 +60,9 @@ type Server struct {
 	faults   Faults
 	dp       *dataPlane // nil without Options.DataPlane
 	m2       *M2VM
+	mon      *Monitoring // Cloud Monitoring (monitoring.go)
+	monLn    net.Listener
+	monGRPC  *grpc.Server
 
 	mu    sync.Mutex
 	state persisted
@@ -83,6 +87,7 @@ func Start(opts Options) (*Server, error) {
 	if opts.DataPlane {
 		s.dp = newDataPlane()
 	}
+	s.mon = newMonitoring()
 	gcsOpts := fakestorage.Options{NoListener: true, Writer: io.Discard}
 	if opts.StateDir != "" {
 		if err := os.MkdirAll(filepath.Join(opts.StateDir, "gcs"), 0o700); err != nil {
@@ -118,6 +123,12 @@ func Start(opts Options) (*Server, error) {
 	if err := s.startM2VM(); err != nil {
 		ln.Close()
 		gcs.Stop()
+		return nil, err
+	}
+	if err := s.startMonitoring(); err != nil {
+		ln.Close()
+		gcs.Stop()
+		s.m2.close()
 		return nil, err
 	}
 	go func() { _ = s.http.Serve(ln) }()
@@ -168,6 +179,7 @@ func (s *Server) Close() error {
 	defer cancel()
 	err := s.http.Shutdown(ctx)
 	s.m2.close()
+	s.closeMonitoring()
 	s.closeDataPlane()
 	s.gcs.Stop()
 	s.mu.Lock()
