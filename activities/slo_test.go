@@ -192,8 +192,9 @@ func TestWatchSLOBreachMidBake(t *testing.T) {
 				t.Fatalf("samples: healthy before the breach, breached last: %+v", res.Samples)
 			}
 			at := <-broke
-			if last := res.Samples[len(res.Samples)-1]; last.At.Before(at) {
-				t.Fatalf("breach seen at %s before it was injected at %s", last.At, at)
+			// An evaluation that began just before the injection may see it.
+			if last := res.Samples[len(res.Samples)-1]; last.At.Before(at.Add(-tc.watch.Every)) {
+				t.Fatalf("breach seen at %s, an interval before it was injected at %s", last.At, at)
 			}
 		})
 	}

@@ -611,7 +611,7 @@ func TestEveryStageFailsThenRetrySkipOrRollback(t *testing.T) {
 		activities.RunHookName:              StageSyncVerify, // the smoke test (first hook to run)
 		activities.HealthCheckName:          StageSyncVerify,
 		activities.ShiftTrafficName:         StageCutover,
-		activities.SLOGateName:              StageCutover,
+		activities.WatchSLOName:             StageCutover,
 		activities.PowerOffSourcesName:      StageDecommission,
 		activities.FinalizeDecommissionName: StageDecommission,
 	}

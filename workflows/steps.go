@@ -392,9 +392,14 @@ func (m *migration) shift(percent int) func(workflow.Context) error {
 	}
 }
 
-// sloGate bakes a step, measures it, and rolls back on a failed gate.
+// sloGate bakes a step, measures it, and rolls back on a failed gate:
+// through the bake (watchSLO, slowatch.go), or once after it in histories
+// from before that.
 func (m *migration) sloGate(st plan.Step) func(workflow.Context) error {
 	return func(ctx workflow.Context) error {
+		if sloWatchVersion(ctx) != workflow.DefaultVersion {
+			return m.watchSLO(ctx, st)
+		}
 		if err := m.waitUntil(ctx, "bake", workflow.Now(ctx).Add(st.Bake), fmt.Sprintf("baking %d %% on GCP before the SLO gate", st.Percent)); err != nil {
 			return err
 		}

@@ -40,6 +40,9 @@ type Fakes struct {
 	// Plans is the reviewed plan store the doubles resolve specs from
 	// (ResolveApp, ResolveWave, hooks, health checks), as the real ones do.
 	Plans activities.Plans
+	// Watch, when set, answers WatchSLO (see WatchUntilBreach); else
+	// WatchSLO answers at once with SLO's verdict.
+	Watch func(ctx context.Context, in activities.WatchSLOInput) (activities.SLOGateResult, error)
 }
 
 func (f *Fakes) spec(ctx context.Context, ref activities.PlanRef) plan.AppSpec {
@@ -215,6 +218,7 @@ func (f *Fakes) Register(r Registry) {
 		}
 		return activities.SLOGateResult{Pass: true, Requests: 20}, nil
 	})
+	f.registerWatchSLO(reg)
 	reg(activities.TrafficToDatacenterName, func(ctx context.Context, in activities.TrafficToDatacenterInput) (activities.ShiftTrafficResult, error) {
 		f.record(activities.TrafficToDatacenterName)
 		f.mu.Lock()
