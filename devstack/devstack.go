@@ -150,7 +150,7 @@ func Run(ctx context.Context, o Options) error {
 	o.Log.Info("datacenter app stand-ins on loopback", "endpoints", dc.endpoints())
 	gcfg := gcp.Config{Project: p.GCP.Project, Region: p.GCP.Region,
 		ComputeEndpoint: fake.ComputeEndpoint(), DNSEndpoint: fake.DNSEndpoint(), StorageEndpoint: fake.StorageEndpoint(),
-		VMMigrationEndpoint: fake.M2VMEndpoint()}
+		VMMigrationEndpoint: fake.M2VMEndpoint(), MonitoringEndpoint: fake.MonitoringEndpoint()}
 	if p.GCP.Backend.Type == "gcs" && p.GCP.Backend.Bucket != "" {
 		fake.CreateBucket(p.GCP.Backend.Bucket)
 	}
@@ -348,6 +348,7 @@ func writeEnv(path string, st Stack, vc inventory.Config, ns, keyFile string) er
 	fmt.Fprintf(&b, "export FERRY_PLAN_STORE=%s\n", st.PlanStore)
 	fmt.Fprintf(&b, "export FERRY_GCP_COMPUTE_ENDPOINT=%s\nexport FERRY_GCP_DNS_ENDPOINT=%s\nexport FERRY_GCP_STORAGE_ENDPOINT=%s\n", st.GCP.ComputeEndpoint, st.GCP.DNSEndpoint, st.GCP.StorageEndpoint)
 	fmt.Fprintf(&b, "export FERRY_GCP_VMMIGRATION_ENDPOINT=%s\n", st.GCP.VMMigrationEndpoint)
+	fmt.Fprintf(&b, "export FERRY_GCP_MONITORING_ENDPOINT=%s\n", st.GCP.MonitoringEndpoint)
 	if keyFile != "" {
 		fmt.Fprintf(&b, "export FERRY_CODEC_KEY_FILE=%s\n", keyFile)
 	}

@@ -25,6 +25,9 @@ const (
 	EnvComputeEndpoint = "FERRY_GCP_COMPUTE_ENDPOINT"
 	EnvDNSEndpoint     = "FERRY_GCP_DNS_ENDPOINT"
 	EnvStorageEndpoint = "FERRY_GCP_STORAGE_ENDPOINT"
+	// EnvMonitoringEndpoint: the Cloud Monitoring gRPC API as host:port
+	// (gcpfake's), read by the SLO watch; empty: Google's.
+	EnvMonitoringEndpoint = "FERRY_GCP_MONITORING_ENDPOINT"
 	// EnvVMMigrationEndpoint is the Migrate to Virtual Machines gRPC API
 	// as host:port (gcpfake's); unset: Google's.
 	EnvVMMigrationEndpoint = "FERRY_GCP_VMMIGRATION_ENDPOINT"
@@ -85,6 +88,7 @@ func ActivitiesFromEnv(stateDir, namespace string) (*activities.Activities, erro
 			DNSEndpoint:         os.Getenv(EnvDNSEndpoint),
 			StorageEndpoint:     os.Getenv(EnvStorageEndpoint),
 			VMMigrationEndpoint: os.Getenv(EnvVMMigrationEndpoint),
+			MonitoringEndpoint:  os.Getenv(EnvMonitoringEndpoint),
 		},
 		Terraform: terraform.ConfigFromEnv(stateDir),
 		Notify:    notify.ConfigFromEnv(nil),

@@ -82,6 +82,9 @@ func (d *doubles) TrafficToDatacenter(context.Context, activities.TrafficToDatac
 func (d *doubles) SLOGate(context.Context, activities.SLOGateInput) (activities.SLOGateResult, error) {
 	return activities.SLOGateResult{Pass: true, Requests: 100}, nil
 }
+func (d *doubles) WatchSLO(context.Context, activities.WatchSLOInput) (activities.SLOGateResult, error) {
+	return activities.SLOGateResult{Pass: true, Requests: 100, Evaluations: 1}, nil
+}
 func (d *doubles) PowerOffSources(context.Context, activities.SourcesInput) (activities.SourcesResult, error) {
 	return activities.SourcesResult{}, nil
 }
