@@ -23,4 +23,8 @@ const (
 	PowerOnSourcesName       = "PowerOnSources"
 	FinalizeDecommissionName = "FinalizeDecommission"
 	NotifyName               = "SendNotification" // method SendNotification: the Activities field Notify holds its config
+	PrepareClientDNSName     = "PrepareClientDNS"
+	PointClientDNSName       = "PointClientDNS"
+	RestoreClientDNSName     = "RestoreClientDNS"
+	FinalizeClientDNSName    = "FinalizeClientDNS"
 )
