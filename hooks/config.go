@@ -1,5 +1,6 @@
 // Package hooks runs the commands an app team declares in the plan
-// (pre_provision, post_provision, pre_cutover, smoke_test, post_cutover),
+// (pre_provision, post_provision, pre_cutover, smoke_test, post_cutover,
+// and client_dns for names in zones ferry does not own),
 // capturing truncated output with secrets redacted.
 package hooks
 
