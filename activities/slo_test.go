@@ -1,15 +1,7 @@
 package activities
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"fmt"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,124 +9,41 @@ import (
 
 	"github.com/ferrymigrate/ferry/gcp"
 	"github.com/ferrymigrate/ferry/gcpfake"
+	"github.com/ferrymigrate/ferry/internal/lbrig"
 	"github.com/ferrymigrate/ferry/plan"
 	"github.com/ferrymigrate/ferry/traffic"
 )
 
 const sloProject = "ferry-slo"
 
-// sloRig is gcpfake's data plane serving an app through a real (fake)
-// load balancer at some GCP weight, with users sending it traffic, and the
-// activities pointed at it (compute and Monitoring).
+// sloRig is gcpfake's data plane serving an app through its load balancer
+// at some GCP weight with users sending it traffic (internal/lbrig), and
+// the activities pointed at it (compute and Monitoring).
 type sloRig struct {
 	fake *gcpfake.Server
-	g    gcp.Config
 	spec plan.AppSpec
 	acts *Activities
-	stop func()
 }
 
-func sloCall(tb testing.TB, g gcp.Config, method, path string, body any) {
-	tb.Helper()
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, g.ComputeEndpoint+"projects/"+sloProject+"/"+path, bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		tb.Fatalf("%s %s: %s", method, path, resp.Status)
-	}
-}
-
-type jobj = map[string]any
-
-// newSLORig provisions, with the names terraform uses, an app's instances,
-// group, health check, both backend services (the DC one over a hybrid NEG
-// to a local stand-in), the URL map, proxy and forwarding rule; sets the
-// split to gcpPercent; and starts users: a steady stream of requests to
-// the load balancer until the test ends.
 func newSLORig(tb testing.TB, app string, gcpPercent int, watch plan.SLOWatch) *sloRig {
 	tb.Helper()
-	dc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "dc") }))
-	tb.Cleanup(dc.Close)
 	const dcEndpoint = "10.20.30.40:8080"
-	s, err := gcpfake.Start(gcpfake.Options{DataPlane: true, Hybrid: func(ip string, port int) string {
-		if net.JoinHostPort(ip, fmt.Sprint(port)) == dcEndpoint {
-			return strings.TrimPrefix(dc.URL, "http://")
-		}
-		return ""
-	}})
+	s, err := gcpfake.Start(gcpfake.Options{DataPlane: true, Hybrid: lbrig.DCStandIn(tb, dcEndpoint)})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { s.Close() })
 	s.Monitoring().SetPeriod(100 * time.Millisecond)
 	g := gcp.Config{Project: sloProject, Region: "europe-west1", Zone: "europe-west1-b", ComputeEndpoint: s.ComputeEndpoint(), MonitoringEndpoint: s.MonitoringEndpoint()}
-	z := "zones/" + g.Zone + "/"
 	vms := []string{app + "-01", app + "-02"}
-	var members []any
-	for _, vm := range vms {
-		sloCall(tb, g, "POST", z+"instances", jobj{"name": vm, "machineType": "e2-small",
-			"disks":             []any{jobj{"boot": true, "initializeParams": jobj{"sourceImage": "projects/debian-cloud/global/images/debian-12"}}},
-			"networkInterfaces": []any{jobj{}}})
-		members = append(members, jobj{"instance": z + "instances/" + vm})
-	}
-	ig := "ferry-" + app + "-" + g.Zone
-	sloCall(tb, g, "POST", z+"instanceGroups", jobj{"name": ig, "namedPorts": []any{jobj{"name": "http", "port": 8080}}})
-	sloCall(tb, g, "POST", z+"instanceGroups/"+ig+"/addInstances", jobj{"instances": members})
-	sloCall(tb, g, "POST", "global/healthChecks", jobj{"name": "ferry-" + app + "-hc", "httpHealthCheck": jobj{"port": 8080, "requestPath": "/healthz"}})
-	sloCall(tb, g, "POST", "global/backendServices", jobj{"name": traffic.GCPBackendName(app), "portName": "http", "protocol": "HTTP",
-		"loadBalancingScheme": "EXTERNAL_MANAGED", "healthChecks": []any{"global/healthChecks/ferry-" + app + "-hc"},
-		"backends": []any{jobj{"group": z + "instanceGroups/" + ig}}})
-	neg := traffic.DCNEGName(app)
-	sloCall(tb, g, "POST", z+"networkEndpointGroups", jobj{"name": neg, "networkEndpointType": "NON_GCP_PRIVATE_IP_PORT", "defaultPort": 8080})
-	sloCall(tb, g, "POST", z+"networkEndpointGroups/"+neg+"/attachNetworkEndpoints", jobj{"networkEndpoints": []any{jobj{"ipAddress": "10.20.30.40", "port": 8080}}})
-	sloCall(tb, g, "POST", "global/backendServices", jobj{"name": traffic.DCBackendName(app), "protocol": "HTTP",
-		"loadBalancingScheme": "EXTERNAL_MANAGED", "backends": []any{jobj{"group": z + "networkEndpointGroups/" + neg}}})
-	sloCall(tb, g, "POST", "global/urlMaps", jobj{"name": traffic.URLMapName(app), "defaultRouteAction": jobj{"weightedBackendServices": []any{
-		jobj{"backendService": "global/backendServices/" + traffic.DCBackendName(app), "weight": 100 - gcpPercent},
-		jobj{"backendService": "global/backendServices/" + traffic.GCPBackendName(app), "weight": gcpPercent}}}})
-	sloCall(tb, g, "POST", "global/targetHttpProxies", jobj{"name": "ferry-" + app + "-proxy", "urlMap": "global/urlMaps/" + traffic.URLMapName(app)})
-	sloCall(tb, g, "POST", "global/forwardingRules", jobj{"name": traffic.ForwardingRuleName(app), "portRange": "80",
-		"target": "global/targetHttpProxies/ferry-" + app + "-proxy", "loadBalancingScheme": "EXTERNAL_MANAGED"})
-
-	r := &sloRig{fake: s, g: g}
-	r.spec = plan.AppSpec{Name: app, Project: sloProject, Region: g.Region, Zone: g.Zone,
-		VMs: []plan.VMSpec{{Ref: "vm-1", Name: vms[0], GCEName: vms[0]}, {Ref: "vm-2", Name: vms[1], GCEName: vms[1]}},
-		Cutover: plan.CutoverSpec{Strategy: traffic.StrategyLB, DCEndpoints: []string{dcEndpoint},
-			HealthCheck: plan.HealthCheck{Protocol: "http", Port: 8080, Path: "/healthz"},
-			SLO:         plan.SLO{Requests: 20, MaxErrorRatio: 0.05, MaxP95: 2 * time.Second, Watch: watch}}}
-	r.acts = &Activities{Plans: testPlans, GCP: g, Traffic: traffic.Config{ProbeConcurrency: 4}}
-
-	// Users: a steady stream through the forwarding rule.
-	var lbURL string
-	for addr, owner := range s.DataPlaneAddrs() {
-		if strings.HasSuffix(owner, "/forwardingRules/"+traffic.ForwardingRuleName(app)) {
-			lbURL = "http://" + addr + "/"
-		}
-	}
-	if lbURL == "" {
-		tb.Fatalf("no data plane address for the forwarding rule: %v %v", s.DataPlaneAddrs(), s.DataPlaneErrors())
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Go(func() {
-			c := &http.Client{Timeout: 2 * time.Second}
-			for ctx.Err() == nil {
-				if resp, err := c.Get(lbURL); err == nil {
-					resp.Body.Close()
-				}
-				time.Sleep(2 * time.Millisecond)
-			}
-		})
-	}
-	r.stop = func() { cancel(); wg.Wait() }
-	tb.Cleanup(r.stop)
-	return r
+	lbrig.Users(tb, lbrig.Provision(tb, s, g, app, vms, gcpPercent, dcEndpoint), 2)
+	return &sloRig{fake: s,
+		spec: plan.AppSpec{Name: app, Project: sloProject, Region: g.Region, Zone: g.Zone,
+			VMs: []plan.VMSpec{{Ref: "vm-1", Name: vms[0], GCEName: vms[0]}, {Ref: "vm-2", Name: vms[1], GCEName: vms[1]}},
+			Cutover: plan.CutoverSpec{Strategy: traffic.StrategyLB, DCEndpoints: []string{dcEndpoint},
+				HealthCheck: plan.HealthCheck{Protocol: "http", Port: lbrig.Port, Path: "/healthz"},
+				SLO:         plan.SLO{Requests: 20, MaxErrorRatio: 0.05, MaxP95: 2 * time.Second, Watch: watch}}},
+		acts: &Activities{Plans: testPlans, GCP: g, Traffic: traffic.Config{ProbeConcurrency: 4}}}
 }
 
 // breakGCP makes every GCP instance of the app answer 500.
