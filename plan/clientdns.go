@@ -173,7 +173,31 @@ func (r *resolver) clientDNS(app string, confs []*clientDNSConf, cb *hclsyntax.B
 		}
 		res = append(res, cd)
 	}
+	r.unusedDNSHooks(app, confs)
 	return res
+}
+
+// unusedDNSHooks warns of client_dns hooks no client_dns block names: they
+// would never run.
+func (r *resolver) unusedDNSHooks(app string, confs []*clientDNSConf) {
+	c := r.confs[app]
+	if c == nil || c.block == nil {
+		return
+	}
+	blocks := blocksOf(c.block.Body, "hook")
+	for i, h := range c.Hooks {
+		if h.At != HookClientDNS || slices.ContainsFunc(confs, func(x *clientDNSConf) bool { return x.ExternalHook == h.Name }) {
+			continue
+		}
+		var b *hclsyntax.Body
+		if i < len(blocks) {
+			b = blocks[i].Body
+		}
+		d := errAttr(b, "at", "DNS hook never runs",
+			fmt.Sprintf("App %q hook %q: at = %q runs only for client_dns blocks that name it (external_hook = %q), and none does.", app, h.Name, HookClientDNS, h.Name))
+		d.Severity = hcl.DiagWarning
+		r.diags = append(r.diags, d)
+	}
 }
 
 func (r *resolver) checkClientDNSHook(app string, c *clientDNSConf, hooks []*hookConf, errOn func(attr, summary, detail string)) {

@@ -12,6 +12,10 @@ app "billing-api" {
     at      = "client_dns"
     command = ["./dns.sh"]
   }
+  hook "unused" {
+    at      = "client_dns"
+    command = ["./dns.sh"]
+  }
   hook "smoke" {
     at      = "smoke_test"
     command = ["./smoke.sh"]
