@@ -271,3 +271,27 @@ func checkClientDNSOwners(specs []AppSpec, at func(app string) *hcl.Range) hcl.D
 	}
 	return diags
 }
+
+// ClientDNSProjects lists the projects whose Cloud DNS zones the plan's
+// client_dns blocks name (for a caller to read into DNSZones).
+func ClientDNSProjects(p *Plan) []string {
+	var out []string
+	if p == nil || p.Config == nil {
+		return nil
+	}
+	for _, a := range p.Config.Apps {
+		if a.Cutover == nil {
+			continue
+		}
+		for _, c := range a.Cutover.ClientDNS {
+			if c.Zone == "" {
+				continue
+			}
+			if pr := or(c.Project, p.GCP.Project); pr != "" && !slices.Contains(out, pr) {
+				out = append(out, pr)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ferrymigrate/ferry/gcp"
 	"github.com/ferrymigrate/ferry/gcpfake"
+	"github.com/ferrymigrate/ferry/inventory"
 	"github.com/ferrymigrate/ferry/plan"
 	"github.com/ferrymigrate/ferry/traffic"
 )
@@ -311,5 +312,60 @@ func TestClientDNSConflictsAndPlanErrors(t *testing.T) {
 	}
 	if err := cd.PointAt(ctx, []string{"not-an-ip"}); err == nil || !traffic.IsPermanent(err) {
 		t.Errorf("point at a non-address: %v", err)
+	}
+}
+
+// The zones read from Cloud DNS make plan validation check each
+// client_dns zone and name, at the block.
+func TestReadDNSZonesForValidation(t *testing.T) {
+	_, g := fake(t, gcpfake.Options{})
+	clientZone(t, g)
+	src := `
+gcp {
+  project = "` + project + `"
+  region  = "europe-west1"
+}
+wave "w" {
+  apps = ["billing-api"]
+}
+app "billing-api" {
+  cutover {
+    client_dns {
+      zone = "corp-internal"
+      name = "billing.corp.example."
+    }
+    client_dns {
+      zone = "corp-public"
+      name = "billing.example.com."
+    }
+  }
+}
+`
+	p, diags := plan.Parse("ferry.hcl", []byte(src))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	projects := plan.ClientDNSProjects(p)
+	if !slices.Equal(projects, []string{project}) {
+		t.Fatalf("projects %v", projects)
+	}
+	zones, err := traffic.ReadDNSZones(context.Background(), g, projects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(zones) != fmt.Sprintf("map[%s:[{corp-internal corp.example.}]]", project) {
+		t.Fatalf("zones %v", zones)
+	}
+	p.DNSZones = zones
+	var got []string
+	inv := &inventory.Inventory{Apps: []inventory.App{{Name: "billing-api", VMs: []string{"vm-1"}}},
+		VMs: []inventory.VM{{Ref: "vm-1", Name: "billing-web-1", NumCPU: 2, MemoryMB: 4096}}}
+	for _, d := range plan.Validate(p, inv, nil) {
+		if strings.Contains(d.Detail, "client_dns") {
+			got = append(got, fmt.Sprintf("%s: %s", d.Subject, d.Summary))
+		}
+	}
+	if want := []string{"ferry.hcl:16,14-27: Unknown managed zone"}; !slices.Equal(got, want) {
+		t.Fatalf("diagnostics %q, want %q", got, want)
 	}
 }
