@@ -18,11 +18,7 @@ import (
 func TestDevPlanHasEveryDataStrategy(t *testing.T) {
 	ctx := context.Background()
 	p := sample.Generate(sample.Default())
-	sim, err := sample.Start(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := sample.StartT(t, p)
 	cl, err := inventory.Connect(ctx, sim.Config())
 	if err != nil {
 		t.Fatal(err)

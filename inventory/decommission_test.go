@@ -19,6 +19,7 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/ferrymigrate/ferry/inventory"
+	"github.com/ferrymigrate/ferry/inventory/sample"
 	"github.com/ferrymigrate/ferry/runbooks"
 )
 
@@ -31,16 +32,9 @@ func startDecom(t *testing.T) *decomFixture {
 	t.Helper()
 	ctx := context.Background()
 	m := simulator.VPX()
-	if err := m.Create(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Remove)
-	m.Service.RegisterEndpoints = true // the vapi (tags) endpoints
-	s := m.Service.NewServer()
-	t.Cleanup(s.Close)
-	u := *s.URL
-	u.User = nil
-	c, err := inventory.Connect(ctx, inventory.Config{URL: u.String(), Username: "user", Password: "pass", Insecure: true, RetryBase: time.Millisecond})
+	_, cfg := sample.ServeT(t, m)
+	cfg.RetryBase = time.Millisecond
+	c, err := inventory.Connect(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

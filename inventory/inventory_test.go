@@ -50,11 +50,7 @@ func start(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	p := oddPortfolio()
-	sim, err := sample.Start(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
+	sim := sample.StartT(t, p)
 	cfg := sim.Config()
 	cfg.RetryBase = time.Millisecond
 	c, err := inventory.Connect(ctx, cfg)
@@ -297,11 +293,7 @@ func asError(t *testing.T, err error) *inventory.Error {
 // never the password.
 func TestConnectErrorMessages(t *testing.T) {
 	ctx := context.Background()
-	sim, err := sample.Start(ctx, &sample.Portfolio{Apps: []sample.App{{Name: "a", VMs: []sample.VM{{Name: "a-01", Datacenter: "dc-east"}}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := sample.StartT(t, &sample.Portfolio{Apps: []sample.App{{Name: "a", VMs: []sample.VM{{Name: "a-01", Datacenter: "dc-east"}}}}})
 	good := sim.Config()
 	const secret = "s3cret-Pa55"
 

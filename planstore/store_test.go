@@ -72,11 +72,7 @@ func TestDirStorePublishResolveAndTamper(t *testing.T) {
 
 func TestGCSStoreOnFakeGCS(t *testing.T) {
 	ctx := context.Background()
-	fake, err := gcpfake.Start(gcpfake.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = fake.Close() })
+	fake := gcpfake.StartT(t, gcpfake.Options{})
 	fake.CreateBucket("plans")
 	g := gcp.Config{ComputeEndpoint: fake.ComputeEndpoint(), StorageEndpoint: fake.StorageEndpoint()}
 	s, err := Open(ctx, "gs://plans/ferry/prod", g.StorageOptions()...)

@@ -114,11 +114,7 @@ func TestFlowsCSV(t *testing.T) {
 func TestSimulatorHoldsPortfolio(t *testing.T) {
 	ctx := context.Background()
 	p := sample.Generate(sample.Default())
-	sim, err := sample.Start(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := sample.StartT(t, p)
 	cfg := sim.Config()
 	if strings.Contains(cfg.URL, "@") || cfg.Password == "" || !strings.HasPrefix(cfg.URL, "https://127.0.0.1:") {
 		t.Fatalf("config %+v", cfg)
