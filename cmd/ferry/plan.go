@@ -22,6 +22,7 @@ import (
 	"github.com/ferrymigrate/ferry/plan"
 	"github.com/ferrymigrate/ferry/plan/catalog"
 	"github.com/ferrymigrate/ferry/terraform"
+	"github.com/ferrymigrate/ferry/traffic"
 )
 
 // planSources are the flags that say where the inventory and flows come
@@ -35,6 +36,9 @@ type planSources struct {
 	machineTypes    string
 	project         string
 	computeEndpoint string
+	// dnsEndpoint: where the Cloud DNS zones of client_dns blocks are
+	// read (with credentials, Google's).
+	dnsEndpoint string
 }
 
 func (s *planSources) add(cmd *cobra.Command) {
@@ -45,6 +49,7 @@ func (s *planSources) add(cmd *cobra.Command) {
 	fl.StringVar(&s.machineTypes, "machine-types", "auto", "where the machine types each zone sells come from: snapshot (the committed GCE catalogue), api (Compute API machineTypes.aggregatedList of the project), auto (api when credentials or an endpoint are configured, else snapshot)")
 	fl.StringVar(&s.project, "project", "", "GCP project whose machine types the Compute API lists (default: the plan's gcp.project); plan init writes it as gcp.project")
 	fl.StringVar(&s.computeEndpoint, "compute-endpoint", os.Getenv("FERRY_GCP_COMPUTE_ENDPOINT"), "Compute API endpoint (gcpfake or private service connect), e.g. http://127.0.0.1:PORT/compute/v1/ (env FERRY_GCP_COMPUTE_ENDPOINT)")
+	fl.StringVar(&s.dnsEndpoint, "dns-endpoint", os.Getenv("FERRY_GCP_DNS_ENDPOINT"), "Cloud DNS API endpoint, e.g. http://127.0.0.1:PORT/dns/v1/ (env FERRY_GCP_DNS_ENDPOINT): with it or credentials, the zones of client_dns blocks are checked")
 }
 
 // catalog returns the GCE catalogue to size and validate with: nil (the
@@ -88,6 +93,23 @@ func machineTypesFromAPI(ctx context.Context, endpoint, project string) (*catalo
 	}
 	defer mc.Close()
 	return catalog.FromCompute(ctx, mc, project)
+}
+
+// dnsZones reads the Cloud DNS zones the plan's client_dns blocks name, so
+// validation checks each exists and holds its name: when an endpoint or
+// credentials are configured; otherwise (or when they cannot be read,
+// said on w) the zones are checked when the cutover runs.
+func (s *planSources) dnsZones(ctx context.Context, w io.Writer, p *plan.Plan) map[string][]plan.DNSZone {
+	projects := plan.ClientDNSProjects(p)
+	if len(projects) == 0 || s.dnsEndpoint == "" && os.Getenv("GOOGLE_APPLICATION_CREDENTIALS") == "" {
+		return nil
+	}
+	zones, err := traffic.ReadDNSZones(ctx, gcp.Config{ComputeEndpoint: s.computeEndpoint, DNSEndpoint: s.dnsEndpoint}, projects)
+	if err != nil {
+		fmt.Fprintf(w, "note: client_dns zones not checked: %v\n", err)
+		return nil
+	}
+	return zones
 }
 
 // load returns the inventory and, with flows, the dependency analysis.
@@ -204,6 +226,7 @@ func loadPlan(ctx context.Context, w io.Writer, file string, src *planSources) (
 		if p.Catalog, err = src.catalog(ctx, w, p.GCP.Project); err != nil {
 			return nil, nil, err
 		}
+		p.DNSZones = src.dnsZones(ctx, w, p)
 		diags = append(diags, plan.Validate(p, inv, d)...)
 	}
 	if len(diags) > 0 {
