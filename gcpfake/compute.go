@@ -40,6 +40,12 @@ type kindSpec struct {
 	insert          func(s *Server, c *creq, o *object) *apiError
 	remove          func(s *Server, c *creq, o *object) *apiError
 	view            func(s *Server, o *object) map[string]any
+	// regional: a global kind that also has a regional variant under
+	// regions/R/ (backend services, URL maps, proxies; see lbkinds.go).
+	regional bool
+	// check refuses a PUT or PATCH whose result GCP refuses (body after
+	// the merge, references normalised).
+	check func(s *Server, c *creq, body map[string]any) *apiError
 }
 
 var nameRE = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
@@ -118,8 +124,9 @@ func parseCompute(r *http.Request) (*creq, *apiError) {
 			return c, nil
 		}
 		rest = p[4:]
-	case "targetHttpProxies":
-		// setUrlMap lives at projects/P/targetHttpProxies/N/setUrlMap.
+	case "targetHttpProxies", "targetHttpsProxies":
+		// setUrlMap (and setSslCertificates) live at
+		// projects/P/targetHttp[s]Proxies/N/VERB.
 		rest = p[2:]
 	case "aggregated":
 		if len(p) != 4 {
@@ -171,7 +178,7 @@ func (s *Server) dispatchCompute(c *creq) (any, *apiError) {
 	} else if c.scope.Region != "" {
 		want = "regional"
 	}
-	if spec.scope != want {
+	if spec.scope != want && !(spec.regional && want == "regional") {
 		return nil, errNotFound(c.collPath())
 	}
 	// An injected operation error refuses the change but still answers
@@ -456,6 +463,11 @@ func (s *Server) update(c *creq, spec kindSpec, o *object) (any, *apiError) {
 	}
 	next = normed.(map[string]any)
 	pruneEmpty(next)
+	if spec.check != nil {
+		if aerr := spec.check(s, c, next); aerr != nil {
+			return nil, aerr
+		}
+	}
 	for _, k := range serverFields {
 		if v, ok := o.Body[k]; ok {
 			next[k] = v

@@ -58,7 +58,8 @@ type dataPlane struct {
 
 type dpListener struct {
 	owner string // object key of the instance or forwarding rule
-	srv   *http.Server
+	kind  string // see wanted.kind
+	close func() error
 }
 
 func newDataPlane() *dataPlane {
@@ -140,6 +141,11 @@ func (s *Server) DataPlaneErrors() map[string]string {
 type wanted struct {
 	owner    string
 	instance *object // nil for a forwarding rule
+	// kind: "http" (an instance's HTTP stand-in, or a forwarding rule to
+	// a target HTTP proxy), "https" (a rule to a target HTTPS proxy: TLS
+	// ends here), "tcp" (an instance's TCP stand-in, or a passthrough
+	// rule to an INTERNAL backend service).
+	kind string
 }
 
 // wantedListeners derives the addresses to serve from the stored
@@ -149,34 +155,49 @@ func (s *Server) wantedListeners() (map[string]wanted, map[string]string) {
 	errs := map[string]string{}
 	// Ports per instance group: its named ports, and the ports of the
 	// health checks of the backend services that use it.
-	groupPorts := map[string]map[int]bool{}
-	add := func(group string, port int) {
+	// A port is "tcp" when only TCP-speaking backend services use it.
+	groupPorts := map[string]map[int]string{}
+	add := func(group string, port int, kind string) {
 		if port <= 0 {
 			return
 		}
 		if groupPorts[group] == nil {
-			groupPorts[group] = map[int]bool{}
+			groupPorts[group] = map[int]string{}
 		}
-		groupPorts[group][port] = true
+		// A backend service's kind beats a bare named port ("");
+		// http beats tcp when both use the port.
+		if cur, ok := groupPorts[group][port]; !ok || cur == "" || kind == "http" {
+			groupPorts[group][port] = kind
+		}
 	}
 	for k, o := range s.state.Objects {
 		switch o.Kind {
 		case "instanceGroups":
 			for _, x := range toSlice(o.Body["namedPorts"]) {
 				np, _ := x.(map[string]any)
-				add(computeBase+k, toInt(np["port"]))
+				add(computeBase+k, toInt(np["port"]), "")
 			}
 		case "backendServices":
+			kind := backendKind(o)
 			var ports []int
 			for _, h := range toSlice(o.Body["healthChecks"]) {
 				if hc := s.state.Objects[strings.TrimPrefix(fmt.Sprint(h), computeBase)]; hc != nil {
 					ports = append(ports, healthCheckPort(hc.Body))
 				}
 			}
+			// A passthrough rule keeps the destination port: the
+			// instances answer on the rule's ports.
+			for _, fr := range s.state.Objects {
+				if fr.Kind == "forwardingRules" && s.ref(fr.Body["backendService"]) == o {
+					for _, p := range toSlice(fr.Body["ports"]) {
+						ports = append(ports, toInt(p))
+					}
+				}
+			}
 			for _, x := range toSlice(o.Body["backends"]) {
 				be, _ := x.(map[string]any)
 				for _, p := range ports {
-					add(fmt.Sprint(be["group"]), p)
+					add(fmt.Sprint(be["group"]), p, kind)
 				}
 			}
 		}
@@ -190,25 +211,15 @@ func (s *Server) wantedListeners() (map[string]wanted, map[string]string) {
 				if inst == nil || inst.Body["status"] != "RUNNING" || !strings.HasPrefix(ip, "127.") {
 					continue
 				}
-				for p := range groupPorts[computeBase+k] {
-					out[net.JoinHostPort(ip, strconv.Itoa(p))] = wanted{owner: strings.TrimPrefix(m, computeBase), instance: inst}
+				for p, kind := range groupPorts[computeBase+k] {
+					if kind == "" {
+						kind = "http"
+					}
+					out[net.JoinHostPort(ip, strconv.Itoa(p))] = wanted{owner: strings.TrimPrefix(m, computeBase), instance: inst, kind: kind}
 				}
 			}
 		case "forwardingRules":
-			if o.Region != "" {
-				continue // regional rules: no data plane
-			}
-			ip, _ := o.Body["IPAddress"].(string)
-			port, err := firstPort(o.Body["portRange"])
-			if err != nil {
-				errs[k] = err.Error()
-				continue
-			}
-			if net.ParseIP(ip) == nil {
-				errs[k] = fmt.Sprintf("IPAddress %q is not an IP address", ip)
-				continue
-			}
-			out[net.JoinHostPort(ip, strconv.Itoa(port))] = wanted{owner: k}
+			s.wantedRule(k, o, out, errs)
 		}
 	}
 	return out, errs
@@ -276,8 +287,8 @@ func (s *Server) reconcile() {
 	want, errs := s.wantedListeners()
 	s.mu.Unlock()
 	for addr, l := range dp.listeners {
-		if w, ok := want[addr]; !ok || w.owner != l.owner {
-			_ = l.srv.Close()
+		if w, ok := want[addr]; !ok || w.owner != l.owner || w.kind != l.kind {
+			_ = l.close()
 			delete(dp.listeners, addr)
 		}
 	}
@@ -298,15 +309,7 @@ func (s *Server) reconcile() {
 			s.logf("gcpfake: data plane of %s cannot serve: %s", w.owner, msg)
 			continue
 		}
-		var h http.Handler
-		if w.instance != nil {
-			h = s.appHandler(w.instance.Project, w.instance.Name)
-		} else {
-			h = s.lbHandler(w.owner)
-		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-		dp.listeners[addr] = &dpListener{owner: w.owner, srv: srv}
-		go func() { _ = srv.Serve(ln) }()
+		dp.listeners[addr] = s.serveListener(ln, w)
 	}
 	dp.errs = errs
 	dp.setLive()
@@ -332,7 +335,7 @@ func (s *Server) closeDataPlane() {
 	defer s.dp.mu.Unlock()
 	s.dp.closed = true
 	for addr, l := range s.dp.listeners {
-		_ = l.srv.Close()
+		_ = l.close()
 		delete(s.dp.listeners, addr)
 	}
 	s.dp.setLive()

@@ -24,6 +24,7 @@ func init() {
 		"networkEndpointGroups": {scope: "zonal", apiKind: "compute#networkEndpointGroup", insert: insertNEG, view: viewNEG},
 	}
 	kindUpdate["urlMaps"] = func(s *Server, o *object) {}
+	registerLBKinds()
 }
 
 func setDefault(m map[string]any, k string, v any) {

@@ -82,8 +82,8 @@ func (s *Server) route(ruleKey string) (backend, int, string) {
 	}
 	at := backend{project: fr.Project, rule: fr.Name}
 	px := s.ref(fr.Body["target"])
-	if px == nil || px.Kind != "targetHttpProxies" {
-		return at, http.StatusBadGateway, fmt.Sprintf("target %v is not a target HTTP proxy", fr.Body["target"])
+	if px == nil || !isProxyKind(px.Kind) {
+		return at, http.StatusBadGateway, fmt.Sprintf("target %v is not a target HTTP(S) proxy", fr.Body["target"])
 	}
 	at.proxy = px.Name
 	um := s.ref(px.Body["urlMap"])

@@ -63,6 +63,7 @@ type Server struct {
 	mon      *Monitoring // Cloud Monitoring (monitoring.go)
 	monLn    net.Listener
 	monGRPC  *grpc.Server
+	tlsState // certificate maps and the managed-certificate issuer (lbkinds.go)
 
 	mu    sync.Mutex
 	state persisted
