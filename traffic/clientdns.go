@@ -138,8 +138,10 @@ func (d *ClientDNS) Prepare(ctx context.Context) (ClientNameState, error) {
 	}
 	if low, at, ok, err := d.lowering(ctx, op); err != nil {
 		return st, err
-	} else if ok && sameSets(records(cur), low.added) {
-		// An earlier attempt lowered it; its original is in the history.
+	} else if ok && maxTTL(records(cur)) <= max(maxTTL(low.added), time.Duration(d.ttl)*time.Second) {
+		// Still low since ferry lowered it (Finalize raises it again): an
+		// earlier attempt did, and the original is in the history, whatever
+		// the record points at now.
 		st.Original, st.LoweredAt = low.deleted, at
 		st.WaitUntil = at.Add(maxTTL(st.Original))
 		return st, nil
@@ -465,18 +467,6 @@ func sameData(a, b DNSRecord) bool {
 }
 
 func sameDNSRecord(a, b DNSRecord) bool { return sameData(a, b) && a.TTL == b.TTL }
-
-func sameSets(a, b []DNSRecord) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for _, x := range a {
-		if !slices.ContainsFunc(b, func(y DNSRecord) bool { return sameDNSRecord(x, y) }) {
-			return false
-		}
-	}
-	return true
-}
 
 func jsonEqual(a, b json.RawMessage) bool {
 	if len(a) == 0 || len(b) == 0 {

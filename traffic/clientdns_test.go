@@ -173,6 +173,11 @@ func TestClientsFollowCutoverAndRollback(t *testing.T) {
 	if err := cd.PointAt(ctx, sv.Addresses); err != nil || changes() != n {
 		t.Fatalf("second PointAt: %v, %d changes", err, changes()-n)
 	}
+	// Prepare run again now (a cutover retried from its start) still
+	// knows what clients used before, not the load balancer.
+	if st3, err := cd.Prepare(ctx); err != nil || fmt.Sprint(st3.Original) != fmt.Sprint(want) || changes() != n {
+		t.Fatalf("prepare after point: %+v %v, %d changes", st3, err, changes()-n)
+	}
 
 	// Rollback: the VIP again, still with the low TTL.
 	if err := lb.ToDatacenter(ctx); err != nil {
