@@ -254,13 +254,17 @@ func (a *Activities) clientDNSHook(ctx context.Context, ref PlanRef, spec plan.A
 		b, _ := json.Marshal(hookReport{Records: original})
 		env["FERRY_DNS_ORIGINAL"] = string(b)
 	}
-	opts := hooks.RunOptions{Config: a.Hooks, Env: env, ProgressEvery: 5 * time.Second,
+	every := 5 * time.Second // as RunHook: a third of the heartbeat timeout when shorter
+	if hb := activity.GetInfo(ctx).HeartbeatTimeout; hb > 0 && hb/3 < every {
+		every = max(hb/3, 100*time.Millisecond)
+	}
+	if a.Hooks.ProgressEvery > 0 {
+		every = a.Hooks.ProgressEvery
+	}
+	opts := hooks.RunOptions{Config: a.Hooks, Env: env, ProgressEvery: every,
 		Progress: func(p hooks.Progress) {
 			activity.RecordHeartbeat(ctx, HookProgress{Hook: hook.Name, Elapsed: p.Elapsed, OutputBytes: p.OutputBytes, LastLine: p.LastLine})
 		}}
-	if a.Hooks.ProgressEvery > 0 {
-		opts.ProgressEvery = a.Hooks.ProgressEvery
-	}
 	res, err := hooks.Run(ctx, hook, opts)
 	if err != nil {
 		ev := HookEvidence{Name: hook.Name, At: hook.At, ExitCode: res.ExitCode, Duration: res.Duration, Output: res.Output, Truncated: res.Truncated}
