@@ -91,7 +91,7 @@ type replication struct {
 	spec plan.AppSpec
 	rs   *plan.ReplicateSpec
 	api  m2vmAPI
-	wf   string // workflow ID: request ids derive from it
+	wf   string // workflow ID and run ID: request ids derive from them
 }
 
 func (a *Activities) replication(ctx context.Context, ref PlanRef) (*replication, error) {
@@ -109,7 +109,11 @@ func (a *Activities) replication(ctx context.Context, ref PlanRef) (*replication
 	if err != nil {
 		return nil, temporal.NewApplicationError("Migrate to Virtual Machines client: "+err.Error(), string(runbooks.ReasonGCPAPI))
 	}
-	return &replication{spec: spec, rs: rs, api: api, wf: activity.GetInfo(ctx).WorkflowExecution.ID}, nil
+	// Request ids are per run: a migration started again after a rollback
+	// (same workflow id) must not be answered with the operations of the
+	// abandoned run's requests.
+	we := activity.GetInfo(ctx).WorkflowExecution
+	return &replication{spec: spec, rs: rs, api: api, wf: we.ID + "/" + we.RunID}, nil
 }
 
 // migratingVMName is the resource name of vm's MigratingVm.
@@ -118,7 +122,7 @@ func migratingVMName(vm plan.ReplicaVM) string {
 }
 
 // requestID is a UUID (RFC 4122 form, version 5 bits) derived from the
-// workflow, the VM and what the request does: a retried request carries
+// workflow run, the VM and what the request does: a retried request carries
 // the same id and the service answers it with the first one's operation.
 func (r *replication) requestID(vm plan.ReplicaVM, verb string) string {
 	h := sha256.Sum256([]byte(r.wf + "\x00" + vm.Ref + "\x00" + verb))

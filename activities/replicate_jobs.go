@@ -346,6 +346,13 @@ func (r *replication) cutoverJob(ctx context.Context, vm plan.ReplicaVM) (*vmmig
 	n := len(all) + 1
 	op, err := r.api.CreateCutoverJob(ctx, &vmmigrationpb.CreateCutoverJobRequest{Parent: name,
 		CutoverJobId: fmt.Sprintf("ferry-cutover-%d", n), RequestId: r.requestID(vm, fmt.Sprintf("cutover-%d", n)), CutoverJob: &vmmigrationpb.CutoverJob{}})
+	if status.Code(err) == codes.AlreadyExists {
+		// A disk with the target's name: typically kept by an earlier
+		// run's rollback (rollback = "keep"), or made by hand.
+		return nil, false, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"Migrate to Virtual Machines: the cutover job of %s cannot create its disks: %s; a disk of that name is left from an earlier run (rollback = \"keep\" keeps them) or was made by hand: delete it if no instance uses it, then retry (runbook: %s)",
+			name, status.Convert(err).Message(), runbooks.Link(runbooks.ReasonCutoverJobFailed)), string(runbooks.ReasonCutoverJobFailed), nil)
+	}
 	if err != nil {
 		return nil, false, m2vmError(err, "create cutover job of "+name)
 	}

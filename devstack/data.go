@@ -80,6 +80,10 @@ func DevData(stateDir string, src []byte, inv *inventory.Inventory) ([]byte, err
 				continue
 			}
 			app.Body().SetAttributeValue("data", cty.StringVal(plan.DataReplicate))
+			// The replicated disks are stale once the sources run again:
+			// a rollback removes them with the instances, so the app can
+			// be migrated again with fresh ones.
+			app.Body().SetAttributeValue("rollback", cty.StringVal("destroy"))
 		case DevSyncApp:
 			app.Body().SetAttributeValue("data", cty.StringVal(plan.DataSync))
 			app.Body().AppendNewline()
