@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 
@@ -71,6 +72,9 @@ type Stack struct {
 	MetricsURL string
 	// PlanStore holds the published dev plan, PlanDigest names it.
 	PlanStore, PlanDigest string
+	// DNSAddr serves gcpfake's Cloud DNS zones over DNS (UDP and TCP), so
+	// a client resolving an app's client_dns name follows its cutover.
+	DNSAddr string
 }
 
 // Run brings the stack up, prints where everything is, and blocks until
@@ -129,6 +133,11 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer fake.Close()
+	dnsSrv, err := fake.ServeDNS("")
+	if err != nil {
+		return err
+	}
+	defer dnsSrv.Close()
 
 	files, specs, p, err := writeInputs(ctx, o, portfolio, sim.Config())
 	if err != nil {
@@ -204,7 +213,7 @@ func Run(ctx context.Context, o Options) error {
 	defer w.Stop()
 
 	st := Stack{TemporalAddress: hostPort, UIURL: fmt.Sprintf("http://localhost:%d", o.UIPort), GCP: gcfg,
-		VCenterURL: sim.Config().URL, VCenter: sim.Config(), StateDir: o.StateDir, MetricsURL: metricsURL}
+		VCenterURL: sim.Config().URL, VCenter: sim.Config(), StateDir: o.StateDir, MetricsURL: metricsURL, DNSAddr: dnsSrv.Addr()}
 	keyFile := ""
 	if dcodec != nil {
 		st.DataConverter, st.CodecEndpoint, keyFile = dcodec.dc, dcodec.endpoint, dcodec.keyFile
@@ -349,6 +358,7 @@ func writeEnv(path string, st Stack, vc inventory.Config, ns, keyFile string) er
 	fmt.Fprintf(&b, "export FERRY_GCP_COMPUTE_ENDPOINT=%s\nexport FERRY_GCP_DNS_ENDPOINT=%s\nexport FERRY_GCP_STORAGE_ENDPOINT=%s\n", st.GCP.ComputeEndpoint, st.GCP.DNSEndpoint, st.GCP.StorageEndpoint)
 	fmt.Fprintf(&b, "export FERRY_GCP_VMMIGRATION_ENDPOINT=%s\n", st.GCP.VMMigrationEndpoint)
 	fmt.Fprintf(&b, "export FERRY_GCP_MONITORING_ENDPOINT=%s\n", st.GCP.MonitoringEndpoint)
+	fmt.Fprintf(&b, "export FERRY_DEV_DNS=%s # gcpfake's Cloud DNS zones over DNS: dig -p PORT @HOST NAME\n", st.DNSAddr)
 	if keyFile != "" {
 		fmt.Fprintf(&b, "export FERRY_CODEC_KEY_FILE=%s\n", keyFile)
 	}
@@ -367,6 +377,10 @@ ferry dev is running (Ctrl-C stops all of it)
   inventory, flows   %s, %s
   plan               %s
 `, st.UIURL, st.TemporalAddress, st.VCenterURL, len(specs), st.GCP.ComputeEndpoint, st.StateDir, f.inventory, f.flows, f.plan)
+	if st.DNSAddr != "" {
+		host, port, _ := net.SplitHostPort(st.DNSAddr)
+		fmt.Fprintf(w, "  cloud dns as dns   %s (dig @%s -p %s NAME: clients follow client_dns names)\n", st.DNSAddr, host, port)
+	}
 	if st.MetricsURL != "" {
 		fmt.Fprintf(w, "  worker metrics     %s (Prometheus: the SDK's temporal_* and ferry_*)\n", st.MetricsURL)
 	}
