@@ -42,7 +42,8 @@ func histories(t *testing.T) []string {
 	t.Helper()
 	files, _ := filepath.Glob("testdata/*.json")
 	want := []string{"history-happy", "history-hooks", "history-deps", "history-reject", "history-park-retry", "history-park-skip",
-		"history-rollback-plan", "history-rollback-cutover", "history-rollback", "history-wave-db", "history-wave-web", "wave-history"}
+		"history-rollback-plan", "history-rollback-cutover", "history-rollback", "history-wave-db", "history-wave-web", "wave-history",
+		"history-replicate", "history-replicate-rollback", "history-sync-rollback"}
 	have := map[string]bool{}
 	for _, f := range files {
 		have[strings.TrimSuffix(filepath.Base(f), ".json")] = true

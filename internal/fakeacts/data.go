@@ -26,6 +26,8 @@ type DataFakes struct {
 	// MaxLag is the threshold it compares them with (default 30s).
 	Lags   []time.Duration
 	MaxLag time.Duration
+	// LagEvery is how often the lag is measured again (default 1m).
+	LagEvery time.Duration
 
 	nStart, nStatus, nLag int
 	Cleanups              []activities.CleanupReplicationInput
@@ -99,6 +101,10 @@ func (f *Fakes) registerData(reg func(string, any)) {
 		if maxLag == 0 {
 			maxLag = 30 * time.Second
 		}
-		return activities.SyncLagResult{Lag: lag, MaxLag: maxLag, Pass: lag <= maxLag, Every: time.Minute}, nil
+		every := d.LagEvery
+		if every == 0 {
+			every = time.Minute
+		}
+		return activities.SyncLagResult{Lag: lag, MaxLag: maxLag, Pass: lag <= maxLag, Every: every}, nil
 	})
 }
