@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
+	"sync"
 	"time"
 
 	monitoring "cloud.google.com/go/monitoring/apiv3/v2"
@@ -59,17 +61,27 @@ func (a *Activities) WatchSLO(ctx context.Context, in WatchSLOInput) (SLOGateRes
 		every = plan.DefaultSLOEvery
 	}
 	log := activity.GetLogger(ctx)
+	// Heartbeats go on between evaluations too, so a lost worker is
+	// noticed within the heartbeat timeout whatever the interval.
+	var mu sync.Mutex
+	snapshot := func() any {
+		mu.Lock()
+		defer mu.Unlock()
+		return watchProgress{Samples: slices.Clone(prog.Samples), Evaluations: prog.Evaluations}
+	}
+	stop := keepAlive(ctx, snapshot)
+	defer stop()
 	failures := 0
 	for {
-		stop := keepAlive(ctx, func() any { return prog })
 		s, err := w.Evaluate(ctx, prog.Samples)
-		stop()
 		if err != nil {
 			return SLOGateResult{}, trafficError(err, runbooks.ReasonSLOGate)
 		}
+		mu.Lock()
 		prog.Evaluations++
 		prog.Samples = traffic.KeepSamples(prog.Samples, s)
-		activity.RecordHeartbeat(ctx, prog)
+		mu.Unlock()
+		activity.RecordHeartbeat(ctx, snapshot())
 		if !s.Pass {
 			log.Warn("SLO breached during the bake", "app", spec.Name, "percent", in.Percent, "reason", s.Reason)
 			return a.watchResult(in, prog, fmt.Sprintf("at %d%% GCP: %s", in.Percent, s.Reason)), nil

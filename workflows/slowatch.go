@@ -19,16 +19,15 @@ func sloWatchVersion(ctx workflow.Context) workflow.Version {
 }
 
 // optsSLOWatch bounds a watch of one bake: it heartbeats at every
-// evaluation (and while one runs), so a lost worker is noticed within a
-// minute past the interval and the watch resumes elsewhere from its
-// heartbeat.
+// evaluation and every 10 s between them, so a lost worker is noticed
+// within 20 s and the watch resumes elsewhere from its heartbeat.
 func optsSLOWatch(bake, every time.Duration) workflow.ActivityOptions {
 	if every <= 0 {
 		every = plan.DefaultSLOEvery
 	}
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: bake + every + 5*time.Minute,
-		HeartbeatTimeout:    every + time.Minute,
+		HeartbeatTimeout:    20 * time.Second,
 		RetryPolicy:         retry(2*time.Second, 5),
 	}
 }
