@@ -1,7 +1,13 @@
 package activities
 
 import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -131,5 +137,53 @@ func TestWatchSLOHoldsAndResumes(t *testing.T) {
 	last := res.Samples[len(res.Samples)-1]
 	if last.LB == nil || last.LB.Requests == 0 || last.Probe == nil || last.Probe.Requests != 15 {
 		t.Fatalf("last sample measured nothing: %+v", last)
+	}
+}
+
+// Prometheus burn-rate rules through the activity: the token comes from
+// the worker's variable the plan names and reaches the server; a budget
+// burning on both windows breaches at the first evaluation; the token is
+// nowhere in the result.
+func TestWatchSLOPrometheusBurnRate(t *testing.T) {
+	const token = "prom-tok-8c1d2e3f4a5b"
+	t.Setenv("FERRY_TEST_PROM_TOKEN", token)
+	var sawToken atomic.Bool
+	prom := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		sawToken.Store(true)
+		v := "1000" // requests in any window
+		if strings.Contains(r.URL.Query().Get("query"), "5..") {
+			v = "100" // 10 % errors: 100x the budget of a 99.9 % objective
+		}
+		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,%q]}]}}`, v)
+	}))
+	defer prom.Close()
+	spec := plan.AppSpec{Name: "slo-prom", Cutover: plan.CutoverSpec{SLO: plan.SLO{MaxErrorRatio: 0.01, Watch: plan.SLOWatch{
+		Every: time.Second, Window: time.Minute, MinRequests: 20,
+		Prometheus: &plan.PrometheusBurnSLO{URL: prom.URL, Auth: plan.PromAuthBearer, BearerTokenEnv: "FERRY_TEST_PROM_TOKEN",
+			Errors: `sum(increase(http_requests_total{code=~"5.."}[$window]))`, Total: `sum(increase(http_requests_total[$window]))`,
+			Objective: 0.999, BurnRates: plan.DefaultBurnRates}}}}}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(&Activities{Plans: testPlans})
+	v, err := env.ExecuteActivity(WatchSLOName, WatchSLOInput{Plan: testRef(spec), Percent: 10, Until: time.Now().Add(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res SLOGateResult
+	if err := v.Get(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Pass || !strings.Contains(res.Reason, "prometheus: error budget") || res.Evaluations != 1 || !sawToken.Load() {
+		t.Fatalf("pass=%v reason %q evaluations %d", res.Pass, res.Reason, res.Evaluations)
+	}
+	if b := res.Samples[0].Burn; len(b) != 2 || math.Abs(b[0].LongBurn-100) > 1e-9 || !b[0].Breach || !b[1].Breach {
+		t.Fatalf("burn samples %+v", b)
+	}
+	if raw, _ := json.Marshal(res); strings.Contains(string(raw), token) {
+		t.Fatal("the token is in the result")
 	}
 }
