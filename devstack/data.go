@@ -84,6 +84,10 @@ func DevData(stateDir string, src []byte, inv *inventory.Inventory) ([]byte, err
 			// a rollback removes them with the instances, so the app can
 			// be migrated again with fresh ones.
 			app.Body().SetAttributeValue("rollback", cty.StringVal("destroy"))
+			// The cutover job shuts the sources down: one step.
+			if c := app.Body().FirstMatchingBlock("cutover", nil); c != nil {
+				c.Body().SetAttributeValue("steps", cty.ListVal([]cty.Value{cty.NumberIntVal(100)}))
+			}
 		case DevSyncApp:
 			app.Body().SetAttributeValue("data", cty.StringVal(plan.DataSync))
 			app.Body().AppendNewline()

@@ -237,6 +237,12 @@ func (r *resolver) replicate(s *AppSpec, ia inventory.App, c *AppConf, body *hcl
 		r.diags = append(r.diags, errAttr(body, "data", "No Migrate to Virtual Machines source for a datacenter",
 			fmt.Sprintf("App %q replicates VMs in datacenter %q (%s), but migrate_to_vm has no datacenter %q { source = \"projects/…/locations/…/sources/…\" } block.", s.Name, dc, strings.Join(missing[dc], ", "), dc)))
 	}
+	if policy := or(c.Rollback, "keep"); len(s.Cutover.Steps) > 1 || policy == "keep" {
+		d := errAttr(body, "data", "Replication changes the cutover",
+			fmt.Sprintf("App %q replicates its disks: the cutover job shuts its source VMs down, so traffic moves in one 100 %% step (the plan's steps are not used; the last step's bake is), and a rollback leaves replicated disks that are stale once the sources run again. With rollback = %q they stay and block a later migration's cutover: prefer rollback = \"destroy\".", s.Name, policy))
+		d.Severity = hcl.DiagWarning
+		r.diags = append(r.diags, d)
+	}
 	_ = ia
 	return out
 }

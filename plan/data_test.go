@@ -177,3 +177,23 @@ func TestDataDiagnostics(t *testing.T) {
 		})
 	}
 }
+
+// A replicating app is warned that its cutover is one step and that a
+// "keep" rollback leaves stale disks; with destroy and one step, not.
+func TestReplicateWarnsOfTheCutoverItChanges(t *testing.T) {
+	warned := func(app string) string {
+		_, diags := resolveData(t, dataPlanHead+m2vmBlock+app)
+		for _, d := range diags {
+			if d.Severity == hcl.DiagWarning && d.Summary == "Replication changes the cutover" {
+				return d.Detail
+			}
+		}
+		return ""
+	}
+	if w := warned("app \"billing-api\" {\n  data = \"replicate\"\n}\n"); !strings.Contains(w, "one 100 % step") || !strings.Contains(w, `rollback = "keep"`) {
+		t.Errorf("default cutover and rollback: warning %q", w)
+	}
+	if w := warned("app \"billing-api\" {\n  data = \"replicate\"\n  rollback = \"destroy\"\n  cutover {\n    steps = [100]\n  }\n}\n"); w != "" {
+		t.Errorf("one step, destroy: unexpected warning %q", w)
+	}
+}
