@@ -224,7 +224,7 @@ func rdata(typ, s string) (dnsmessage.ResourceBody, dnsmessage.Type, error) {
 	}
 	name := func(i int) (dnsmessage.Name, error) {
 		if i >= len(f) {
-			return dnsmessage.Name{}, fmt.Errorf("%s %q: missing field", typ, s)
+			return dnsmessage.Name{}, fmt.Errorf("%s rdata %q: missing field", typ, s)
 		}
 		return dnsmessage.NewName(f[i])
 	}
@@ -232,13 +232,13 @@ func rdata(typ, s string) (dnsmessage.ResourceBody, dnsmessage.Type, error) {
 	case "A":
 		ip := net.ParseIP(s).To4()
 		if ip == nil {
-			return nil, 0, fmt.Errorf("A %q", s)
+			return nil, 0, fmt.Errorf("rdata %q is not an IPv4 address", s)
 		}
 		return &dnsmessage.AResource{A: [4]byte(ip)}, dnsmessage.TypeA, nil
 	case "AAAA":
 		ip := net.ParseIP(s)
 		if ip == nil || ip.To4() != nil {
-			return nil, 0, fmt.Errorf("AAAA %q", s)
+			return nil, 0, fmt.Errorf("rdata %q is not an IPv6 address", s)
 		}
 		return &dnsmessage.AAAAResource{AAAA: [16]byte(ip.To16())}, dnsmessage.TypeAAAA, nil
 	case "CNAME", "NS", "PTR":
