@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/ferrymigrate/ferry/gcename"
+	"github.com/ferrymigrate/ferry/plan"
 )
 
 // Initial weights of the URL map: everything to the datacenter. ferry's
@@ -19,8 +20,10 @@ const (
 )
 
 // lb renders the instance groups, health check and GCP backend service
-// (always), and for the lb strategy the hybrid NEG of DC endpoints, its
-// backend service, the weighted URL map, proxy and forwarding rule.
+// (always), then the load balancer the plan names (lb_kinds.go): for the
+// external HTTP(S) and internal HTTP kinds with the lb strategy, the hybrid
+// NEG of DC endpoints, its backend service, the weighted URL map, proxy and
+// forwarding rule; for internal-tcp, the passthrough forwarding rule.
 func (r *renderer) lb(w *tw) {
 	hc := r.spec.Cutover.HealthCheck
 	app := r.spec.Name
@@ -49,6 +52,10 @@ func (r *renderer) lb(w *tw) {
 		w.end()
 		w.nl()
 	}
+	if k := r.spec.Cutover.LoadBalancer(); k != plan.LBExternalHTTP && k != plan.LBExternalHTTPS {
+		r.regionalLB(w, zoneNames)
+		return
+	}
 
 	hcName := r.name("-hc")
 	r.resource(w, "google_compute_health_check", "app", func() string { return r.global("healthChecks", hcName) })
@@ -56,16 +63,7 @@ func (r *renderer) lb(w *tw) {
 	w.str("description", r.owned("Health of the instances of "+app))
 	w.int("check_interval_sec", 5)
 	w.int("timeout_sec", 5)
-	if hc.Protocol == "tcp" {
-		w.block("tcp_health_check")
-		w.int("port", int64(hc.Port))
-		w.end()
-	} else {
-		w.block("http_health_check")
-		w.int("port", int64(hc.Port))
-		w.str("request_path", orStr(hc.Path, "/"))
-		w.end()
-	}
+	r.healthCheckBlock(w)
 	w.end()
 	w.nl()
 
@@ -91,36 +89,7 @@ func (r *renderer) lb(w *tw) {
 	}
 	w.nl()
 
-	negZone := r.spec.Zone
-	if negZone == "" {
-		negZone = r.spec.VMs[0].Zone
-	}
-	negName := gcename.DCNEG(app)
-	r.resource(w, "google_compute_network_endpoint_group", "dc", func() string { return r.zonal("networkEndpointGroups", negZone, negName) })
-	w.str("name", negName)
-	w.str("network", r.spec.Network)
-	w.str("zone", negZone)
-	w.str("network_endpoint_type", "NON_GCP_PRIVATE_IP_PORT")
-	w.int("default_port", int64(hc.Port))
-	w.str("description", r.owned("Endpoints of "+app+" in the datacenter, reached over hybrid connectivity"))
-	w.end()
-	for i, ep := range r.spec.Cutover.DCEndpoints {
-		host, port, err := net.SplitHostPort(ep)
-		pn, perr := strconv.Atoi(port)
-		if err != nil || perr != nil {
-			continue // Validate rejects these before rendering
-		}
-		w.nl()
-		r.resource(w, "google_compute_network_endpoint", "dc-"+strconv.Itoa(i+1), func() string {
-			return r.zonal("networkEndpointGroups", negZone, negName) + "//" + host + "/" + port
-		})
-		w.ref("network_endpoint_group", "google_compute_network_endpoint_group", "dc", "name")
-		w.str("zone", negZone)
-		w.str("ip_address", host)
-		w.int("port", int64(pn))
-		w.end()
-	}
-	w.nl()
+	r.dcNEG(w)
 
 	dcName := gcename.DCBackend(app)
 	r.resource(w, "google_compute_backend_service", "dc", func() string { return r.global("backendServices", dcName) })
@@ -141,14 +110,93 @@ func (r *renderer) lb(w *tw) {
 	umName := gcename.URLMap(app)
 	r.resource(w, "google_compute_url_map", "app", func() string { return r.global("urlMaps", umName) })
 	w.str("name", umName)
-	w.str("description", r.owned("Traffic split of "+app+" between the datacenter and GCP; ferry shifts the weights"))
+	r.weightedRoute(w, "google_compute_backend_service")
+	w.nl()
+
+	pxName := r.name("-proxy")
+	if r.spec.Cutover.LoadBalancer() == plan.LBExternalHTTPS {
+		r.httpsProxy(w, pxName)
+	} else {
+		r.resource(w, "google_compute_target_http_proxy", "app", func() string { return r.global("targetHttpProxies", pxName) })
+		w.str("name", pxName)
+		w.str("description", r.owned("HTTP proxy of "+app))
+		w.ref("url_map", "google_compute_url_map", "app", "id")
+		w.end()
+	}
+	w.nl()
+
+	frName := r.name("-fr")
+	r.resource(w, "google_compute_global_forwarding_rule", "app", func() string { return r.global("forwardingRules", frName) })
+	w.str("name", frName)
+	w.ref("target", r.proxyType(), "app", "id")
+	w.str("port_range", strconv.Itoa(r.spec.Cutover.FrontendPort()))
+	w.str("load_balancing_scheme", "EXTERNAL_MANAGED")
+	r.labels(w, "", false)
+	w.end()
+}
+
+// healthCheckBlock writes the tcp or http check of the plan's health check.
+func (r *renderer) healthCheckBlock(w *tw) {
+	hc := r.spec.Cutover.HealthCheck
+	if hc.Protocol == "tcp" {
+		w.block("tcp_health_check")
+		w.int("port", int64(hc.Port))
+		w.end()
+	} else {
+		w.block("http_health_check")
+		w.int("port", int64(hc.Port))
+		w.str("request_path", orStr(hc.Path, "/"))
+		w.end()
+	}
+}
+
+// dcNEG writes the hybrid NEG of the app's datacenter endpoints.
+func (r *renderer) dcNEG(w *tw) {
+	app := r.spec.Name
+	negZone := r.spec.Zone
+	if negZone == "" {
+		negZone = r.spec.VMs[0].Zone
+	}
+	negName := gcename.DCNEG(app)
+	r.resource(w, "google_compute_network_endpoint_group", "dc", func() string { return r.zonal("networkEndpointGroups", negZone, negName) })
+	w.str("name", negName)
+	w.str("network", r.spec.Network)
+	w.str("zone", negZone)
+	w.str("network_endpoint_type", "NON_GCP_PRIVATE_IP_PORT")
+	w.int("default_port", int64(r.spec.Cutover.HealthCheck.Port))
+	w.str("description", r.owned("Endpoints of "+app+" in the datacenter, reached over hybrid connectivity"))
+	w.end()
+	for i, ep := range r.spec.Cutover.DCEndpoints {
+		host, port, err := net.SplitHostPort(ep)
+		pn, perr := strconv.Atoi(port)
+		if err != nil || perr != nil {
+			continue // Validate rejects these before rendering
+		}
+		w.nl()
+		r.resource(w, "google_compute_network_endpoint", "dc-"+strconv.Itoa(i+1), func() string {
+			return r.zonal("networkEndpointGroups", negZone, negName) + "//" + host + "/" + port
+		})
+		w.ref("network_endpoint_group", "google_compute_network_endpoint_group", "dc", "name")
+		w.str("zone", negZone)
+		w.str("ip_address", host)
+		w.int("port", int64(pn))
+		w.end()
+	}
+	w.nl()
+}
+
+// weightedRoute writes the URL map's body after its name: the default
+// route's weighted backend services (100 % datacenter), ignored by
+// terraform afterwards.
+func (r *renderer) weightedRoute(w *tw, bsType string) {
+	w.str("description", r.owned("Traffic split of "+r.spec.Name+" between the datacenter and GCP; ferry shifts the weights"))
 	w.block("default_route_action")
 	for _, wb := range [...]struct {
 		local  string
 		weight int64
 	}{{"dc", InitialDCWeight}, {"gcp", InitialGCPWeight}} {
 		w.block("weighted_backend_services")
-		w.ref("backend_service", "google_compute_backend_service", wb.local, "id")
+		w.ref("backend_service", bsType, wb.local, "id")
 		w.int("weight", wb.weight)
 		w.end()
 	}
@@ -156,24 +204,6 @@ func (r *renderer) lb(w *tw) {
 	w.block("lifecycle")
 	w.refs("ignore_changes", "default_route_action")
 	w.end()
-	w.end()
-	w.nl()
-
-	pxName := r.name("-proxy")
-	r.resource(w, "google_compute_target_http_proxy", "app", func() string { return r.global("targetHttpProxies", pxName) })
-	w.str("name", pxName)
-	w.str("description", r.owned("HTTP proxy of "+app))
-	w.ref("url_map", "google_compute_url_map", "app", "id")
-	w.end()
-	w.nl()
-
-	frName := r.name("-fr")
-	r.resource(w, "google_compute_global_forwarding_rule", "app", func() string { return r.global("forwardingRules", frName) })
-	w.str("name", frName)
-	w.ref("target", "google_compute_target_http_proxy", "app", "id")
-	w.str("port_range", "80")
-	w.str("load_balancing_scheme", "EXTERNAL_MANAGED")
-	r.labels(w, "", false)
 	w.end()
 }
 
@@ -206,16 +236,22 @@ func (r *renderer) outputs(w *tw) {
 	w.end()
 	w.nl()
 	w.block("output", "gcp_backend_service")
-	w.ref("value", "google_compute_backend_service", "gcp", "name")
+	bsType := "google_compute_backend_service"
+	if r.frType() == "google_compute_forwarding_rule" {
+		bsType = "google_compute_region_backend_service"
+	}
+	w.ref("value", bsType, "gcp", "name")
 	w.end()
-	if r.spec.Cutover.Strategy == "lb" {
+	if um := r.urlMapType(); um != "" {
 		w.nl()
 		w.block("output", "url_map")
-		w.ref("value", "google_compute_url_map", "app", "name")
+		w.ref("value", um, "app", "name")
 		w.end()
+	}
+	if r.spec.Cutover.Strategy == "lb" || r.spec.Cutover.LoadBalancer() == plan.LBInternalTCP {
 		w.nl()
 		w.block("output", "lb_ip")
-		w.ref("value", "google_compute_global_forwarding_rule", "app", "ip_address")
+		w.ref("value", r.frType(), "app", "ip_address")
 		w.end()
 	}
 }

@@ -119,7 +119,7 @@ func checkSpec(s plan.AppSpec) error {
 	if p := s.Cutover.HealthCheck.Port; p < 1 || p > 65535 {
 		return fmt.Errorf("render app %q: health check port %d is not in 1-65535; fix the plan and run ferry plan validate", s.Name, p)
 	}
-	return nil
+	return checkLB(s)
 }
 
 type renderer struct {

@@ -20,6 +20,10 @@ type Config struct {
 	// strategy: "internal", "external", or "" for the external address when
 	// the instance has one and the internal one otherwise.
 	InstanceAddress string `json:"instanceAddress,omitempty"`
+	// ProbeRootCAs is a PEM file of CA certificates the SLO gate trusts
+	// besides the system's, for HTTPS load balancers with a certificate
+	// from a private CA (tcpprobe.go).
+	ProbeRootCAs string `json:"probeRootCAs,omitempty"`
 }
 
 // Defaults.

@@ -54,6 +54,11 @@ type DNS struct {
 	ttl     int64
 	dc      []string
 	retries int
+	// gcpAddrs, when set, are the addresses published for GCP instead
+	// of the instances' (a passthrough load balancer's; passthrough.go),
+	// and oneStep refuses a split.
+	gcpAddrs func(ctx context.Context) ([]string, error)
+	oneStep  bool
 }
 
 // NewDNS returns the dns strategy for spec; gce resolves the GCP addresses.
@@ -131,8 +136,17 @@ func (d *DNS) Shift(ctx context.Context, percentToGCP int) error {
 	if err := checkPercent(percentToGCP); err != nil {
 		return &Error{Op: op, Object: d.object(), Permanent: true, Err: err}
 	}
+	if d.oneStep && percentToGCP != 0 && percentToGCP != 100 {
+		return &Error{Op: op, Object: d.object(), Permanent: true, Err: errOneStep}
+	}
 	var gcp []string
-	if percentToGCP > 0 {
+	if percentToGCP > 0 && d.gcpAddrs != nil {
+		addrs, err := d.gcpAddrs(ctx)
+		if err != nil {
+			return err
+		}
+		gcp = addrs
+	} else if percentToGCP > 0 {
 		insts, err := d.gce.List(ctx, d.spec)
 		if err != nil {
 			return err

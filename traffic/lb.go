@@ -33,6 +33,7 @@ type LB struct {
 	gcpBackend string
 	dcBackend  string
 	retries    int
+	region     string // a region URL map (internal Application LB); "" for global
 }
 
 // NewLB returns the lb strategy for app in project.
@@ -47,7 +48,12 @@ func NewLB(maps URLMaps, cfg Config, project, app string) *LB {
 	}
 }
 
-func (l *LB) object() string { return fmt.Sprintf("url map %s (project %s)", l.urlMap, l.project) }
+func (l *LB) object() string {
+	if l.region != "" {
+		return fmt.Sprintf("region url map %s (project %s, region %s)", l.urlMap, l.project, l.region)
+	}
+	return fmt.Sprintf("url map %s (project %s)", l.urlMap, l.project)
+}
 
 // Current returns the GCP backend's share of the default route's weight.
 func (l *LB) Current(ctx context.Context) (int, error) {

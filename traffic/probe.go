@@ -51,7 +51,7 @@ type Probe struct {
 
 // NewProbe returns a probe with cfg's bounds.
 func NewProbe(cfg Config) *Probe {
-	return &Probe{Client: &http.Client{Timeout: cfg.probeTimeout()}, Concurrency: cfg.probeConcurrency()}
+	return &Probe{Client: &http.Client{Timeout: cfg.probeTimeout(), Transport: cfg.probeTransport()}, Concurrency: cfg.probeConcurrency()}
 }
 
 // Gate sends slo.Requests GET requests to every target (concurrently,
@@ -182,6 +182,9 @@ func (p *Probe) measure(ctx context.Context, n int, targets []Target) ([]Measure
 }
 
 func (p *Probe) once(ctx context.Context, t int, url string) sample {
+	if strings.HasPrefix(url, "tcp://") {
+		return p.onceTCP(ctx, t, url) // tcpprobe.go
+	}
 	start := time.Now()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {

@@ -37,11 +37,45 @@ const (
 )
 
 // New builds the strategy the app's plan names, with clients for the
-// endpoints of g. Call closeFn when done.
+// endpoints of g. Call closeFn when done. By load balancer: external HTTP
+// and HTTPS split on the global URL map (LB), internal HTTP on the region
+// URL map (NewRegionLB), internal TCP moves its DNS record in one step
+// (NewPassthrough); strategy dns on external HTTP swaps the record to the
+// instances (DNS).
 func New(ctx context.Context, cfg Config, g gcp.Config, spec plan.AppSpec) (s Strategy, closeFn func() error, err error) {
 	project := spec.Project
 	if project == "" {
 		project = g.Project
+	}
+	region := spec.Region
+	if region == "" {
+		region = g.Region
+	}
+	switch kind := spec.Cutover.LoadBalancer(); {
+	case kind == plan.LBInternalHTTP && spec.Cutover.Strategy != StrategyDNS:
+		c, err := compute.NewRegionUrlMapsRESTClient(ctx, g.ComputeOptions()...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("traffic: compute client for app %s: %w", spec.Name, err)
+		}
+		return NewRegionLB(c, cfg, project, region, spec.Name), c.Close, nil
+	case kind == plan.LBInternalTCP:
+		if spec.Cutover.Strategy == StrategyLB {
+			return nil, nil, &Error{Op: "choose strategy", Object: spec.Name, Permanent: true, Err: errOneStep}
+		}
+		svc, err := dns.NewService(ctx, g.DNSOptions()...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("traffic: dns client for app %s: %w", spec.Name, err)
+		}
+		rc, err := compute.NewForwardingRulesRESTClient(ctx, g.ComputeOptions()...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("traffic: compute client for app %s: %w", spec.Name, err)
+		}
+		d, err := NewPassthrough(DNSService{svc}, rc, cfg, project, region, spec)
+		if err != nil {
+			rc.Close()
+			return nil, nil, err
+		}
+		return d, rc.Close, nil
 	}
 	switch spec.Cutover.Strategy {
 	case StrategyLB, "":

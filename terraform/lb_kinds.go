@@ -1,0 +1,302 @@
+package terraform
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/ferrymigrate/ferry/gcename"
+	"github.com/ferrymigrate/ferry/plan"
+)
+
+// The load balancers beyond the global external HTTP one (plan
+// load_balancer): external-https adds a certificate and a target HTTPS
+// proxy on 443; internal-http is the regional internal Application LB
+// (region health check, backend services, URL map, target HTTP proxy and an
+// INTERNAL_MANAGED forwarding rule in the app's subnet, next to the
+// network's proxy-only subnet); internal-tcp is an internal passthrough
+// Network LB (region backend service INTERNAL, forwarding rule with the
+// app's port) with no URL map, so no weights: its cutover is one DNS step.
+
+var (
+	bOParen = []byte{'('}
+	bCParen = []byte{')'}
+)
+
+// fileCall writes `name = file("path")`: terraform reads the file when it
+// plans, so the module and the spec hold the path, never the contents.
+func (w *tw) fileCall(name, path string) {
+	w.key(name)
+	w.ident("file")
+	w.t(hclsyntax.TokenOParen, bOParen)
+	w.quoted(path)
+	w.t(hclsyntax.TokenCParen, bCParen)
+	w.nl()
+}
+
+func (r *renderer) proxyType() string {
+	if r.spec.Cutover.LoadBalancer() == plan.LBExternalHTTPS {
+		return "google_compute_target_https_proxy"
+	}
+	return "google_compute_target_http_proxy"
+}
+
+func (r *renderer) regional(kind, name string) string {
+	return "projects/" + r.spec.Project + "/regions/" + r.spec.Region + "/" + kind + "/" + name
+}
+
+// httpsProxy writes the certificate (self-managed) and the target HTTPS
+// proxy of external-https.
+func (r *renderer) httpsProxy(w *tw, pxName string) {
+	app := r.spec.Name
+	t := r.spec.Cutover.LB.TLS
+	if t.CertFile != "" {
+		// name_prefix and create_before_destroy: a renewed certificate is
+		// a new object the proxy moves to before the old one goes. Its
+		// name is not known in advance, so it has no import ID.
+		w.block("resource", "google_compute_ssl_certificate", "app")
+		w.str("name_prefix", r.name("-cert-"))
+		w.str("description", r.owned("Certificate of "+app+" (self-managed)"))
+		w.fileCall("certificate", t.CertFile)
+		w.fileCall("private_key", t.KeyFile)
+		w.block("lifecycle")
+		w.boolean("create_before_destroy", true)
+		w.end()
+		w.end()
+		w.nl()
+	}
+	r.resource(w, "google_compute_target_https_proxy", "app", func() string { return r.global("targetHttpsProxies", pxName) })
+	w.str("name", pxName)
+	w.str("description", r.owned("HTTPS proxy of "+app))
+	w.ref("url_map", "google_compute_url_map", "app", "id")
+	switch {
+	case t.CertFile != "":
+		w.refs("ssl_certificates", "google_compute_ssl_certificate", "app", "id")
+	case len(t.SSLCertificates) > 0:
+		refs := make([]string, len(t.SSLCertificates))
+		for i, n := range t.SSLCertificates {
+			refs[i] = r.global("sslCertificates", n)
+		}
+		w.list("ssl_certificates", refs...)
+	case t.CertificateMap != "":
+		w.str("certificate_map", "//certificatemanager.googleapis.com/projects/"+r.spec.Project+"/locations/global/certificateMaps/"+t.CertificateMap)
+	}
+	w.end()
+}
+
+// regionalLB writes the internal kinds.
+func (r *renderer) regionalLB(w *tw, zoneNames []string) {
+	app := r.spec.Name
+	kind := r.spec.Cutover.LoadBalancer()
+	hc := r.spec.Cutover.HealthCheck
+
+	hcName := r.name("-hc")
+	r.resource(w, "google_compute_region_health_check", "app", func() string { return r.regional("healthChecks", hcName) })
+	w.str("name", hcName)
+	w.str("region", r.spec.Region)
+	w.str("description", r.owned("Health of the instances of "+app))
+	w.int("check_interval_sec", 5)
+	w.int("timeout_sec", 5)
+	r.healthCheckBlock(w)
+	w.end()
+	w.nl()
+
+	// The load balancer reaches the instances from the proxy-only subnet
+	// (internal-http) or straight from the clients (passthrough).
+	fwName := r.name("-lb-in")
+	r.resource(w, "google_compute_firewall", "lb_clients", func() string { return r.global("firewalls", fwName) })
+	w.str("name", fwName)
+	w.str("network", r.spec.Network)
+	w.str("direction", "INGRESS")
+	w.int("priority", 1000)
+	if kind == plan.LBInternalHTTP {
+		w.str("description", r.owned("The proxies of the internal load balancer of "+app+" reach its instances"))
+		w.key("source_ranges")
+		w.t(hclsyntax.TokenOBrack, bOBrack)
+		w.trav("data", "google_compute_subnetwork", "proxy_only", "ip_cidr_range")
+		w.t(hclsyntax.TokenCBrack, bCBrack)
+		w.nl()
+	} else {
+		w.str("description", r.owned("Clients in private ranges reach "+app+" through its passthrough load balancer"))
+		w.list("source_ranges", privateRanges...)
+	}
+	w.list("target_tags", r.appTag())
+	w.block("allow")
+	w.str("protocol", "tcp")
+	w.list("ports", strconv.Itoa(hc.Port))
+	w.end()
+	w.end()
+	w.nl()
+
+	gcpName := gcename.GCPBackend(app)
+	r.resource(w, "google_compute_region_backend_service", "gcp", func() string { return r.regional("backendServices", gcpName) })
+	w.str("name", gcpName)
+	w.str("region", r.spec.Region)
+	w.str("description", r.owned("Instances of "+app+" on GCP"))
+	if kind == plan.LBInternalTCP {
+		w.str("protocol", "TCP")
+		w.str("load_balancing_scheme", "INTERNAL")
+	} else {
+		w.str("protocol", "HTTP")
+		w.str("port_name", "http")
+		w.str("load_balancing_scheme", "INTERNAL_MANAGED")
+		w.int("timeout_sec", 30)
+	}
+	w.refs("health_checks", "google_compute_region_health_check", "app", "id")
+	for _, z := range zoneNames {
+		w.block("backend")
+		w.ref("group", "google_compute_instance_group", igLocal(z), "id")
+		if kind == plan.LBInternalTCP {
+			w.str("balancing_mode", "CONNECTION")
+		} else {
+			w.str("balancing_mode", "UTILIZATION")
+			w.int("capacity_scaler", 1)
+		}
+		w.end()
+	}
+	w.end()
+	w.nl()
+
+	frName := r.name("-fr")
+	if kind == plan.LBInternalTCP {
+		r.resource(w, "google_compute_forwarding_rule", "app", func() string { return r.regional("forwardingRules", frName) })
+		w.str("name", frName)
+		w.str("region", r.spec.Region)
+		w.str("description", r.owned("Passthrough load balancer of "+app+": clients move to its address in one DNS step"))
+		w.str("load_balancing_scheme", "INTERNAL")
+		w.str("ip_protocol", "TCP")
+		w.ref("backend_service", "google_compute_region_backend_service", "gcp", "id")
+		w.list("ports", strconv.Itoa(r.spec.Cutover.FrontendPort()))
+		r.subnet(w)
+		r.labels(w, "", false)
+		w.end()
+		return
+	}
+
+	// Reading the proxy-only subnet fails the plan when it does not exist;
+	// GCP (and gcpfake) refuse the forwarding rule when it is not an active
+	// REGIONAL_MANAGED_PROXY subnet of the app's network.
+	w.block("data", "google_compute_subnetwork", "proxy_only")
+	w.str("name", r.spec.Cutover.LB.ProxyOnlySubnet)
+	w.str("region", r.spec.Region)
+	w.end()
+	w.nl()
+
+	r.dcNEG(w)
+	dcName := gcename.DCBackend(app)
+	r.resource(w, "google_compute_region_backend_service", "dc", func() string { return r.regional("backendServices", dcName) })
+	w.str("name", dcName)
+	w.str("region", r.spec.Region)
+	w.str("description", r.owned("Endpoints of "+app+" in the datacenter"))
+	w.str("protocol", "HTTP")
+	w.str("load_balancing_scheme", "INTERNAL_MANAGED")
+	w.int("timeout_sec", 30)
+	w.block("backend")
+	w.ref("group", "google_compute_network_endpoint_group", "dc", "id")
+	w.str("balancing_mode", "RATE")
+	w.int("max_rate_per_endpoint", 1000)
+	w.int("capacity_scaler", 1)
+	w.end()
+	w.end()
+	w.nl()
+
+	umName := gcename.URLMap(app)
+	r.resource(w, "google_compute_region_url_map", "app", func() string { return r.regional("urlMaps", umName) })
+	w.str("name", umName)
+	w.str("region", r.spec.Region)
+	r.weightedRoute(w, "google_compute_region_backend_service")
+	w.nl()
+
+	pxName := r.name("-proxy")
+	r.resource(w, "google_compute_region_target_http_proxy", "app", func() string { return r.regional("targetHttpProxies", pxName) })
+	w.str("name", pxName)
+	w.str("region", r.spec.Region)
+	w.str("description", r.owned("Internal HTTP proxy of "+app))
+	w.ref("url_map", "google_compute_region_url_map", "app", "id")
+	w.end()
+	w.nl()
+
+	r.resource(w, "google_compute_forwarding_rule", "app", func() string { return r.regional("forwardingRules", frName) })
+	w.str("name", frName)
+	w.str("region", r.spec.Region)
+	w.str("description", r.owned("Internal Application LB of "+app))
+	w.str("load_balancing_scheme", "INTERNAL_MANAGED")
+	w.str("ip_protocol", "TCP")
+	w.ref("target", "google_compute_region_target_http_proxy", "app", "id")
+	w.str("port_range", strconv.Itoa(r.spec.Cutover.FrontendPort()))
+	r.subnet(w)
+	r.labels(w, "", false)
+	w.key("depends_on")
+	w.t(hclsyntax.TokenOBrack, bOBrack)
+	w.trav("data", "google_compute_subnetwork", "proxy_only")
+	w.t(hclsyntax.TokenCBrack, bCBrack)
+	w.nl()
+	w.end()
+}
+
+func (r *renderer) subnet(w *tw) {
+	w.str("network", r.spec.Network)
+	if r.spec.Subnetwork != "" {
+		w.str("subnetwork", r.spec.Subnetwork)
+	}
+}
+
+// frType is the resource type of the app's forwarding rule.
+func (r *renderer) frType() string {
+	switch r.spec.Cutover.LoadBalancer() {
+	case plan.LBInternalHTTP, plan.LBInternalTCP:
+		return "google_compute_forwarding_rule"
+	}
+	return "google_compute_global_forwarding_rule"
+}
+
+// urlMapType is the resource type of the app's URL map ("" without one).
+func (r *renderer) urlMapType() string {
+	switch r.spec.Cutover.LoadBalancer() {
+	case plan.LBInternalTCP:
+		return ""
+	case plan.LBInternalHTTP:
+		return "google_compute_region_url_map"
+	}
+	if r.spec.Cutover.Strategy != "lb" {
+		return ""
+	}
+	return "google_compute_url_map"
+}
+
+// checkLB refuses a spec whose load balancer cannot be rendered: what
+// plan validation reports with file and line, said again for a spec that
+// did not come from it.
+func checkLB(s plan.AppSpec) error {
+	c := s.Cutover
+	fix := "; fix the plan and run ferry plan validate"
+	switch k := c.LoadBalancer(); k {
+	case plan.LBExternalHTTP:
+	case plan.LBExternalHTTPS:
+		t := c.LB.TLS
+		if (t.CertFile == "" || t.KeyFile == "") && len(t.SSLCertificates) == 0 && t.CertificateMap == "" {
+			return fmt.Errorf("render app %q: load balancer external-https without a certificate (cutover tls: cert_file and key_file, ssl_certificates or certificate_map)%s", s.Name, fix)
+		}
+		if c.Strategy != "lb" {
+			return fmt.Errorf("render app %q: load balancer external-https needs strategy lb, not %q%s", s.Name, c.Strategy, fix)
+		}
+	case plan.LBInternalHTTP:
+		if c.LB.ProxyOnlySubnet == "" {
+			return fmt.Errorf("render app %q: load balancer internal-http needs the proxy-only subnet of its network (cutover proxy_only_subnet)%s", s.Name, fix)
+		}
+		if c.Strategy != "lb" {
+			return fmt.Errorf("render app %q: load balancer internal-http needs strategy lb, not %q%s", s.Name, c.Strategy, fix)
+		}
+	case plan.LBInternalTCP:
+		if c.Strategy != "dns" {
+			return fmt.Errorf("render app %q: load balancer internal-tcp is a passthrough Network LB with no weights: its strategy is dns (one step), not %q%s", s.Name, c.Strategy, fix)
+		}
+	default:
+		return fmt.Errorf("render app %q: unknown load balancer %q%s", s.Name, k, fix)
+	}
+	if p := c.FrontendPort(); p < 1 || p > 65535 {
+		return fmt.Errorf("render app %q: load balancer port %d is not in 1-65535%s", s.Name, p, fix)
+	}
+	return nil
+}
