@@ -167,6 +167,43 @@ func TestSLOBreachMidBakeRollsBack(t *testing.T) {
 	if last := ev[1].Samples[len(ev[1].Samples)-1]; last.Pass || (last.LB == nil && last.Probe == nil) {
 		t.Fatalf("breaching sample %+v", last)
 	}
+
+	// A person's rollback during a healthy bake cancels the running watch.
+	const app2 = "slo-signal"
+	spec := quickSpec(app2)
+	sloSpec(&spec, st.bake)
+	lbrig.Users(t, lbrig.Provision(t, st.fake, st.g, app2, []string{spec.VMs[0].GCEName, spec.VMs[1].GCEName}, 0, sloDCEndpoint), 2)
+	if _, err := startQuick(ctx, st.c, app2); err != nil {
+		t.Fatal(err)
+	}
+	d := &driver{c: st.c}
+	if _, err := d.run(ctx, app2, workflows.StageCutover); err != nil {
+		t.Fatal(err)
+	}
+	var bakeUntil time.Time
+	for bakeUntil.IsZero() {
+		s, err := d.status(ctx, app2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.TrafficPercent == 50 && s.Waiting != nil && s.Waiting.Gate == "bake" {
+			bakeUntil = s.Waiting.Until
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := rollbackAs(ctx, st.c, app2, "ana@example.com", testKeys, "users report errors"); err != nil {
+		t.Fatal(err)
+	}
+	st.waitDC(ctx, t, app2)
+	if !time.Now().Before(bakeUntil) {
+		t.Errorf("the rollback waited for the watch to end at %s", bakeUntil)
+	}
+	if err := st.c.GetWorkflow(ctx, workflows.AppWorkflowID(app2), "").Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != workflows.StageRolledBack || len(res.Status.Evidence.SLO) != 1 {
+		t.Fatalf("outcome %s, evidence %+v: want rolled back with the 10 %% watch only", res.Outcome, res.Status.Evidence.SLO)
+	}
 }
 
 // BenchmarkSLOBreachToDatacenter measures, on the dev server with the
