@@ -156,6 +156,9 @@ func Run(ctx context.Context, o Options) error {
 	if err := serveReplication(fake, specs, inv); err != nil {
 		return err
 	}
+	if err := serveLoadBalancers(ctx, fake, specs); err != nil {
+		return err
+	}
 	o.Log.Info("datacenter app stand-ins on loopback", "endpoints", dc.endpoints())
 	gcfg := gcp.Config{Project: p.GCP.Project, Region: p.GCP.Region,
 		ComputeEndpoint: fake.ComputeEndpoint(), DNSEndpoint: fake.DNSEndpoint(), StorageEndpoint: fake.StorageEndpoint(),
@@ -288,6 +291,9 @@ func writeInputs(ctx context.Context, o Options, p *sample.Portfolio, vc invento
 			return f, nil, nil, err
 		}
 		if src, err = DevData(o.StateDir, src, inv); err != nil {
+			return f, nil, nil, err
+		}
+		if src, err = DevLoadBalancers(src); err != nil {
 			return f, nil, nil, err
 		}
 		if err := os.WriteFile(f.plan, src, 0o600); err != nil {
