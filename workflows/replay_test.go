@@ -36,14 +36,16 @@ func TestReplayRecordedHistories(t *testing.T) {
 
 // The corpus covers every path: each gate, a rejection, park → retry and
 // park → skip, rollback at the plan gate, mid-cutover and at the
-// decommission gate, hooks at every hook point, the dependencies gate, and
-// a wave with a held dependant (its two children and the wave itself).
+// decommission gate, hooks at every hook point, the dependencies gate, a
+// wave with a held dependant (its two children and the wave itself), and
+// the SLO watch through the bakes (a breach mid-bake, a watch that holds).
 func histories(t *testing.T) []string {
 	t.Helper()
 	files, _ := filepath.Glob("testdata/*.json")
 	want := []string{"history-happy", "history-hooks", "history-deps", "history-reject", "history-park-retry", "history-park-skip",
 		"history-rollback-plan", "history-rollback-cutover", "history-rollback", "history-wave-db", "history-wave-web", "wave-history",
-		"history-replicate", "history-replicate-rollback", "history-sync-rollback"}
+		"history-replicate", "history-replicate-rollback", "history-sync-rollback",
+		"history-slo-breach", "history-slo-watch"}
 	have := map[string]bool{}
 	for _, f := range files {
 		have[strings.TrimSuffix(filepath.Base(f), ".json")] = true
