@@ -94,26 +94,17 @@ func (a *Activities) TestClone(ctx context.Context, in TestCloneInput) (res Test
 		}
 		jobs[vm.Ref] = job
 	}
-	for {
-		done := true
-		for _, vm := range r.rs.VMs {
-			j := jobs[vm.Ref]
-			if j.GetState() == vmmigrationpb.CloneJob_ACTIVE || j.GetState() == vmmigrationpb.CloneJob_PENDING {
-				done = false
-				g, err := r.api.GetCloneJob(ctx, &vmmigrationpb.GetCloneJobRequest{Name: j.GetName()})
-				if err != nil {
-					return res, m2vmError(err, "read clone job "+j.GetName())
-				}
-				jobs[vm.Ref] = g
-			}
-		}
-		activity.RecordHeartbeat(ctx, jobStates(jobs))
-		if done {
-			break
-		}
-		if err := sleep(ctx, ReplicationPoll); err != nil {
-			return res, err
-		}
+	err = pollJobs(ctx, r.rs.VMs, jobs,
+		func(j *vmmigrationpb.CloneJob) bool {
+			return j.GetState() == vmmigrationpb.CloneJob_ACTIVE || j.GetState() == vmmigrationpb.CloneJob_PENDING
+		},
+		func(j *vmmigrationpb.CloneJob) (*vmmigrationpb.CloneJob, error) {
+			g, err := r.api.GetCloneJob(ctx, &vmmigrationpb.GetCloneJobRequest{Name: j.GetName()})
+			return g, m2vmError(err, "read clone job "+j.GetName())
+		},
+		func() any { return jobStates(jobs) })
+	if err != nil {
+		return res, err
 	}
 	res.Passed = true
 	for _, vm := range r.rs.VMs {
@@ -132,6 +123,48 @@ func (a *Activities) TestClone(ctx context.Context, in TestCloneInput) (res Test
 	}
 	activity.GetLogger(ctx).Info("test clone", "app", r.spec.Name, "passed", res.Passed)
 	return res, nil
+}
+
+// pollJobs re-reads (get) the job of every VM that is still running until
+// none is, heartbeating what beat returns after each round and sleeping
+// ReplicationPoll between rounds.
+func pollJobs[J any](ctx context.Context, vms []plan.ReplicaVM, jobs map[string]J, running func(J) bool, get func(J) (J, error), beat func() any) error {
+	for {
+		done := true
+		for _, vm := range vms {
+			if j := jobs[vm.Ref]; running(j) {
+				done = false
+				g, err := get(j)
+				if err != nil {
+					return err
+				}
+				jobs[vm.Ref] = g
+			}
+		}
+		activity.RecordHeartbeat(ctx, beat())
+		if done {
+			return nil
+		}
+		if err := sleep(ctx, ReplicationPoll); err != nil {
+			return err
+		}
+	}
+}
+
+// listAll reads every page of a vmmigration listing; what names the
+// listing in the error.
+func listAll[T any](it interface{ Next() (T, error) }, what string) ([]T, error) {
+	var out []T
+	for {
+		x, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, m2vmError(err, what)
+		}
+		out = append(out, x)
+	}
 }
 
 func jobStates(jobs map[string]*vmmigrationpb.CloneJob) []string {
@@ -246,26 +279,23 @@ func (a *Activities) CutoverReplication(ctx context.Context, in ReplicationInput
 		}
 		jobs[vm.Ref], adopted[vm.Ref] = j, ad
 	}
-	for {
-		done := true
-		var progress []string
-		for _, vm := range r.rs.VMs {
-			j := jobs[vm.Ref]
-			if j.GetState() == vmmigrationpb.CutoverJob_ACTIVE || j.GetState() == vmmigrationpb.CutoverJob_PENDING || j.GetState() == vmmigrationpb.CutoverJob_CANCELLING {
-				done = false
-				if jobs[vm.Ref], err = r.api.GetCutoverJob(ctx, &vmmigrationpb.GetCutoverJobRequest{Name: j.GetName()}); err != nil {
-					return res, m2vmError(err, "read cutover job "+j.GetName())
-				}
+	err = pollJobs(ctx, r.rs.VMs, jobs,
+		func(j *vmmigrationpb.CutoverJob) bool {
+			return j.GetState() == vmmigrationpb.CutoverJob_ACTIVE || j.GetState() == vmmigrationpb.CutoverJob_PENDING || j.GetState() == vmmigrationpb.CutoverJob_CANCELLING
+		},
+		func(j *vmmigrationpb.CutoverJob) (*vmmigrationpb.CutoverJob, error) {
+			g, err := r.api.GetCutoverJob(ctx, &vmmigrationpb.GetCutoverJobRequest{Name: j.GetName()})
+			return g, m2vmError(err, "read cutover job "+j.GetName())
+		},
+		func() any {
+			var progress []string
+			for _, vm := range r.rs.VMs {
+				progress = append(progress, fmt.Sprintf("%s %s %d%%", vm.Name, jobs[vm.Ref].GetState(), jobs[vm.Ref].GetProgressPercent()))
 			}
-			progress = append(progress, fmt.Sprintf("%s %s %d%%", vm.Name, jobs[vm.Ref].GetState(), jobs[vm.Ref].GetProgressPercent()))
-		}
-		activity.RecordHeartbeat(ctx, progress)
-		if done {
-			break
-		}
-		if err := sleep(ctx, ReplicationPoll); err != nil {
-			return res, err
-		}
+			return progress
+		})
+	if err != nil {
+		return res, err
 	}
 	var failed []string
 	for _, vm := range r.rs.VMs {
@@ -308,17 +338,9 @@ func (r *replication) cutoverJob(ctx context.Context, vm plan.ReplicaVM) (*vmmig
 	if err != nil {
 		return nil, false, m2vmError(err, "read MigratingVm "+name)
 	}
-	var all []*vmmigrationpb.CutoverJob
-	it := r.api.ListCutoverJobs(ctx, &vmmigrationpb.ListCutoverJobsRequest{Parent: name})
-	for {
-		j, err := it.Next()
-		if errors.Is(err, iterator.Done) {
-			break
-		}
-		if err != nil {
-			return nil, false, m2vmError(err, "list cutover jobs of "+name)
-		}
-		all = append(all, j)
+	all, err := listAll(r.api.ListCutoverJobs(ctx, &vmmigrationpb.ListCutoverJobsRequest{Parent: name}), "list cutover jobs of "+name)
+	if err != nil {
+		return nil, false, err
 	}
 	for _, j := range all {
 		switch j.GetState() {

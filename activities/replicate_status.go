@@ -2,12 +2,10 @@ package activities
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"cloud.google.com/go/vmmigration/apiv1/vmmigrationpb"
-	"google.golang.org/api/iterator"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -74,17 +72,9 @@ func (a *Activities) ReplicationStatus(ctx context.Context, in ReplicationInput)
 		if err != nil {
 			return res, m2vmError(err, "read MigratingVm "+name)
 		}
-		var cs []*vmmigrationpb.ReplicationCycle
-		it := r.api.ListReplicationCycles(ctx, &vmmigrationpb.ListReplicationCyclesRequest{Parent: name, PageSize: 100})
-		for {
-			c, err := it.Next()
-			if errors.Is(err, iterator.Done) {
-				break
-			}
-			if err != nil {
-				return res, m2vmError(err, "list replication cycles of "+name)
-			}
-			cs = append(cs, c)
+		cs, err := listAll(r.api.ListReplicationCycles(ctx, &vmmigrationpb.ListReplicationCyclesRequest{Parent: name, PageSize: 100}), "list replication cycles of "+name)
+		if err != nil {
+			return res, err
 		}
 		st = replicaStatus(st, mv, cs, time.Now())
 		if mv.GetState() != vmmigrationpb.MigratingVm_ACTIVE {

@@ -107,6 +107,66 @@ func (m *M2VM) vm(name string) (*m2VM, error) {
 	return v, nil
 }
 
+// onVM runs op, a method of the service on one migrating VM, on the VM
+// called name with the lock held.
+func (m *M2VM) onVM(name string, op func(m *M2VM, v *m2VM) (*longrunningpb.Operation, error)) (*longrunningpb.Operation, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, err := m.vm(name)
+	if err != nil {
+		return nil, err
+	}
+	return op(m, v)
+}
+
+// listRequest is what every List method of the service takes.
+type listRequest interface {
+	GetParent() string
+	GetFilter() string
+	GetPageSize() int32
+	GetPageToken() string
+}
+
+// listChildren is one page of the views of a migrating VM's jobs or cycles,
+// as every List method under a migrating VM serves them, read under the
+// lock.
+func listChildren[J, V any](m *M2VM, r listRequest, jobs func(*m2VM) []J, view func(*m2VM, J) V) ([]V, string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, err := m.vm(r.GetParent())
+	if err != nil {
+		return nil, "", err
+	}
+	if err := checkFilter(r.GetFilter()); err != nil {
+		return nil, "", err
+	}
+	var out []V
+	for _, j := range jobs(v) {
+		out = append(out, view(v, j))
+	}
+	return page(out, r.GetPageSize(), r.GetPageToken())
+}
+
+// child finds the job or cycle called name ("<migrating VM><sep><id>")
+// among its migrating VM's.
+func child[J any](m *M2VM, name, sep string, jobs func(*m2VM) []J, nameOf func(*m2VM, J) string) (*m2VM, J, error) {
+	var none J
+	i := strings.Index(name, sep)
+	if i < 0 {
+		return nil, none, notFound(name)
+	}
+	v, err := m.vm(name[:i])
+	if err != nil {
+		return nil, none, err
+	}
+	for _, j := range jobs(v) {
+		if nameOf(v, j) == name {
+			return v, j, nil
+		}
+	}
+	return nil, none, notFound(name)
+}
+
 func page[T any](items []T, size int32, token string) ([]T, string, error) {
 	off := 0
 	if token != "" {
@@ -323,125 +383,100 @@ func (x *m2vmServer) DeleteMigratingVm(_ context.Context, r *vmmigrationpb.Delet
 }
 
 func (x *m2vmServer) StartMigration(_ context.Context, r *vmmigrationpb.StartMigrationRequest) (*longrunningpb.Operation, error) {
-	m := x.m
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, err := m.vm(r.GetMigratingVm())
-	if err != nil {
-		return nil, err
-	}
-	if v.state != vmmigrationpb.MigratingVm_READY {
-		return nil, status.Errorf(codes.FailedPrecondition, "Cannot start migration of %s in state %s: it must be READY.", v.pb.Name, v.state)
-	}
-	host := strings.SplitN(v.pb.Name, "/", 3)[1]
-	if n := m.activeIn(host); n >= m.opts.ActiveLimit {
-		st, _ := status.New(codes.ResourceExhausted, fmt.Sprintf(
-			"Quota exceeded for quota metric 'Active migrating VMs' and limit 'Active migrating VMs per project' of service 'vmmigration.googleapis.com' for consumer 'project_number:%s': %d of %d in use.",
-			host, n, m.opts.ActiveLimit)).WithDetails(&errdetails.QuotaFailure{Violations: []*errdetails.QuotaFailure_Violation{{
-			Subject: "project:" + host, Description: fmt.Sprintf("Active migrating VMs per project (limit %d)", m.opts.ActiveLimit)}}},
-			&errdetails.ErrorInfo{Reason: "RATE_LIMIT_EXCEEDED", Domain: "googleapis.com",
-				Metadata: map[string]string{"quota_limit_value": strconv.Itoa(m.opts.ActiveLimit), "service": "vmmigration.googleapis.com"}})
-		return nil, st.Err()
-	}
-	now := m.now()
-	m.setState(v, vmmigrationpb.MigratingVm_FIRST_SYNC, now)
-	m.startCycle(v, now)
-	return m.operation(v.pb.Name, "startMigration", v.pb.Name, &vmmigrationpb.StartMigrationResponse{})
+	return x.m.onVM(r.GetMigratingVm(), func(m *M2VM, v *m2VM) (*longrunningpb.Operation, error) {
+		if v.state != vmmigrationpb.MigratingVm_READY {
+			return nil, status.Errorf(codes.FailedPrecondition, "Cannot start migration of %s in state %s: it must be READY.", v.pb.Name, v.state)
+		}
+		host := strings.SplitN(v.pb.Name, "/", 3)[1]
+		if n := m.activeIn(host); n >= m.opts.ActiveLimit {
+			st, _ := status.New(codes.ResourceExhausted, fmt.Sprintf(
+				"Quota exceeded for quota metric 'Active migrating VMs' and limit 'Active migrating VMs per project' of service 'vmmigration.googleapis.com' for consumer 'project_number:%s': %d of %d in use.",
+				host, n, m.opts.ActiveLimit)).WithDetails(&errdetails.QuotaFailure{Violations: []*errdetails.QuotaFailure_Violation{{
+				Subject: "project:" + host, Description: fmt.Sprintf("Active migrating VMs per project (limit %d)", m.opts.ActiveLimit)}}},
+				&errdetails.ErrorInfo{Reason: "RATE_LIMIT_EXCEEDED", Domain: "googleapis.com",
+					Metadata: map[string]string{"quota_limit_value": strconv.Itoa(m.opts.ActiveLimit), "service": "vmmigration.googleapis.com"}})
+			return nil, st.Err()
+		}
+		now := m.now()
+		m.setState(v, vmmigrationpb.MigratingVm_FIRST_SYNC, now)
+		m.startCycle(v, now)
+		return m.operation(v.pb.Name, "startMigration", v.pb.Name, &vmmigrationpb.StartMigrationResponse{})
+	})
 }
 
 func (x *m2vmServer) PauseMigration(_ context.Context, r *vmmigrationpb.PauseMigrationRequest) (*longrunningpb.Operation, error) {
-	m := x.m
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, err := m.vm(r.GetMigratingVm())
-	if err != nil {
-		return nil, err
-	}
-	if v.state != vmmigrationpb.MigratingVm_ACTIVE && v.state != vmmigrationpb.MigratingVm_FIRST_SYNC {
-		return nil, status.Errorf(codes.FailedPrecondition, "Cannot pause migration of %s in state %s.", v.pb.Name, v.state)
-	}
-	if m.activeCutover(v) != nil {
-		return nil, status.Errorf(codes.FailedPrecondition, "Cannot pause migration of %s while a cutover job runs.", v.pb.Name)
-	}
-	now := m.now()
-	if cur := m.running(v); cur != nil {
-		cur.state = vmmigrationpb.ReplicationCycle_PAUSED
-		cur.pausedAt = now
-	}
-	m.setState(v, vmmigrationpb.MigratingVm_PAUSED, now)
-	return m.operation(v.pb.Name, "pauseMigration", v.pb.Name, &vmmigrationpb.PauseMigrationResponse{})
+	return x.m.onVM(r.GetMigratingVm(), func(m *M2VM, v *m2VM) (*longrunningpb.Operation, error) {
+		if v.state != vmmigrationpb.MigratingVm_ACTIVE && v.state != vmmigrationpb.MigratingVm_FIRST_SYNC {
+			return nil, status.Errorf(codes.FailedPrecondition, "Cannot pause migration of %s in state %s.", v.pb.Name, v.state)
+		}
+		if m.activeCutover(v) != nil {
+			return nil, status.Errorf(codes.FailedPrecondition, "Cannot pause migration of %s while a cutover job runs.", v.pb.Name)
+		}
+		now := m.now()
+		if cur := m.running(v); cur != nil {
+			cur.state = vmmigrationpb.ReplicationCycle_PAUSED
+			cur.pausedAt = now
+		}
+		m.setState(v, vmmigrationpb.MigratingVm_PAUSED, now)
+		return m.operation(v.pb.Name, "pauseMigration", v.pb.Name, &vmmigrationpb.PauseMigrationResponse{})
+	})
 }
 
 func (x *m2vmServer) ResumeMigration(_ context.Context, r *vmmigrationpb.ResumeMigrationRequest) (*longrunningpb.Operation, error) {
-	m := x.m
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, err := m.vm(r.GetMigratingVm())
-	if err != nil {
-		return nil, err
-	}
-	if v.state != vmmigrationpb.MigratingVm_PAUSED {
-		return nil, status.Errorf(codes.FailedPrecondition, "Cannot resume migration of %s in state %s.", v.pb.Name, v.state)
-	}
-	now := m.now()
-	st := vmmigrationpb.MigratingVm_FIRST_SYNC
-	for _, c := range v.cycles {
-		if c.state == vmmigrationpb.ReplicationCycle_SUCCEEDED {
-			st = vmmigrationpb.MigratingVm_ACTIVE
+	return x.m.onVM(r.GetMigratingVm(), func(m *M2VM, v *m2VM) (*longrunningpb.Operation, error) {
+		if v.state != vmmigrationpb.MigratingVm_PAUSED {
+			return nil, status.Errorf(codes.FailedPrecondition, "Cannot resume migration of %s in state %s.", v.pb.Name, v.state)
 		}
-	}
-	if cur := m.running(v); cur != nil {
-		cur.end = now.Add(cur.end.Sub(cur.pausedAt))
-		cur.paused += now.Sub(cur.pausedAt)
-		cur.state = vmmigrationpb.ReplicationCycle_RUNNING
-	} else {
-		v.nextAt = now
-	}
-	m.setState(v, st, now)
-	return m.operation(v.pb.Name, "resumeMigration", v.pb.Name, &vmmigrationpb.ResumeMigrationResponse{})
+		now := m.now()
+		st := vmmigrationpb.MigratingVm_FIRST_SYNC
+		for _, c := range v.cycles {
+			if c.state == vmmigrationpb.ReplicationCycle_SUCCEEDED {
+				st = vmmigrationpb.MigratingVm_ACTIVE
+			}
+		}
+		if cur := m.running(v); cur != nil {
+			cur.end = now.Add(cur.end.Sub(cur.pausedAt))
+			cur.paused += now.Sub(cur.pausedAt)
+			cur.state = vmmigrationpb.ReplicationCycle_RUNNING
+		} else {
+			v.nextAt = now
+		}
+		m.setState(v, st, now)
+		return m.operation(v.pb.Name, "resumeMigration", v.pb.Name, &vmmigrationpb.ResumeMigrationResponse{})
+	})
 }
 
 func (x *m2vmServer) FinalizeMigration(_ context.Context, r *vmmigrationpb.FinalizeMigrationRequest) (*longrunningpb.Operation, error) {
-	m := x.m
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, err := m.vm(r.GetMigratingVm())
-	if err != nil {
-		return nil, err
-	}
-	if v.state != vmmigrationpb.MigratingVm_CUTOVER {
-		return nil, status.Errorf(codes.FailedPrecondition, "Cannot finalize migration of %s in state %s: it must be CUTOVER.", v.pb.Name, v.state)
-	}
-	m.setState(v, vmmigrationpb.MigratingVm_FINALIZING, m.now())
-	return m.operation(v.pb.Name, "finalizeMigration", v.pb.Name, &vmmigrationpb.FinalizeMigrationResponse{})
+	return x.m.onVM(r.GetMigratingVm(), func(m *M2VM, v *m2VM) (*longrunningpb.Operation, error) {
+		if v.state != vmmigrationpb.MigratingVm_CUTOVER {
+			return nil, status.Errorf(codes.FailedPrecondition, "Cannot finalize migration of %s in state %s: it must be CUTOVER.", v.pb.Name, v.state)
+		}
+		m.setState(v, vmmigrationpb.MigratingVm_FINALIZING, m.now())
+		return m.operation(v.pb.Name, "finalizeMigration", v.pb.Name, &vmmigrationpb.FinalizeMigrationResponse{})
+	})
 }
 
 func (x *m2vmServer) ExtendMigration(_ context.Context, r *vmmigrationpb.ExtendMigrationRequest) (*longrunningpb.Operation, error) {
-	m := x.m
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, err := m.vm(r.GetMigratingVm())
-	if err != nil {
-		return nil, err
-	}
-	switch v.state {
-	case vmmigrationpb.MigratingVm_FINALIZING, vmmigrationpb.MigratingVm_FINALIZED, vmmigrationpb.MigratingVm_FINALIZED_EXPIRED, vmmigrationpb.MigratingVm_ERROR:
-		return nil, status.Errorf(codes.FailedPrecondition, "Cannot extend migration of %s in state %s.", v.pb.Name, v.state)
-	}
-	if v.extended >= maxExtensions {
-		return nil, status.Errorf(codes.FailedPrecondition, "Migration %s was extended %d times already and is not extendable.", v.pb.Name, v.extended)
-	}
-	now := m.now()
-	v.extended++
-	v.expire = maxTime(v.expire, now).Add(extendBy)
-	if v.state == vmmigrationpb.MigratingVm_EXPIRED {
-		st := vmmigrationpb.MigratingVm_READY
-		if len(v.cycles) > 0 {
-			st, v.nextAt = vmmigrationpb.MigratingVm_ACTIVE, now
+	return x.m.onVM(r.GetMigratingVm(), func(m *M2VM, v *m2VM) (*longrunningpb.Operation, error) {
+		switch v.state {
+		case vmmigrationpb.MigratingVm_FINALIZING, vmmigrationpb.MigratingVm_FINALIZED, vmmigrationpb.MigratingVm_FINALIZED_EXPIRED, vmmigrationpb.MigratingVm_ERROR:
+			return nil, status.Errorf(codes.FailedPrecondition, "Cannot extend migration of %s in state %s.", v.pb.Name, v.state)
 		}
-		m.setState(v, st, now)
-	}
-	return m.operation(v.pb.Name, "extendMigration", v.pb.Name, &vmmigrationpb.ExtendMigrationResponse{})
+		if v.extended >= maxExtensions {
+			return nil, status.Errorf(codes.FailedPrecondition, "Migration %s was extended %d times already and is not extendable.", v.pb.Name, v.extended)
+		}
+		now := m.now()
+		v.extended++
+		v.expire = maxTime(v.expire, now).Add(extendBy)
+		if v.state == vmmigrationpb.MigratingVm_EXPIRED {
+			st := vmmigrationpb.MigratingVm_READY
+			if len(v.cycles) > 0 {
+				st, v.nextAt = vmmigrationpb.MigratingVm_ACTIVE, now
+			}
+			m.setState(v, st, now)
+		}
+		return m.operation(v.pb.Name, "extendMigration", v.pb.Name, &vmmigrationpb.ExtendMigrationResponse{})
+	})
 }
 
 func maxTime(a, b time.Time) time.Time {
@@ -455,41 +490,22 @@ func maxTime(a, b time.Time) time.Time {
 
 func (x *m2vmServer) ListReplicationCycles(_ context.Context, r *vmmigrationpb.ListReplicationCyclesRequest) (*vmmigrationpb.ListReplicationCyclesResponse, error) {
 	m := x.m
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, err := m.vm(r.GetParent())
+	items, next, err := listChildren(m, r, func(v *m2VM) []*m2Cycle { return v.cycles }, m.cycleView)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFilter(r.GetFilter()); err != nil {
-		return nil, err
-	}
-	var out []*vmmigrationpb.ReplicationCycle
-	for _, c := range v.cycles {
-		out = append(out, m.cycleView(v, c))
-	}
-	items, next, err := page(out, r.GetPageSize(), r.GetPageToken())
-	return &vmmigrationpb.ListReplicationCyclesResponse{ReplicationCycles: items, NextPageToken: next}, err
+	return &vmmigrationpb.ListReplicationCyclesResponse{ReplicationCycles: items, NextPageToken: next}, nil
 }
 
 func (x *m2vmServer) GetReplicationCycle(_ context.Context, r *vmmigrationpb.GetReplicationCycleRequest) (*vmmigrationpb.ReplicationCycle, error) {
 	m := x.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	i := strings.Index(r.GetName(), "/replicationCycles/")
-	if i < 0 {
-		return nil, notFound(r.GetName())
-	}
-	v, err := m.vm(r.GetName()[:i])
+	v, c, err := child(m, r.GetName(), "/replicationCycles/", func(v *m2VM) []*m2Cycle { return v.cycles }, m.cycleName)
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range v.cycles {
-		if m.cycleName(v, c) == r.GetName() {
-			return m.cycleView(v, c), nil
-		}
-	}
-	return nil, notFound(r.GetName())
+	return m.cycleView(v, c), nil
 }
 
 // --- operations

@@ -16,6 +16,38 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
+// newJobName is the name of a new job of v in collection coll
+// ("cloneJobs"), refusing a malformed id (its request field is field) or a
+// job of that name.
+func newJobName[J any](v *m2VM, coll, field, id string, jobs []J, nameOf func(J) string) (string, error) {
+	if !resourceIDRE.MatchString(id) {
+		return "", status.Errorf(codes.InvalidArgument, "%s %q must match %s", field, id, resourceIDRE)
+	}
+	name := v.pb.Name + "/" + coll + "/" + id
+	for _, j := range jobs {
+		if nameOf(j) == name {
+			return "", status.Errorf(codes.AlreadyExists, "Resource '%s' already exists", name)
+		}
+	}
+	return name, nil
+}
+
+// freeTarget is the VM a clone or cutover job (what) of v would create,
+// refused when it cannot be built or something of its names exists.
+func (m *M2VM) freeTarget(v *m2VM, what string) (targetSpec, error) {
+	t, err := m.target(v.pb, m.sources[v.source].vms[v.pb.SourceVmId], true)
+	if err != nil {
+		return targetSpec{}, status.Error(codes.FailedPrecondition, err.Error())
+	}
+	if k := m.conflicts(t); k != "" {
+		return targetSpec{}, status.Errorf(codes.FailedPrecondition, "The resource '%s' already exists: the %s's target must not exist.", k, what)
+	}
+	return t, nil
+}
+
+func (c *m2Clone) jobName() string   { return c.name }
+func (c *m2Cutover) jobName() string { return c.name }
+
 // --- clone jobs
 
 func (x *m2vmServer) CreateCloneJob(_ context.Context, r *vmmigrationpb.CreateCloneJobRequest) (*longrunningpb.Operation, error) {
@@ -27,14 +59,9 @@ func (x *m2vmServer) CreateCloneJob(_ context.Context, r *vmmigrationpb.CreateCl
 		if err != nil {
 			return nil, err
 		}
-		if !resourceIDRE.MatchString(r.GetCloneJobId()) {
-			return nil, status.Errorf(codes.InvalidArgument, "clone_job_id %q must match %s", r.GetCloneJobId(), resourceIDRE)
-		}
-		name := v.pb.Name + "/cloneJobs/" + r.GetCloneJobId()
-		for _, c := range v.clones {
-			if c.name == name {
-				return nil, status.Errorf(codes.AlreadyExists, "Resource '%s' already exists", name)
-			}
+		name, err := newJobName(v, "cloneJobs", "clone_job_id", r.GetCloneJobId(), v.clones, (*m2Clone).jobName)
+		if err != nil {
+			return nil, err
 		}
 		if v.state != vmmigrationpb.MigratingVm_ACTIVE && v.state != vmmigrationpb.MigratingVm_PAUSED {
 			return nil, status.Errorf(codes.FailedPrecondition, "Cannot clone migrating VM %s in state %s: a clone needs a completed replication cycle (ACTIVE or PAUSED).", v.pb.Name, v.state)
@@ -45,12 +72,9 @@ func (x *m2vmServer) CreateCloneJob(_ context.Context, r *vmmigrationpb.CreateCl
 		if m.activeCutover(v) != nil {
 			return nil, status.Errorf(codes.FailedPrecondition, "Cannot clone migrating VM %s while a cutover job runs.", v.pb.Name)
 		}
-		t, err := m.target(v.pb, m.sources[v.source].vms[v.pb.SourceVmId], true)
+		t, err := m.freeTarget(v, "clone")
 		if err != nil {
-			return nil, status.Error(codes.FailedPrecondition, err.Error())
-		}
-		if k := m.conflicts(t); k != "" {
-			return nil, status.Errorf(codes.FailedPrecondition, "The resource '%s' already exists: the clone's target must not exist.", k)
+			return nil, err
 		}
 		now := m.now()
 		c := &m2Clone{name: name, created: now, end: now.Add(m.opts.Clone), state: vmmigrationpb.CloneJob_ACTIVE, target: t,
@@ -61,20 +85,7 @@ func (x *m2vmServer) CreateCloneJob(_ context.Context, r *vmmigrationpb.CreateCl
 }
 
 func (m *M2VM) clone(name string) (*m2VM, *m2Clone, error) {
-	i := strings.Index(name, "/cloneJobs/")
-	if i < 0 {
-		return nil, nil, notFound(name)
-	}
-	v, err := m.vm(name[:i])
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, c := range v.clones {
-		if c.name == name {
-			return v, c, nil
-		}
-	}
-	return nil, nil, notFound(name)
+	return child(m, name, "/cloneJobs/", func(v *m2VM) []*m2Clone { return v.clones }, func(_ *m2VM, c *m2Clone) string { return c.name })
 }
 
 func (x *m2vmServer) GetCloneJob(_ context.Context, r *vmmigrationpb.GetCloneJobRequest) (*vmmigrationpb.CloneJob, error) {
@@ -90,21 +101,11 @@ func (x *m2vmServer) GetCloneJob(_ context.Context, r *vmmigrationpb.GetCloneJob
 
 func (x *m2vmServer) ListCloneJobs(_ context.Context, r *vmmigrationpb.ListCloneJobsRequest) (*vmmigrationpb.ListCloneJobsResponse, error) {
 	m := x.m
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, err := m.vm(r.GetParent())
+	items, next, err := listChildren(m, r, func(v *m2VM) []*m2Clone { return v.clones }, func(_ *m2VM, c *m2Clone) *vmmigrationpb.CloneJob { return m.cloneView(c) })
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFilter(r.GetFilter()); err != nil {
-		return nil, err
-	}
-	var out []*vmmigrationpb.CloneJob
-	for _, c := range v.clones {
-		out = append(out, m.cloneView(c))
-	}
-	items, next, err := page(out, r.GetPageSize(), r.GetPageToken())
-	return &vmmigrationpb.ListCloneJobsResponse{CloneJobs: items, NextPageToken: next}, err
+	return &vmmigrationpb.ListCloneJobsResponse{CloneJobs: items, NextPageToken: next}, nil
 }
 
 func (x *m2vmServer) CancelCloneJob(_ context.Context, r *vmmigrationpb.CancelCloneJobRequest) (*longrunningpb.Operation, error) {
@@ -135,14 +136,9 @@ func (x *m2vmServer) CreateCutoverJob(_ context.Context, r *vmmigrationpb.Create
 		if err != nil {
 			return nil, err
 		}
-		if !resourceIDRE.MatchString(r.GetCutoverJobId()) {
-			return nil, status.Errorf(codes.InvalidArgument, "cutover_job_id %q must match %s", r.GetCutoverJobId(), resourceIDRE)
-		}
-		name := v.pb.Name + "/cutoverJobs/" + r.GetCutoverJobId()
-		for _, c := range v.cutovers {
-			if c.name == name {
-				return nil, status.Errorf(codes.AlreadyExists, "Resource '%s' already exists", name)
-			}
+		name, err := newJobName(v, "cutoverJobs", "cutover_job_id", r.GetCutoverJobId(), v.cutovers, (*m2Cutover).jobName)
+		if err != nil {
+			return nil, err
 		}
 		if v.state != vmmigrationpb.MigratingVm_ACTIVE {
 			return nil, status.Errorf(codes.FailedPrecondition, "Cannot cut over migrating VM %s in state %s: it must be ACTIVE (first sync done, not paused).", v.pb.Name, v.state)
@@ -150,12 +146,9 @@ func (x *m2vmServer) CreateCutoverJob(_ context.Context, r *vmmigrationpb.Create
 		if c := m.activeClone(v); c != nil {
 			return nil, status.Errorf(codes.FailedPrecondition, "Cannot cut over migrating VM %s while clone job %s runs.", v.pb.Name, c.name)
 		}
-		t, err := m.target(v.pb, m.sources[v.source].vms[v.pb.SourceVmId], true)
+		t, err := m.freeTarget(v, "cutover")
 		if err != nil {
-			return nil, status.Error(codes.FailedPrecondition, err.Error())
-		}
-		if k := m.conflicts(t); k != "" {
-			return nil, status.Errorf(codes.FailedPrecondition, "The resource '%s' already exists: the cutover's target must not exist.", k)
+			return nil, err
 		}
 		now := m.now()
 		c := &m2Cutover{name: name, created: now, state: vmmigrationpb.CutoverJob_PENDING, target: t,
@@ -169,20 +162,7 @@ func (x *m2vmServer) CreateCutoverJob(_ context.Context, r *vmmigrationpb.Create
 }
 
 func (m *M2VM) cutover(name string) (*m2VM, *m2Cutover, error) {
-	i := strings.Index(name, "/cutoverJobs/")
-	if i < 0 {
-		return nil, nil, notFound(name)
-	}
-	v, err := m.vm(name[:i])
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, c := range v.cutovers {
-		if c.name == name {
-			return v, c, nil
-		}
-	}
-	return nil, nil, notFound(name)
+	return child(m, name, "/cutoverJobs/", func(v *m2VM) []*m2Cutover { return v.cutovers }, func(_ *m2VM, c *m2Cutover) string { return c.name })
 }
 
 func (x *m2vmServer) GetCutoverJob(_ context.Context, r *vmmigrationpb.GetCutoverJobRequest) (*vmmigrationpb.CutoverJob, error) {
@@ -198,21 +178,11 @@ func (x *m2vmServer) GetCutoverJob(_ context.Context, r *vmmigrationpb.GetCutove
 
 func (x *m2vmServer) ListCutoverJobs(_ context.Context, r *vmmigrationpb.ListCutoverJobsRequest) (*vmmigrationpb.ListCutoverJobsResponse, error) {
 	m := x.m
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, err := m.vm(r.GetParent())
+	items, next, err := listChildren(m, r, func(v *m2VM) []*m2Cutover { return v.cutovers }, m.cutoverView)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFilter(r.GetFilter()); err != nil {
-		return nil, err
-	}
-	var out []*vmmigrationpb.CutoverJob
-	for _, c := range v.cutovers {
-		out = append(out, m.cutoverView(v, c))
-	}
-	items, next, err := page(out, r.GetPageSize(), r.GetPageToken())
-	return &vmmigrationpb.ListCutoverJobsResponse{CutoverJobs: items, NextPageToken: next}, err
+	return &vmmigrationpb.ListCutoverJobsResponse{CutoverJobs: items, NextPageToken: next}, nil
 }
 
 func (x *m2vmServer) CancelCutoverJob(_ context.Context, r *vmmigrationpb.CancelCutoverJobRequest) (*longrunningpb.Operation, error) {
