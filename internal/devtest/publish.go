@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -13,6 +14,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/ferrymigrate/ferry/devstack"
+	"github.com/ferrymigrate/ferry/plan"
 	"github.com/ferrymigrate/ferry/planstore"
 )
 
@@ -64,7 +66,11 @@ func Fast(apps ...string) func(*hclwrite.Body) {
 				switch b.Type() {
 				case "cutover":
 					cb := b.Body()
-					cb.SetAttributeValue("steps", cty.ListVal([]cty.Value{cty.NumberIntVal(10), cty.NumberIntVal(50), cty.NumberIntVal(100)}))
+					steps := []cty.Value{cty.NumberIntVal(10), cty.NumberIntVal(50), cty.NumberIntVal(100)}
+					if a := cb.GetAttribute("load_balancer"); a != nil && strings.Contains(string(a.Expr().BuildTokens(nil).Bytes()), plan.LBInternalTCP) {
+						steps = steps[2:] // a passthrough LB moves in one step
+					}
+					cb.SetAttributeValue("steps", cty.ListVal(steps))
 					cb.SetAttributeValue("step_bake", cty.StringVal("0s"))
 					for _, x := range cb.Blocks() {
 						switch x.Type() {
