@@ -57,11 +57,12 @@ func e2eStack(t *testing.T) *devtest.Stack {
 	return st
 }
 
-// pick returns n lb apps of the first wave with the fewest VMs.
+// pick returns n lb apps behind the external HTTP load balancer (the ones
+// gce reads the global URL map of) with the fewest VMs.
 func pick(st *devtest.Stack, n int) []plan.AppSpec {
 	var out []plan.AppSpec
 	for _, s := range st.Specs {
-		if s.Cutover.Strategy == "lb" && len(s.Cutover.DCEndpoints) > 0 {
+		if s.Cutover.Strategy == "lb" && s.Cutover.LoadBalancer() == plan.LBExternalHTTP && len(s.Cutover.DCEndpoints) > 0 {
 			out = append(out, s)
 		}
 	}
