@@ -50,7 +50,7 @@ func (r *Runner) writeImports(addrs []string) error {
 		}
 		b := f.Body().AppendNewBlock("import", nil).Body()
 		b.SetAttributeTraversal("to", hcl.Traversal{hcl.TraverseRoot{Name: typ}, hcl.TraverseAttr{Name: name}})
-		r.a().setStr(b, "id", id)
+		r.a().SetStr(b, "id", id)
 		n++
 	}
 	if n == 0 {

@@ -6,6 +6,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/ferrymigrate/ferry/terraform/hcltokens"
 )
 
 // tw writes one generated file as hclwrite tokens: each top-level block is
@@ -26,7 +28,7 @@ func (a *arena) writer(f *hclwrite.File) *tw {
 }
 
 func (w *tw) t(typ hclsyntax.TokenType, b []byte) {
-	w.a.ptrs = append(w.a.ptrs, w.a.tok(typ, b))
+	w.a.ptrs = append(w.a.ptrs, w.a.Tok(typ, b))
 }
 
 func (w *tw) ident(s string) { w.t(hclsyntax.TokenIdent, w.a.bytes(s)) }
@@ -34,14 +36,14 @@ func (w *tw) ident(s string) { w.t(hclsyntax.TokenIdent, w.a.bytes(s)) }
 // quoted writes a string literal as hclwrite.TokensForValue(cty.StringVal(s)).
 func (w *tw) quoted(s string) {
 	w.t(hclsyntax.TokenOQuote, quote)
-	if !isASCII(s) {
+	if !hcltokens.IsASCII(s) {
 		s = norm.NFC.String(s)
 	}
 	if s != "" {
-		if plainLit(s) {
+		if hcltokens.Plain(s) {
 			w.t(hclsyntax.TokenQuotedLit, w.a.bytes(s))
 		} else {
-			w.t(hclsyntax.TokenQuotedLit, escapeLit(s))
+			w.t(hclsyntax.TokenQuotedLit, hcltokens.Escape(s))
 		}
 	}
 	w.t(hclsyntax.TokenCQuote, quote)
@@ -161,7 +163,7 @@ func (w *tw) object(name string, n int) {
 }
 
 func (w *tw) entryKey(k string, quoteKey bool) {
-	if !quoteKey && validIdent(k) {
+	if !quoteKey && hcltokens.ValidIdent(k) {
 		w.ident(k)
 	} else {
 		w.quoted(k)
@@ -208,14 +210,4 @@ func (a *arena) intBytes(n int64) []byte {
 	m := len(a.slab)
 	a.slab = strconv.AppendInt(a.slab, n, 10)
 	return a.slab[m:len(a.slab):len(a.slab)]
-}
-
-// plainLit reports whether s needs no escaping in a quoted literal.
-func plainLit(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '$' || c == '%' {
-			return false
-		}
-	}
-	return true
 }
