@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/ferrymigrate/ferry/inventory"
+	"github.com/ferrymigrate/ferry/inventory/sample"
 	"github.com/ferrymigrate/ferry/plan"
 	"github.com/ferrymigrate/ferry/runbooks"
 )
@@ -30,16 +31,8 @@ func newDecomRig(t *testing.T) *decomRig {
 	t.Helper()
 	ctx := context.Background()
 	m := simulator.VPX()
-	if err := m.Create(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Remove)
-	m.Service.RegisterEndpoints = true
-	s := m.Service.NewServer()
-	t.Cleanup(s.Close)
-	u := *s.URL
-	u.User = nil
-	cfg := inventory.Config{URL: u.String(), Username: "user", Password: "pass", Insecure: true, RetryBase: time.Millisecond}
+	s, cfg := sample.ServeT(t, m)
+	cfg.RetryBase = time.Millisecond
 
 	r := &decomRig{spec: plan.AppSpec{Name: "ledger", Decommission: plan.DecommissionSpec{
 		ShutdownTimeout: time.Second, FinalAction: inventory.FinalArchive, ArchiveFolder: "archive"}}}

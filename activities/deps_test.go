@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"github.com/ferrymigrate/ferry/plan"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/ferrymigrate/ferry/inventory"
+	"github.com/ferrymigrate/ferry/inventory/sample"
 )
 
 // depsVCSim starts vcsim with VMs named after apps (the default name rule
@@ -28,14 +28,7 @@ func depsVCSim(t *testing.T, vms map[string]string) inventory.Config {
 	t.Helper()
 	m := simulator.VPX()
 	m.Machine = 3
-	if err := m.Create(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Remove)
-	m.Service.TLS = new(tls.Config)
-	m.Service.RegisterEndpoints = true
-	srv := m.Service.NewServer()
-	t.Cleanup(srv.Close)
+	srv, _ := sample.ServeT(t, m)
 	ctx := context.Background()
 	c, err := govmomi.NewClient(ctx, srv.URL, true)
 	if err != nil {

@@ -1,7 +1,6 @@
 package activities
 
 import (
-	"context"
 	"errors"
 	"net"
 	"strings"
@@ -20,11 +19,7 @@ import (
 
 func startSample(t *testing.T) *sample.Simulator {
 	t.Helper()
-	sim, err := sample.Start(context.Background(), sample.Generate(sample.Options{Seed: 7, Apps: 8, Datacenters: 2}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
+	sim := sample.StartT(t, sample.Generate(sample.Options{Seed: 7, Apps: 8, Datacenters: 2}))
 	return sim
 }
 

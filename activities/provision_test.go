@@ -47,11 +47,7 @@ func ledgerSpec(t *testing.T) plan.AppSpec {
 func provisionEnv(t *testing.T) (*testsuite.TestActivityEnvironment, *gcpfake.Server) {
 	t.Helper()
 	bin, rc := testenv.Terraform(t)
-	fake, err := gcpfake.Start(gcpfake.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = fake.Close() })
+	fake := gcpfake.StartT(t, gcpfake.Options{})
 	fake.CreateBucket("ferry-state")
 	a := &Activities{Plans: testPlans,
 		GCP: gcp.Config{Project: "acme-migration", Region: "europe-west1", ComputeEndpoint: fake.ComputeEndpoint(),

@@ -34,12 +34,7 @@ func startPlanted(t *testing.T) (sim *sample.Simulator, app, vm string) {
 	if app == "" {
 		t.Fatal("no clean app to plant on")
 	}
-	sim, err := sample.Start(context.Background(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	return sim, app, vm
+	return sample.StartT(t, p), app, vm
 }
 
 // TestNotReadyVMCannotReachThePlanGate: DiscoverApp refuses a VM with a

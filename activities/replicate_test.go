@@ -39,12 +39,8 @@ func replicaFake(t *testing.T) *repEnv {
 	old := ReplicationPoll
 	ReplicationPoll = 10 * time.Millisecond
 	t.Cleanup(func() { ReplicationPoll = old })
-	fake, err := gcpfake.Start(gcpfake.Options{M2VM: gcpfake.M2VMOptions{BytesPerSecond: 100 << 30, Verify: 50 * time.Millisecond,
+	fake := gcpfake.StartT(t, gcpfake.Options{M2VM: gcpfake.M2VMOptions{BytesPerSecond: 100 << 30, Verify: 50 * time.Millisecond,
 		IdleDuration: 200 * time.Millisecond, StepOverhead: 10 * time.Millisecond, Clone: 100 * time.Millisecond, Finalize: 50 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = fake.Close() })
 	fake.M2VM().AddSource(repProject, "europe-west1", "vcenter-paris",
 		gcpfake.SourceVM{ID: "vm-301", Name: "pg-1", DisksGB: []int64{10, 50}},
 		gcpfake.SourceVM{ID: "vm-302", Name: "pg-2", DisksGB: []int64{10, 50}},

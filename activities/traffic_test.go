@@ -45,11 +45,7 @@ func newCutoverRig(t *testing.T) *cutoverRig {
 	ctx := context.Background()
 	r := &cutoverRig{}
 	r.gcpState.Store(200)
-	s, err := gcpfake.Start(gcpfake.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := gcpfake.StartT(t, gcpfake.Options{})
 	r.fake = s
 	g := gcp.Config{Project: cutoverProject, Region: "europe-west1", Zone: "europe-west1-b", ComputeEndpoint: s.ComputeEndpoint(), DNSEndpoint: s.DNSEndpoint()}
 

@@ -4,12 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -46,55 +40,11 @@ func canaryWorkflow(ctx workflow.Context, in canaryIn) (string, error) {
 	return out, nil
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// startDevServer runs `temporal server start-dev` headless on free ports.
-func startDevServer(t *testing.T) string {
-	t.Helper()
-	bin := testenv.Temporal(t)
-	port := freePort(t)
-	dir := t.TempDir()
-	cmd := exec.Command(bin, "server", "start-dev", "--headless", "--ip", "127.0.0.1",
-		"--port", strconv.Itoa(port), "--http-port", strconv.Itoa(freePort(t)), "--metrics-port", strconv.Itoa(freePort(t)),
-		"--db-filename", filepath.Join(dir, "temporal.db"), "--log-level", "error")
-	logf, _ := os.Create(filepath.Join(dir, "server.log"))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); logf.Close() })
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		c, err := client.Dial(client.Options{HostPort: addr})
-		if err == nil {
-			_, err = c.CheckHealth(context.Background(), &client.CheckHealthRequest{})
-			c.Close()
-			if err == nil {
-				return addr
-			}
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(filepath.Join(dir, "server.log"))
-			t.Fatalf("dev server did not come up: %v\n%s", err, b)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 // TestHistoryHoldsNoPlaintext runs a workflow on the dev server with the
 // codec installed, then fetches its history raw (no codec) and searches the
 // serialised events for the canaries.
 func TestHistoryHoldsNoPlaintext(t *testing.T) {
-	addr := startDevServer(t)
+	addr := testenv.DevServer(t, nil)
 	key := make([]byte, codec.KeySize)
 	rand.Read(key)
 	kr, err := codec.NewKeyring(codec.Key{ID: "hist-test", Secret: key})

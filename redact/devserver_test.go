@@ -3,12 +3,6 @@ package redact_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -67,8 +61,7 @@ func leakyWorkflow(ctx workflow.Context) (wfOut, error) {
 // the server stores it: no secret in results, failures, causes or details,
 // and the failure keeps its type and non-retryable flag (one attempt).
 func TestInterceptorOnDevServer(t *testing.T) {
-	bin := testenv.Temporal(t)
-	addr := startDevServer(t, bin)
+	addr := testenv.DevServer(t, nil)
 	c, err := client.Dial(client.Options{HostPort: addr})
 	if err != nil {
 		t.Fatal(err)
@@ -130,49 +123,4 @@ func TestInterceptorOnDevServer(t *testing.T) {
 	if !strings.Contains(hist.String(), "hook pre_provision failed") {
 		t.Errorf("history lost the failure message")
 	}
-}
-
-func startDevServer(t *testing.T, bin string) string {
-	t.Helper()
-	port := freePort(t)
-	dir := t.TempDir()
-	cmd := exec.Command(bin, "server", "start-dev", "--headless", "--ip", "127.0.0.1",
-		"--port", strconv.Itoa(port), "--http-port", strconv.Itoa(freePort(t)), "--metrics-port", strconv.Itoa(freePort(t)),
-		"--db-filename", filepath.Join(dir, "temporal.db"), "--log-level", "error")
-	logf, err := os.Create(filepath.Join(dir, "server.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); logf.Close() })
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		c, err := client.Dial(client.Options{HostPort: addr})
-		if err == nil {
-			_, err = c.CheckHealth(context.Background(), &client.CheckHealthRequest{})
-			c.Close()
-			if err == nil {
-				return addr
-			}
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(filepath.Join(dir, "server.log"))
-			t.Fatalf("dev server did not come up: %v\n%s", err, b)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

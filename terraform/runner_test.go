@@ -21,11 +21,7 @@ const stateBucket = "ferry-state"
 func fakeEnv(t *testing.T) (*gcpfake.Server, Config, gcp.Config) {
 	t.Helper()
 	bin, rc := testenv.Terraform(t)
-	s, err := gcpfake.Start(gcpfake.Options{OperationPolls: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
+	s := gcpfake.StartT(t, gcpfake.Options{OperationPolls: 1})
 	s.CreateBucket(stateBucket)
 	g := gcp.Config{Project: "acme-migration", Region: "europe-west1",
 		ComputeEndpoint: s.ComputeEndpoint(), DNSEndpoint: s.DNSEndpoint(), StorageEndpoint: s.StorageEndpoint()}

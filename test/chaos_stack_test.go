@@ -69,23 +69,16 @@ func startChaosStack(ctx context.Context, t *testing.T, backend temporalBackend,
 	bin := ferry(t)
 	cs := &chaosStack{dir: t.TempDir(), temporal: backend}
 	p := sample.Generate(sample.Default())
-	sim, err := sample.Start(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim := sample.StartT(t, p)
 	cs.sim = sim
-	t.Cleanup(sim.Close)
+	var err error
 	cs.dc = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set(gcpfake.ServedByHeader, "dc")
 		_, _ = w.Write([]byte("ok from the datacenter\n"))
 	}))
 	t.Cleanup(cs.dc.Close)
 	dcAddr := strings.TrimPrefix(cs.dc.URL, "http://")
-	cs.fake, err = gcpfake.Start(gcpfake.Options{DataPlane: true, Hybrid: func(string, int) string { return dcAddr }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cs.fake.Close() })
+	cs.fake = gcpfake.StartT(t, gcpfake.Options{DataPlane: true, Hybrid: func(string, int) string { return dcAddr }})
 	if err := writeChaosInputs(ctx, cs.dir, p, sim.Config()); err != nil {
 		t.Fatal(err)
 	}

@@ -101,11 +101,7 @@ func median(d []time.Duration) time.Duration {
 func BenchmarkRollbackSignalToDatacenter(b *testing.B) {
 	srv := startDevServer(b)
 	c := srv.Client(b)
-	fake, err := gcpfake.Start(gcpfake.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer fake.Close()
+	fake := gcpfake.StartT(b, gcpfake.Options{})
 	g := gcp.Config{Project: benchProject, Region: "europe-west1", ComputeEndpoint: fake.ComputeEndpoint()}
 	plans := quickPlans{Edit: func(s *plan.AppSpec) { s.Project = benchProject }}
 	acts := &activities.Activities{GCP: g, Plans: plans}

@@ -27,12 +27,8 @@ import (
 // and `retry` resumes once the permission is fixed.
 func TestVCenterFaultsInTheWorkflow(t *testing.T) {
 	ctx := context.Background()
-	sim, err := sample.Start(ctx, &sample.Portfolio{Apps: []sample.App{{Name: "ledger", Owner: "ana@example.com",
+	sim := sample.StartT(t, &sample.Portfolio{Apps: []sample.App{{Name: "ledger", Owner: "ana@example.com",
 		VMs: []sample.VM{{Name: "ledger-01", Datacenter: "dc-east", CPU: 2, MemoryMB: 4096, DiskGB: 40, PoweredOn: true}}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
 	c, err := inventory.Connect(ctx, sim.Config())
 	if err != nil {
 		t.Fatal(err)

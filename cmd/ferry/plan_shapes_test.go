@@ -17,11 +17,7 @@ import (
 // .aggregatedList from the same catalogue it refuses instances with), and
 // checks every machine type terraform would get is sold in its zone.
 func TestSamplePortfolioOnlyGetsShapesGCESells(t *testing.T) {
-	fake, err := gcpfake.Start(gcpfake.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = fake.Close() })
+	fake := gcpfake.StartT(t, gcpfake.Options{})
 	dir := t.TempDir()
 	inv := filepath.Join(dir, "inventory.json")
 	if out, err := run(t, "discover", "--sample", "--out", inv); err != nil {
