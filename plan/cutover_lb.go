@@ -173,6 +173,10 @@ func (r *resolver) tls(app string, c *cutoverConf, body *hclsyntax.Body, out *Cu
 		}
 		return
 	}
+	if c.PublicURL == "" {
+		r.diags = append(r.diags, diagAt(hcl.DiagWarning, rangeOf(body, []string{"cutover"}, "load_balancer"), "HTTPS load balancer without public_url",
+			fmt.Sprintf("App %q: without public_url the SLO gate probes https://<load balancer IP>/ and verifies the certificate against that IP, which a certificate for host names does not cover; set public_url to a name the certificate covers (e.g. \"https://%s.example.com/\").", app, app)))
+	}
 	if t == nil {
 		r.diags = append(r.diags, errAt(body, []string{"cutover"}, "load_balancer", "HTTPS load balancer without a certificate",
 			fmt.Sprintf("App %q: load_balancer \"external-https\" needs a tls block naming its certificate: cert_file and key_file (self-managed, PEM), ssl_certificates (existing compute SSL certificates, e.g. a google_compute_managed_ssl_certificate) or certificate_map (Certificate Manager).", app)))

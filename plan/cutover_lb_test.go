@@ -24,6 +24,7 @@ wave "wave-1" {
 app "billing-api" {
   cutover {
     load_balancer = "external-https"
+    public_url    = "https://billing.example.com/"
     tls {
       cert_file = "certs/billing.pem"
       key_file  = "certs/billing.key"
