@@ -13,6 +13,7 @@ import (
 	"github.com/ferrymigrate/ferry/identity"
 	"github.com/ferrymigrate/ferry/plan"
 	"github.com/ferrymigrate/ferry/runbooks"
+	"github.com/ferrymigrate/ferry/traffic"
 )
 
 // acts is only used for its method values: workflows call activities by
@@ -50,8 +51,16 @@ type migration struct {
 	// replicating: MigratingVms of this app may exist (data =
 	// "replicate"); a rollback abandons them. cutOver: the final sync or
 	// catch-up ran, so writes may have moved to GCP.
-	replicating    bool
-	cutOver        bool
+	replicating bool
+	cutOver     bool
+	// Client names (clientdns.go): clientNamesOn, the app's client_dns
+	// names move with this run's cutover; clientPrepared, their TTL may be
+	// lowered; clientPointed, they may point at GCP; clientNames, their
+	// records before the cutover.
+	clientNamesOn  bool
+	clientPrepared bool
+	clientPointed  bool
+	clientNames    []traffic.ClientNameState
 	decommissioned bool
 	finished       bool
 
@@ -230,7 +239,7 @@ func (m *migration) forward(ctx workflow.Context) string {
 			return m.rollback(ctx, rb.reason)
 		case errors.As(err, &rj):
 			m.st.RollbackReason = rj.Error()
-			if m.provisioned || m.trafficTouched || m.replicating {
+			if m.provisioned || m.trafficTouched || m.replicating || m.clientPrepared || m.clientPointed {
 				m.rollback(ctx, rj.Error())
 			}
 			return StageRejected

@@ -95,6 +95,13 @@ var (
 		HeartbeatTimeout:    time.Minute,
 		RetryPolicy:         retry(5*time.Second, 5),
 	}
+	// Client names: Cloud DNS changes, or the plan's external DNS hook
+	// (which heartbeats and has its own timeout).
+	optsClientDNS = workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Minute,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy:         retry(time.Second, 10),
+	}
 	optsNotify = workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy:         retry(2*time.Second, 3),

@@ -39,6 +39,7 @@ func (m *migration) rollback(ctx workflow.Context, reason string) string {
 		}})
 	}
 	saga = m.dataRollback(saga, true)
+	saga = m.clientNamesRollback(saga)
 	if m.sourcesOff {
 		saga = append(saga, step{stage: StageRollingBack, name: "power-on-sources", run: func(ctx workflow.Context) error {
 			var res activities.SourcesResult

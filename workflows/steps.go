@@ -39,6 +39,7 @@ func (m *migration) steps(ctx workflow.Context) []step {
 		return m.gate(ctx, GatePlan, m.planEvidence())
 	})
 	data := m.dataStrategy(ctx)
+	m.clientNamesOn = m.clientNamesVersion(ctx)
 	switch data {
 	case plan.DataReplicate:
 		m.replicateSteps(add)
@@ -60,6 +61,11 @@ func (m *migration) steps(ctx workflow.Context) []step {
 		return m.gate(ctx, GateDecommission, fmt.Sprintf("power off %d source VMs, keep them %s, then %s",
 			len(m.spec.VMs), m.spec.Decommission.Retention, orDefault(m.spec.Decommission.FinalAction, "keep-off")))
 	})
+	if m.clientNamesOn {
+		add(StageDecommission, stepClientDNSFinalize, func(ctx workflow.Context) error {
+			return m.finalizeClientNames(ctx, m.exec)
+		})
+	}
 	if data == plan.DataReplicate {
 		add(StageDecommission, stepReplicationFinalize, m.finalizeReplication)
 	}
@@ -96,14 +102,21 @@ func (m *migration) verifySteps(add addStep) {
 	add(StageSyncVerify, "health-check", m.healthCheck)
 }
 
-// cutoverGate: the approval, the change window and the wave's hold.
+// cutoverGate: the approval, the change window and the wave's hold; with
+// client names, their TTL lowered before and waited out after.
 func (m *migration) cutoverGate(add addStep) {
+	if m.clientNamesOn {
+		add(StageApproveCutover, stepClientDNSPrepare, m.prepareClientNames)
+	}
 	add(StageApproveCutover, "approve-cutover", func(ctx workflow.Context) error {
 		return m.gate(ctx, GateCutover, m.cutoverEvidence(workflow.Now(ctx)))
 	})
 	add(StageApproveCutover, "change-window", m.changeWindow)
 	if m.in.HoldCutover {
 		add(StageApproveCutover, stepHoldForDeps, m.holdForDependencies)
+	}
+	if m.clientNamesOn {
+		add(StageApproveCutover, stepClientDNSWait, m.waitClientNames)
 	}
 }
 
@@ -115,10 +128,19 @@ func (m *migration) cutoverSteps() []plan.Step {
 	return defaultSteps()
 }
 
-// trafficSteps: each shift and its SLO gate, then the post-cutover hooks.
+// trafficSteps: each shift and its SLO gate, then the post-cutover hooks;
+// client names move before the first shift or after the 100 % one
+// (pointBeforeShift).
 func (m *migration) trafficSteps(add addStep, steps []plan.Step) {
-	for _, st := range steps {
+	early := m.clientNamesOn && m.pointBeforeShift()
+	if early {
+		add(StageCutover, stepClientDNSPoint, m.pointClientNames)
+	}
+	for i, st := range steps {
 		add(StageCutover, fmt.Sprintf("shift-%d", st.Percent), m.shift(st.Percent))
+		if m.clientNamesOn && !early && i == len(steps)-1 {
+			add(StageCutover, stepClientDNSPoint, m.pointClientNames)
+		}
 		add(StageCutover, fmt.Sprintf("slo-gate-%d", st.Percent), m.sloGate(st))
 	}
 	add(StageCutover, "cutover-done", m.cutoverDone)

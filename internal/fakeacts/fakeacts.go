@@ -32,6 +32,8 @@ type Fakes struct {
 	Deps    activities.CheckDependenciesResult
 	// Data answers the data strategies' activities (data.go).
 	Data DataFakes
+	// ClientDNS answers the client names' activities (clientdns.go).
+	ClientDNS ClientDNSFakes
 	// Real names the activities the test registers itself (the real ones).
 	Real map[string]bool
 	// Fail, when set, is asked before every activity (but notifications)
@@ -233,6 +235,7 @@ func (f *Fakes) Register(r Registry) {
 		})
 	}
 	f.registerData(reg)
+	f.registerClientDNS(reg)
 	reg(activities.NotifyName, func(ctx context.Context, in activities.NotifyInput) error {
 		f.mu.Lock()
 		f.notes = append(f.notes, in)
