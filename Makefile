@@ -8,13 +8,17 @@ export TF_CLI_CONFIG_FILE := $(BIN)/terraformrc
 export CHECKPOINT_DISABLE := 1
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all tools build test unit integration demo dev bench lint soak fuzz clean browser
+.PHONY: all tools tools-dev build test unit integration demo dev bench lint soak fuzz clean browser
 
 all: build
 
 ## tools: pinned Temporal CLI, terraform (unless >= 1.8 on PATH), the google provider, the Temporal server and its SQL tool into ./bin; PostgreSQL from apt when missing (root)
 tools:
 	@./hack/tools.sh all
+
+## tools-dev: the tools the local stack needs (make demo, make dev): the Temporal CLI, terraform and the provider, not the Temporal server nor PostgreSQL
+tools-dev:
+	@./hack/tools.sh dev
 
 ## build: the ferry binary into ./bin/ferry
 build:
@@ -34,10 +38,10 @@ unit:
 	$(GO) test -count=1 -short ./...
 
 ## demo: the local stack with a first wave waiting for approval
-demo: tools build
+demo: tools-dev build
 	$(BIN)/ferry dev --demo
 
-dev: tools build
+dev: tools-dev build
 	$(BIN)/ferry dev
 
 ## bench: every benchmark, each printing its ratio against a floor measured in the same run

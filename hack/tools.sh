@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds ferry's pinned external tools into ./bin, skipping what is already
-# built at the right version. Everything comes from the Go module proxy, so
-# this works on a machine with only Go, gcc and the registries.
+# built at the right version or installed on PATH at it. Everything comes
+# from the Go module proxy, so this works on a machine with only Go, gcc and
+# the registries. `all` builds the tools side by side: each build leaves a
+# core idle while it links or compiles one large package, and the other
+# builds fill it (TOOLS_SERIAL=1 builds one after the other).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -26,15 +29,40 @@ STATICCHECK_VERSION=v0.7.0
 TEMPORAL_SERVER_MODULE=go.temporal.io/server
 TEMPORAL_SERVER_VERSION=v1.30.4
 
-log() { printf '==> tools: %s\n' "$*" >&2; }
+# Progress goes to fd 3 (the caller's stderr) even from a build whose
+# output goes to its log file.
+exec 3>&2
+log() { printf '==> tools: %s\n' "$*" >&3; }
+
+# timed NAME CMD...: runs CMD and says how long it took, so the README's
+# estimate can be checked against any machine's first run.
+timed() {
+  local name=$1 start=$SECONDS
+  shift
+  "$@"
+  log "$name built in $((SECONDS - start)) s"
+}
+
+# onpath NAME: NAME found on PATH outside ./bin, or nothing.
+onpath() { PATH="$(echo "$PATH" | tr ':' '\n' | grep -v "^$BIN\$" | paste -sd:)" command -v "$1" || true; }
 
 stamp_ok() { [[ -f "$BIN/.stamp-$1" && "$(cat "$BIN/.stamp-$1")" == "$2" ]]; }
 stamp_set() { echo "$2" >"$BIN/.stamp-$1"; }
 
 build_temporal() {
   if stamp_ok temporal "$TEMPORAL_VERSION" && [[ -x "$BIN/temporal" ]]; then return; fi
-  log "building temporal CLI $TEMPORAL_VERSION (about 3 minutes)"
-  go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_VERSION"
+  if [[ -L "$BIN/temporal" && -x "$BIN/temporal" ]]; then return; fi
+  # An installed CLI serves only at exactly the pinned version: the tests
+  # drive its dev server and its flags.
+  local installed
+  installed="$(onpath temporal)"
+  if [[ -n "$installed" ]] && "$installed" --version 2>/dev/null | grep -q "version ${TEMPORAL_VERSION#v} "; then
+    log "using temporal CLI ${TEMPORAL_VERSION#v} from $installed"
+    ln -sf "$installed" "$BIN/temporal"
+    return
+  fi
+  log "building temporal CLI $TEMPORAL_VERSION (10 minutes of CPU: about 6 minutes on two idle cores)"
+  timed "temporal CLI" go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_VERSION"
   stamp_set temporal "$TEMPORAL_VERSION"
 }
 
@@ -45,19 +73,19 @@ version_ge() { # version_ge 1.11.4 1.8
 build_terraform() {
   if stamp_ok terraform "$TERRAFORM_VERSION" && [[ -x "$BIN/terraform" ]]; then return; fi
   if [[ -L "$BIN/terraform" && -x "$BIN/terraform" ]]; then return; fi
-  local onpath
-  onpath="$(PATH="$(echo "$PATH" | tr ':' '\n' | grep -v "^$BIN\$" | paste -sd:)" command -v terraform || true)"
-  if [[ -n "$onpath" ]]; then
+  local installed
+  installed="$(onpath terraform)"
+  if [[ -n "$installed" ]]; then
     local v
-    v="$("$onpath" version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p' | head -1)"
+    v="$("$installed" version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p' | head -1)"
     if [[ -n "$v" ]] && version_ge "$v" "$TERRAFORM_MIN"; then
-      log "using terraform $v from $onpath"
-      ln -sf "$onpath" "$BIN/terraform"
+      log "using terraform $v from $installed"
+      ln -sf "$installed" "$BIN/terraform"
       return
     fi
   fi
-  log "building terraform $TERRAFORM_VERSION (about 4 minutes)"
-  go install "github.com/hashicorp/terraform@$TERRAFORM_VERSION"
+  log "building terraform $TERRAFORM_VERSION (about 6 minutes of CPU)"
+  timed terraform go install "github.com/hashicorp/terraform@$TERRAFORM_VERSION"
   stamp_set terraform "$TERRAFORM_VERSION"
 }
 
@@ -65,10 +93,10 @@ build_provider() {
   local dir="$BIN/tf-mirror/registry.terraform.io/hashicorp/google/$PROVIDER_MIRROR_VERSION/linux_amd64"
   local exe="$dir/terraform-provider-google_v$PROVIDER_MIRROR_VERSION"
   if ! { stamp_ok provider "$PROVIDER_VERSION" && [[ -x "$exe" ]]; }; then
-    log "building the google provider $PROVIDER_VERSION (about 5 minutes)"
+    log "building the google provider $PROVIDER_VERSION (about 10 minutes of CPU)"
     local tmp="$BIN/.provider-build"
     mkdir -p "$tmp" "$dir"
-    GOBIN="$tmp" go install "$PROVIDER_MODULE@$PROVIDER_VERSION"
+    timed "google provider" env GOBIN="$tmp" go install "$PROVIDER_MODULE@$PROVIDER_VERSION"
     mv "$tmp/terraform-provider-google" "$exe"
     rmdir "$tmp" 2>/dev/null || true
     stamp_set provider "$PROVIDER_VERSION"
@@ -91,10 +119,10 @@ RC
 
 build_temporal_server() {
   if stamp_ok temporal-server "$TEMPORAL_SERVER_VERSION" && [[ -x "$BIN/temporal-server" && -x "$BIN/temporal-sql-tool" ]]; then return; fi
-  log "building temporal server $TEMPORAL_SERVER_VERSION and its SQL schema tool (about 5 minutes)"
+  log "building temporal server $TEMPORAL_SERVER_VERSION and its SQL schema tool (about 8 minutes of CPU)"
   local tmp="$BIN/.temporal-server-build"
   mkdir -p "$tmp"
-  GOBIN="$tmp" go install "$TEMPORAL_SERVER_MODULE/cmd/server@$TEMPORAL_SERVER_VERSION" \
+  timed "temporal server" env GOBIN="$tmp" go install "$TEMPORAL_SERVER_MODULE/cmd/server@$TEMPORAL_SERVER_VERSION" \
     "$TEMPORAL_SERVER_MODULE/cmd/tools/sql@$TEMPORAL_SERVER_VERSION"
   mv "$tmp/server" "$BIN/temporal-server"
   mv "$tmp/sql" "$BIN/temporal-sql-tool"
@@ -136,14 +164,47 @@ build_staticcheck() {
   stamp_set staticcheck "$STATICCHECK_VERSION"
 }
 
+# side_by_side MEANWHILE BUILD...: runs the builds side by side, each
+# logging to bin/.build-BUILD.log, runs MEANWHILE (or nothing for -) while
+# they compile, and fails naming every build that failed.
+side_by_side() {
+  local meanwhile=$1
+  shift
+  local builds=("$@")
+  if [[ "${TOOLS_SERIAL:-}" == 1 ]]; then
+    local b
+    for b in "${builds[@]}"; do "$b"; done
+    if [[ "$meanwhile" != - ]]; then "$meanwhile"; fi
+    return
+  fi
+  local start=$SECONDS b failed=() pids=()
+  for b in "${builds[@]}"; do
+    "$b" >"$BIN/.build-$b.log" 2>&1 &
+    pids+=("$!")
+  done
+  if [[ "$meanwhile" != - ]]; then "$meanwhile"; fi
+  local i
+  for i in "${!builds[@]}"; do
+    if ! wait "${pids[$i]}"; then failed+=("${builds[$i]}"); fi
+  done
+  for b in "${failed[@]}"; do
+    log "$b FAILED; the end of its log ($BIN/.build-$b.log):"
+    tail -n 30 "$BIN/.build-$b.log" >&2
+  done
+  if ((${#failed[@]})); then return 1; fi
+  rm -f "$BIN"/.build-build_*.log
+  if ((SECONDS - start > 5)); then log "tools ready in $((SECONDS - start)) s"; fi
+}
+
 want="${1:-all}"
 case "$want" in
-  all) build_temporal; build_terraform; build_provider; build_temporal_server; install_postgres ;;
+  all) side_by_side install_postgres build_temporal build_terraform build_provider build_temporal_server ;;
+  dev) side_by_side - build_temporal build_terraform build_provider ;;
   temporal) build_temporal ;;
   temporal-server) build_temporal_server; install_postgres ;;
   postgres) install_postgres ;;
   terraform) build_terraform ;;
   provider) build_provider ;;
   staticcheck) build_staticcheck ;;
-  *) echo "usage: $0 [all|temporal|terraform|provider|temporal-server|postgres|staticcheck]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|dev|temporal|terraform|provider|temporal-server|postgres|staticcheck]" >&2; exit 2 ;;
 esac
