@@ -352,3 +352,47 @@ func destroy(t *testing.T, r *terraform.Runner) {
 		t.Fatal(err)
 	}
 }
+
+// TestHTTPSCertificateSourcesApply: an external HTTPS LB whose certificate
+// is an existing Google-managed SSL certificate, and one whose certificate
+// is a Certificate Manager map, applied by the real terraform and google
+// provider (no diff on re-plan), serving TLS with that certificate.
+func TestHTTPSCertificateSourcesApply(t *testing.T) {
+	if testing.Short() {
+		t.Skip("terraform applies (minutes): not in -short")
+	}
+	s, cfg, g := tfEnv(t, func(string, int) string { return "" })
+	call(t, g, "POST", "global/sslCertificates", obj{"name": "shop-managed", "type": "MANAGED", "managed": obj{"domains": []any{"shop.example.test"}}})
+	pair := testcert.New(t, "maps.example.test")
+	if err := s.AddCertificateMap(project, "maps-map", pair.CertPEM, pair.KeyPEM); err != nil {
+		t.Fatal(err)
+	}
+	managed := kindSpec("shop", plan.LBExternalHTTPS, 8080, "10.20.0.41:8080")
+	managed.Cutover.LB.TLS = plan.TLSSpec{SSLCertificates: []string{"shop-managed"}}
+	byMap := kindSpec("maps", plan.LBExternalHTTPS, 8080, "10.20.0.51:8080")
+	byMap.Cutover.LB.TLS = plan.TLSSpec{CertificateMap: "maps-map"}
+	roots := pair.Roots.Clone()
+	roots.AppendCertsFromPEM(s.IssuerCA())
+	for _, c := range []struct {
+		spec plan.AppSpec
+		host string
+	}{{managed, "shop.example.test"}, {byMap, "maps.example.test"}} {
+		t.Run(c.spec.Name, func(t *testing.T) {
+			t.Parallel()
+			r, res := provision(t, cfg, g, c.spec)
+			st, closeFn, err := traffic.New(context.Background(), traffic.Config{}, g, c.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer closeFn()
+			if err := st.Shift(context.Background(), 100); err != nil {
+				t.Fatal(err)
+			}
+			client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: c.host}}}
+			if got := servedBy(t, client, "https://"+res.Outputs["lb_ip"]+"/", 5); got["gcp"] != 5 {
+				t.Fatalf("through the HTTPS LB: %v", got)
+			}
+			destroy(t, r)
+		})
+	}
+}
