@@ -38,14 +38,15 @@ func TestReplayRecordedHistories(t *testing.T) {
 // park → skip, rollback at the plan gate, mid-cutover and at the
 // decommission gate, hooks at every hook point, the dependencies gate, a
 // wave with a held dependant (its two children and the wave itself), and
-// the SLO watch through the bakes (a breach mid-bake, a watch that holds).
+// the SLO watch through the bakes (a breach mid-bake, a watch that holds),
+// client names moved with a cutover (to the end, and rolled back).
 func histories(t *testing.T) []string {
 	t.Helper()
 	files, _ := filepath.Glob("testdata/*.json")
 	want := []string{"history-happy", "history-hooks", "history-deps", "history-reject", "history-park-retry", "history-park-skip",
 		"history-rollback-plan", "history-rollback-cutover", "history-rollback", "history-wave-db", "history-wave-web", "wave-history",
 		"history-replicate", "history-replicate-rollback", "history-sync-rollback",
-		"history-slo-breach", "history-slo-watch"}
+		"history-slo-breach", "history-slo-watch", "history-client-dns", "history-client-dns-rollback"}
 	have := map[string]bool{}
 	for _, f := range files {
 		have[strings.TrimSuffix(filepath.Base(f), ".json")] = true
