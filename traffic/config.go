@@ -3,7 +3,11 @@
 // after each step.
 package traffic
 
-import "time"
+import (
+	"fmt"
+	"os"
+	"time"
+)
 
 // Config holds the settings of the traffic strategies that are not per app.
 // The zero value is usable; it holds no secret.
@@ -24,6 +28,40 @@ type Config struct {
 	// besides the system's, for HTTPS load balancers with a certificate
 	// from a private CA (tcpprobe.go).
 	ProbeRootCAs string `json:"probeRootCAs,omitempty"`
+	// Resolver is a DNS server ("host:port"; port 53 when left out) the
+	// SLO gate, the SLO watch's probe and the health checks resolve the
+	// app's host names through, instead of the system's: the server that
+	// answers with the records clients get (split-horizon DNS), so the
+	// gate probes public_url where clients reach it. Prometheus, Cloud
+	// Monitoring and the GCP APIs keep the system's resolver
+	// (resolver.go).
+	Resolver string `json:"resolver,omitempty"`
+}
+
+// The worker's environment variables of Config.
+const (
+	EnvProbeRootCAs = "FERRY_PROBE_ROOT_CAS"
+	EnvResolver     = "FERRY_PROBE_RESOLVER"
+)
+
+// ConfigFromEnv reads the worker's traffic settings from its environment
+// and checks them, so a worker with a CA file it cannot read or a
+// resolver that is not an address fails at start, not at its first gate.
+func ConfigFromEnv() (Config, error) {
+	c := Config{ProbeRootCAs: os.Getenv(EnvProbeRootCAs), Resolver: os.Getenv(EnvResolver)}
+	if c.Resolver != "" {
+		addr, err := resolverAddr(c.Resolver)
+		if err != nil {
+			return c, fmt.Errorf("%s: %w", EnvResolver, err)
+		}
+		c.Resolver = addr
+	}
+	if c.ProbeRootCAs != "" {
+		if _, err := rootCAs(c.ProbeRootCAs); err != nil {
+			return c, fmt.Errorf("%s: %w", EnvProbeRootCAs, err)
+		}
+	}
+	return c, nil
 }
 
 // Defaults.

@@ -91,8 +91,7 @@ func (p *Probe) checkOne(ctx context.Context, hc plan.HealthCheck, in Instance) 
 			port = 80
 		}
 		addr := net.JoinHostPort(in.Address, strconv.Itoa(port))
-		d := net.Dialer{Timeout: p.client().Timeout}
-		c, err := d.DialContext(ctx, "tcp", addr)
+		c, err := p.dialer().DialContext(ctx, "tcp", addr)
 		if err != nil {
 			h.Detail = fmt.Sprintf("%s: tcp %s: %s", in.Name, addr, shortErr(err))
 			return h

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -47,11 +48,19 @@ type Verdict struct {
 type Probe struct {
 	Client      *http.Client // default: one with Config.ProbeTimeout
 	Concurrency int          // parallel requests across all targets
+	// Resolver resolves tcp:// targets' host names (nil: the system's);
+	// NewProbe's Client resolves HTTP targets' with the same one.
+	Resolver *net.Resolver
+
+	prom *http.Client // the SLO's Prometheus query: the system's resolver
 }
 
 // NewProbe returns a probe with cfg's bounds.
 func NewProbe(cfg Config) *Probe {
-	return &Probe{Client: &http.Client{Timeout: cfg.probeTimeout(), Transport: cfg.probeTransport()}, Concurrency: cfg.probeConcurrency()}
+	sys := cfg
+	sys.Resolver = ""
+	return &Probe{Client: &http.Client{Timeout: cfg.probeTimeout(), Transport: cfg.probeTransport()}, Concurrency: cfg.probeConcurrency(),
+		Resolver: cfg.ProbeResolver(), prom: &http.Client{Timeout: cfg.probeTimeout(), Transport: sys.probeTransport()}}
 }
 
 // Gate sends slo.Requests GET requests to every target (concurrently,
@@ -92,7 +101,7 @@ func (p *Probe) Gate(ctx context.Context, slo plan.SLO, targets []Target) (Verdi
 		}
 	}
 	if slo.PrometheusURL != "" && slo.PrometheusQuery != "" {
-		val, err := PrometheusQuery(ctx, p.client(), slo.PrometheusURL, slo.PrometheusQuery)
+		val, err := PrometheusQuery(ctx, p.promClient(), slo.PrometheusURL, slo.PrometheusQuery)
 		switch {
 		case err != nil && IsPermanent(err):
 			reasons = append(reasons, err.Error())
@@ -117,6 +126,15 @@ func (p *Probe) client() *http.Client {
 		return p.Client
 	}
 	return &http.Client{Timeout: DefaultProbeTimeout}
+}
+
+// promClient queries Prometheus: the probes' CAs without their resolver,
+// which answers for the app's names and may know no other.
+func (p *Probe) promClient() *http.Client {
+	if p.prom != nil {
+		return p.prom
+	}
+	return p.client()
 }
 
 type sample struct {

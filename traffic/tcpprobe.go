@@ -2,13 +2,9 @@ package traffic
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"io"
 	"net"
-	"net/http"
-	"os"
 	"strings"
 	"time"
 )
@@ -23,8 +19,7 @@ const tcpHangup = 150 * time.Millisecond
 func (p *Probe) onceTCP(ctx context.Context, t int, url string) sample {
 	addr := strings.TrimSuffix(strings.TrimPrefix(url, "tcp://"), "/")
 	start := time.Now()
-	d := net.Dialer{Timeout: p.client().Timeout}
-	c, err := d.DialContext(ctx, "tcp", addr)
+	c, err := p.dialer().DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return sample{target: t, d: time.Since(start), err: shortErr(err)}
 	}
@@ -42,26 +37,4 @@ func (p *Probe) onceTCP(ctx context.Context, t int, url string) sample {
 		s.err = shortErr(err)
 	}
 	return s
-}
-
-// probeTransport trusts Config.ProbeRootCAs besides the system roots, so
-// the gate can verify an HTTPS load balancer whose certificate a private
-// CA signed.
-func (c Config) probeTransport() http.RoundTripper {
-	if c.ProbeRootCAs == "" {
-		return nil
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	b, err := os.ReadFile(c.ProbeRootCAs)
-	if err != nil || !pool.AppendCertsFromPEM(b) {
-		// Verification then fails with the system roots only, and the
-		// gate's reason names the certificate error.
-		return nil
-	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	return tr
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/ferrymigrate/ferry/notify"
 	"github.com/ferrymigrate/ferry/planstore"
 	"github.com/ferrymigrate/ferry/terraform"
+	"github.com/ferrymigrate/ferry/traffic"
 )
 
 // Environment variables the worker reads (besides GOVC_*, TF_CLI_CONFIG_FILE,
@@ -92,6 +93,11 @@ func ActivitiesFromEnv(stateDir, namespace string) (*activities.Activities, erro
 		},
 		Terraform: terraform.ConfigFromEnv(stateDir),
 		Notify:    notify.ConfigFromEnv(nil),
+	}
+	// The probes' CAs and DNS server (FERRY_PROBE_ROOT_CAS,
+	// FERRY_PROBE_RESOLVER), checked now rather than at the first gate.
+	if a.Traffic, err = traffic.ConfigFromEnv(); err != nil {
+		return nil, err
 	}
 	if a.Terraform.WorkRoot, err = filepath.Abs(a.Terraform.WorkRoot); err != nil {
 		return nil, err

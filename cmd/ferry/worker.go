@@ -25,6 +25,7 @@ The worker's environment holds every credential; none enters a workflow:
   FERRY_TERRAFORM, TF_CLI_CONFIG_FILE                                     terraform
   FERRY_FLOWS (path list of flow files), FERRY_WEBHOOK_URL, FERRY_UI_URL
   FERRY_CODEC_KEY or FERRY_CODEC_KEY_FILE                                 payload encryption
+  FERRY_PROBE_ROOT_CAS (PEM file), FERRY_PROBE_RESOLVER (host:port)       the SLO gate's CAs and DNS server
 
 Temporal: --temporal-address, --namespace, --tls-ca, --tls-cert, --tls-key,
 --tls-server-name, --api-key (or TEMPORAL_* variables and temporal.toml, as
