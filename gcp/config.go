@@ -28,6 +28,9 @@ type Config struct {
 	// MonitoringEndpoint is the Cloud Monitoring gRPC API as host:port
 	// (gcpfake's MonitoringEndpoint); empty: Google's.
 	MonitoringEndpoint string `json:"monitoringEndpoint,omitempty"`
+	// BillingEndpoint is the Cloud Billing Catalog gRPC API as host:port
+	// (gcpfake's BillingEndpoint); empty: Google's.
+	BillingEndpoint string `json:"billingEndpoint,omitempty"`
 }
 
 // Fake reports whether the endpoints point at a local fake that takes no

@@ -63,6 +63,10 @@ type Server struct {
 	mon      *Monitoring // Cloud Monitoring (monitoring.go)
 	monLn    net.Listener
 	monGRPC  *grpc.Server
+	billing  *Billing // Cloud Billing Catalog (billing.go)
+	billLn   net.Listener
+	billGRPC *grpc.Server
+	billSrv  *billingServer
 	tlsState // certificate maps and the managed-certificate issuer (lbkinds.go)
 
 	mu    sync.Mutex
@@ -89,6 +93,7 @@ func Start(opts Options) (*Server, error) {
 		s.dp = newDataPlane()
 	}
 	s.mon = newMonitoring()
+	s.billing = newBilling()
 	gcsOpts := fakestorage.Options{NoListener: true, Writer: io.Discard}
 	if opts.StateDir != "" {
 		if err := os.MkdirAll(filepath.Join(opts.StateDir, "gcs"), 0o700); err != nil {
@@ -130,6 +135,13 @@ func Start(opts Options) (*Server, error) {
 		ln.Close()
 		gcs.Stop()
 		s.m2.close()
+		return nil, err
+	}
+	if err := s.startBilling(); err != nil {
+		ln.Close()
+		gcs.Stop()
+		s.m2.close()
+		s.closeMonitoring()
 		return nil, err
 	}
 	go func() { _ = s.http.Serve(ln) }()
@@ -181,6 +193,7 @@ func (s *Server) Close() error {
 	err := s.http.Shutdown(ctx)
 	s.m2.close()
 	s.closeMonitoring()
+	s.closeBilling()
 	s.closeDataPlane()
 	s.gcs.Stop()
 	s.mu.Lock()

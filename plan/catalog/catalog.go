@@ -4,7 +4,8 @@
 // Server licences, forwarding rules, persistent disk). A committed snapshot
 // (gce-catalog.json, with its sources and date) works offline; FromCompute
 // overlays the machine types each zone really offers, read with
-// machineTypes.aggregatedList when credentials allow.
+// machineTypes.aggregatedList when credentials allow, and FromBilling the
+// prices the Cloud Billing Catalog API lists.
 //
 // It is a leaf package: plan sizes and validates with it, gcpfake refuses
 // what it refuses.
@@ -49,6 +50,12 @@ type Catalog struct {
 	ZoneTypes map[string]map[string]MachineType `json:"-"`
 	// Origin says where the machine types came from, for sizing notes.
 	Origin string `json:"-"`
+	// Billing, when set (FromBilling), holds the prices the Cloud Billing
+	// Catalog API lists; they win over the snapshot's where they exist.
+	Billing *Prices `json:"-"`
+	// PriceSource says where the prices came from: "snapshot DATE" or
+	// "Cloud Billing Catalog API TIME".
+	PriceSource string `json:"-"`
 }
 
 // Family is one machine series with its on-demand us-central1 prices.
@@ -141,11 +148,17 @@ func Parse(b []byte) (*Catalog, error) {
 		}
 	}
 	c.Origin = "snapshot " + c.AsOf
+	c.PriceSource = "snapshot " + c.AsOf
 	return &c, nil
 }
 
-// Source is a one-line citation of the snapshot for notes and summaries.
+// Source is a one-line citation of where the prices come from, for notes
+// and summaries: the snapshot's date and pricing page, or the Cloud
+// Billing Catalog API's read time with the snapshot behind it.
 func (c *Catalog) Source() string {
+	if c.Billing != nil {
+		return fmt.Sprintf("%s (%d SKUs; the GCE catalogue %s for what it does not price)", c.PriceSource, c.Billing.SKUs, c.AsOf)
+	}
 	return fmt.Sprintf("GCE catalogue %s (%s)", c.AsOf, c.Sources["prices"])
 }
 
@@ -370,12 +383,14 @@ func splitImage(image string) (project, name string, ok bool) {
 	return p[0], p[1], true
 }
 
-// HourlyUSD is the on-demand price of a machine type in a region (an
-// unknown region is priced as us-central1 and says so through
-// PriceMultiplier's ok).
+// HourlyUSD is the on-demand price of a machine type in a region: its
+// vCPUs times the family's vCPU-hour plus its memory times the GB-hour
+// (a shared-core type pays for its fraction of a vCPU), at the Cloud
+// Billing Catalog API's prices for the family and region when it has them,
+// else at the snapshot's (an unknown region is priced as us-central1 and
+// says so through RegionPriced).
 func (c *Catalog) HourlyUSD(mt MachineType, region string) float64 {
 	f := c.Families[mt.Family]
-	mult, _ := c.PriceMultiplier(region)
 	vcpu := float64(mt.VCPU)
 	if mt.SharedCore {
 		for _, s := range f.SharedCore {
@@ -384,6 +399,10 @@ func (c *Catalog) HourlyUSD(mt MachineType, region string) float64 {
 			}
 		}
 	}
+	if core, ram, ok := c.Billing.machine(mt.Family, region); ok {
+		return vcpu*core + mt.MemoryGB*ram
+	}
+	mult, _ := c.PriceMultiplier(region)
 	return (vcpu*f.VCPUHourUSD + mt.MemoryGB*f.GBHourUSD) * mult
 }
 
@@ -399,10 +418,19 @@ func (c *Catalog) PriceMultiplier(region string) (float64, bool) {
 
 // WindowsHourlyUSD is the Windows Server licence of a machine type.
 func (c *Catalog) WindowsHourlyUSD(mt MachineType) float64 {
-	if mt.SharedCore {
-		return c.WindowsServer.SharedCoreHourUSD
+	w := c.WindowsServer
+	if b := c.Billing; b != nil {
+		if b.WindowsVCPUHourUSD > 0 {
+			w.VCPUHourUSD = b.WindowsVCPUHourUSD
+		}
+		if b.WindowsSharedCoreHourUSD > 0 {
+			w.SharedCoreHourUSD = b.WindowsSharedCoreHourUSD
+		}
 	}
-	return float64(mt.VCPU) * c.WindowsServer.VCPUHourUSD
+	if mt.SharedCore {
+		return w.SharedCoreHourUSD
+	}
+	return float64(mt.VCPU) * w.VCPUHourUSD
 }
 
 // ForwardingRulesHourlyUSD is the charge of n forwarding rules in one
@@ -411,7 +439,14 @@ func (c *Catalog) ForwardingRulesHourlyUSD(n int) float64 {
 	if n <= 0 {
 		return 0
 	}
-	return c.ForwardingRules.FirstFiveHourUSD + float64(max(n-5, 0))*c.ForwardingRules.AdditionalHourUSD
+	first, more := c.ForwardingRules.FirstFiveHourUSD, c.ForwardingRules.AdditionalHourUSD
+	if b := c.Billing; b != nil && b.ForwardingRuleFirstFiveHourUSD > 0 {
+		first = b.ForwardingRuleFirstFiveHourUSD
+		if b.ForwardingRuleAdditionalHourUSD > 0 {
+			more = b.ForwardingRuleAdditionalHourUSD
+		}
+	}
+	return first + float64(max(n-5, 0))*more
 }
 
 // DiskMonthlyUSD prices persistent disk per month in a region; unknown
@@ -419,7 +454,12 @@ func (c *Catalog) ForwardingRulesHourlyUSD(n int) float64 {
 func (c *Catalog) DiskMonthlyUSD(diskType, region string, gb int64) float64 {
 	p, ok := c.Disks[diskType]
 	if !ok {
-		p = c.Disks["pd-balanced"]
+		diskType, p = "pd-balanced", c.Disks["pd-balanced"]
+	}
+	if b := c.Billing; b != nil {
+		if api, ok := b.Disk[diskType][region]; ok {
+			return api * float64(gb)
+		}
 	}
 	mult, _ := c.PriceMultiplier(region)
 	return p * float64(gb) * mult
