@@ -66,6 +66,10 @@ type ResolveAppInput struct {
 type ResolveAppResult struct {
 	Spec   plan.AppSpec `json:"spec"`
 	Latest string       `json:"latest,omitempty"`
+	// RunbookBase is the worker's prefix of runbook links
+	// (FERRY_RUNBOOK_BASE_URL), recorded here so that workflow code never
+	// reads it from a package global.
+	RunbookBase string `json:"runbookBase,omitempty"`
 }
 
 // ResolveApp reads the app's spec from the worker's plan store.
@@ -74,7 +78,7 @@ func (a *Activities) ResolveApp(ctx context.Context, in ResolveAppInput) (Resolv
 	if err != nil {
 		return ResolveAppResult{}, err
 	}
-	res := ResolveAppResult{Spec: s}
+	res := ResolveAppResult{Spec: s, RunbookBase: runbooks.BaseURL()}
 	cur, err := a.Plans.Current(ctx)
 	if err != nil || cur == "" || cur == in.Plan.Digest {
 		return res, nil // a newer plan is news, not a failure

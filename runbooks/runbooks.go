@@ -32,11 +32,22 @@ func SetBaseURL(u string) {
 	baseMu.Unlock()
 }
 
-// Link is a stable link to a reason's runbook: <base>/<reason>.md.
-func Link(r Reason) string {
+// BaseURL is the prefix of runbook links this process uses (SetBaseURL,
+// else FERRY_RUNBOOK_BASE_URL, else "").
+func BaseURL() string {
 	baseMu.RLock()
-	b := baseURL
-	baseMu.RUnlock()
+	defer baseMu.RUnlock()
+	return baseURL
+}
+
+// Link is a stable link to a reason's runbook: <base>/<reason>.md, with
+// this process's BaseURL.
+func Link(r Reason) string { return LinkAt(BaseURL(), r) }
+
+// LinkAt is the link to a reason's runbook under base (DefaultBaseURL
+// when empty). Workflow code calls it with the base the worker reported
+// through an activity, never a package global.
+func LinkAt(b string, r Reason) string {
 	if b == "" {
 		b = DefaultBaseURL
 	}

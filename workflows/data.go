@@ -309,7 +309,7 @@ func (m *migration) syncLag(ctx workflow.Context) error {
 			return nil
 		}
 		hint := fmt.Sprintf("the data sync is %s behind, more than max_lag %s; measured again every %s (runbook %s)",
-			res.Lag, res.MaxLag, res.Every, runbookLink(string(runbooks.ReasonSyncLag)))
+			res.Lag, res.MaxLag, res.Every, m.runbookLink(string(runbooks.ReasonSyncLag)))
 		if !told {
 			told = true
 			m.notify(ctx, "waiting", "nothing: the cutover goes on when the sync catches up; rollback if it never does", string(runbooks.ReasonSyncLag), hint)

@@ -14,9 +14,12 @@ import (
 	"github.com/ferrymigrate/ferry/textsafe"
 )
 
-// runbookLink links a reason's runbook (runbooks.SetBaseURL, set once when
-// the worker starts, moves every link).
-func runbookLink(reason string) string { return runbooks.Link(runbooks.Reason(reason)) }
+// runbookLink links a reason's runbook under the base the worker reported
+// when it resolved the spec (runbooks.DefaultBaseURL before that, and in
+// histories from before it was reported).
+func (m *migration) runbookLink(reason string) string {
+	return runbooks.LinkAt(m.runbookBase, runbooks.Reason(reason))
+}
 
 func gateReason(gate string) string {
 	switch gate {

@@ -65,7 +65,8 @@ type migration struct {
 	finished       bool
 
 	approvedPlanHash string
-	notifying        int // notifications in flight
+	runbookBase      string // the worker's runbook link prefix (ResolveApp)
+	notifying        int    // notifications in flight
 }
 
 // step is one resumable unit of a stage. Retry resumes at the failed step.
@@ -114,7 +115,7 @@ func MigrateApp(ctx workflow.Context, in MigrateAppInput) (MigrateAppResult, err
 		if reason := m.verifyStart(ctx); reason != "" {
 			m.audit(ctx, "start", m.st.StartedBy, reason)
 			m.st.LastError = &StepError{Stage: StageDiscover, Reason: string(runbooks.ReasonStartRefused), Message: reason,
-				Runbook: runbookLink(string(runbooks.ReasonStartRefused)), At: workflow.Now(ctx)}
+				Runbook: m.runbookLink(string(runbooks.ReasonStartRefused)), At: workflow.Now(ctx)}
 			outcome = StageRefused
 		}
 	}
@@ -149,6 +150,7 @@ func (m *migration) resolveSpec(ctx workflow.Context) string {
 			return err
 		}
 		m.spec = res.Spec
+		m.runbookBase = res.RunbookBase
 		m.resolved = true
 		return nil
 	}}
@@ -329,7 +331,7 @@ func (m *migration) sleep(ctx workflow.Context, d time.Duration) error {
 func (m *migration) park(ctx workflow.Context, s step, err error) string {
 	reason, msg := reasonOf(err)
 	MetricPark(ctx, reason)
-	m.st.LastError = &StepError{Stage: s.stage, Reason: reason, Message: msg, Runbook: runbookLink(reason), At: workflow.Now(ctx)}
+	m.st.LastError = &StepError{Stage: s.stage, Reason: reason, Message: msg, Runbook: m.runbookLink(reason), At: workflow.Now(ctx)}
 	m.parked = &s
 	m.action = ""
 	m.seq++

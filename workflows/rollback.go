@@ -86,7 +86,7 @@ func (m *migration) run(ctx workflow.Context, opts workflow.ActivityOptions, act
 
 func (m *migration) parkSaga(ctx workflow.Context, s step, err error) string {
 	reason, msg := reasonOf(err)
-	m.st.LastError = &StepError{Stage: StageRollingBack, Reason: reason, Message: msg, Runbook: runbookLink(string(runbooks.ReasonRollbackFailed)), At: workflow.Now(ctx)}
+	m.st.LastError = &StepError{Stage: StageRollingBack, Reason: reason, Message: msg, Runbook: m.runbookLink(string(runbooks.ReasonRollbackFailed)), At: workflow.Now(ctx)}
 	m.parked = &s
 	m.action = ""
 	m.seq++
