@@ -6,11 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/worker"
-
 	"github.com/ferrymigrate/ferry/internal/fakeacts"
 	"github.com/ferrymigrate/ferry/plan"
-	ferryworker "github.com/ferrymigrate/ferry/worker"
 	"github.com/ferrymigrate/ferry/workflows"
 )
 
@@ -43,43 +40,12 @@ func TestRecordDataHistory(t *testing.T) {
 	f.Data.NotReadyPolls = 1
 	f.Data.Lags = []time.Duration{50 * time.Second, 40 * time.Second, 10 * time.Second}
 	f.Data.LagEvery = time.Second
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
-	f.Register(w)
-	ferryworker.RegisterWorkflows(w)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	startFakeWorker(t, c, f)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	for _, tc := range []struct {
-		app        string
-		rollbackAt string // stage the rollback is sent at, "" for none
-		want       string
-	}{
+	recordRuns(ctx, t, c, []recordedRun{
 		{"history-replicate", "", workflows.StageDone},
 		{"history-replicate-rollback", workflows.StageApproveDecommission, workflows.StageRolledBack},
 		{"history-sync-rollback", workflows.StageApproveDecommission, workflows.StageRolledBack},
-	} {
-		if _, err := startQuick(ctx, c, tc.app); err != nil {
-			t.Fatal(err)
-		}
-		d := &driver{c: c}
-		if tc.rollbackAt != "" {
-			if _, err := d.run(ctx, tc.app, tc.rollbackAt); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := rollbackAs(ctx, c, tc.app, "ana@example.com", testKeys, "recorded rollback after cutover"); err != nil {
-				t.Fatal(err)
-			}
-		}
-		got, err := d.run(ctx, tc.app, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got != tc.want {
-			t.Fatalf("%s ended %s, want %s", tc.app, got, tc.want)
-		}
-		saveHistory(ctx, t, c, workflows.AppWorkflowID(tc.app), tc.app)
-	}
+	}, nil)
 }

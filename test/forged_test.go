@@ -12,10 +12,7 @@ import (
 	"github.com/ferrymigrate/ferry/internal/fakeacts"
 	"github.com/ferrymigrate/ferry/internal/testenv"
 	"github.com/ferrymigrate/ferry/internal/testkeys"
-	ferryworker "github.com/ferrymigrate/ferry/worker"
 	"github.com/ferrymigrate/ferry/workflows"
-
-	"go.temporal.io/sdk/worker"
 )
 
 // TestForgedStartsFromTheTemporalCLI is the attack of issue 13 done with
@@ -31,13 +28,7 @@ func TestForgedStartsFromTheTemporalCLI(t *testing.T) {
 	srv := startDevServer(t)
 	c := srv.Client(t)
 	f := &fakeacts.Fakes{Plans: quickPlans{}}
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
-	f.Register(w)
-	ferryworker.RegisterWorkflows(w)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	startFakeWorker(t, c, f)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	now := time.Now().UTC()

@@ -12,14 +12,12 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/ferrymigrate/ferry/internal/fakeacts"
 	"github.com/ferrymigrate/ferry/internal/testenv"
 	"github.com/ferrymigrate/ferry/plan"
 	"github.com/ferrymigrate/ferry/planstore"
-	ferryworker "github.com/ferrymigrate/ferry/worker"
 	"github.com/ferrymigrate/ferry/workflows"
 )
 
@@ -115,13 +113,7 @@ func TestRecordHistory(t *testing.T) {
 			return nil
 		},
 	}
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
-	f.Register(w)
-	ferryworker.RegisterWorkflows(w)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	startFakeWorker(t, c, f)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	operator := as(c, "carl@example.com", testKeys)

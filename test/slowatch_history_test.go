@@ -7,11 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/worker"
-
 	"github.com/ferrymigrate/ferry/internal/fakeacts"
 	"github.com/ferrymigrate/ferry/plan"
-	ferryworker "github.com/ferrymigrate/ferry/worker"
 	"github.com/ferrymigrate/ferry/workflows"
 )
 
@@ -51,13 +48,7 @@ func TestRecordSLOHistory(t *testing.T) {
 		}
 		return ""
 	})
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
-	f.Register(w)
-	ferryworker.RegisterWorkflows(w)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	startFakeWorker(t, c, f)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	for _, tc := range []struct {
