@@ -123,6 +123,9 @@ func MigrateApp(ctx workflow.Context, in MigrateAppInput) (MigrateAppResult, err
 		m.upsertStatic(ctx)
 		outcome = m.forward(ctx)
 	}
+	if ctx.Err() != nil { // cancelled: finish on a context that still runs commands
+		ctx, _ = workflow.NewDisconnectedContext(ctx)
+	}
 	m.finished = true
 	m.waiting = nil
 	m.setStage(ctx, outcome, "")
@@ -162,6 +165,9 @@ func (m *migration) resolveSpec(ctx workflow.Context) string {
 		}
 		if err == nil {
 			return ""
+		}
+		if m.cancelled(ctx) {
+			return m.rollback(ctx, m.rollbackReq.Reason)
 		}
 		if _, ok := err.(errRollback); ok {
 			return m.rollback(ctx, m.rollbackReq.Reason)
@@ -231,6 +237,12 @@ func (m *migration) forward(ctx workflow.Context) string {
 		switch {
 		case err == nil:
 			i++
+		case ctx.Err() != nil && m.decommissioned:
+			// Cancelled past the point of no return (the sources are
+			// retired): the remaining cleanup runs to its end.
+			ctx, _ = workflow.NewDisconnectedContext(ctx)
+		case m.cancelled(ctx):
+			return m.rollback(ctx, m.rollbackReq.Reason)
 		case errors.As(err, &rp):
 			// A newer reviewed plan changes this app: start over from
 			// discovery with it, back through the plan gate.
@@ -285,6 +297,22 @@ func (m *migration) replanOnRetry(ctx workflow.Context, steps []step, reason str
 		}
 	}
 	return -1
+}
+
+// cancelled reports whether the workflow was cancelled (temporal workflow
+// cancel, or its wave was cancelled or closed). A cancelled migration
+// rolls back as a person's rollback would: nothing may stay half moved.
+// Before this, a cancel made the forward loop spin (every step failed at
+// once and the park returned no action), so no history completed through
+// it: no version marker is needed.
+func (m *migration) cancelled(ctx workflow.Context) bool {
+	if ctx.Err() == nil {
+		return false
+	}
+	if m.rollbackReq == nil {
+		m.rollbackReq = &Action{By: "temporal", Reason: "the workflow was cancelled (temporal workflow cancel, or its wave was cancelled): rolling back"}
+	}
+	return true
 }
 
 func (m *migration) checkRollback() error {
@@ -342,7 +370,7 @@ func (m *migration) park(ctx workflow.Context, s step, err error) string {
 	_ = workflow.Await(ctx, func() bool { return m.action != "" || m.rollbackReq != nil })
 	m.parked = nil
 	m.waiting = nil
-	if m.rollbackReq != nil {
+	if m.rollbackReq != nil || m.cancelled(ctx) {
 		return "rollback"
 	}
 	act := m.action

@@ -14,6 +14,8 @@ import (
 // as the plan says. It runs on a disconnected context so it survives
 // cancellation, and each of its steps parks on failure like any other.
 func (m *migration) rollback(ctx workflow.Context, reason string) string {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	ctx = dctx // a cancelled workflow rolls back too: every command on a context that runs
 	MetricRollback(ctx, m.st.Stage)
 	m.st.RollbackReason = reason
 	by := ""
@@ -26,7 +28,6 @@ func (m *migration) rollback(ctx workflow.Context, reason string) string {
 	m.setStage(ctx, StageRollingBack, reason)
 	m.notify(ctx, "rollback", "nothing yet: ferry is rolling back; watch for a parked step", "", reason+by+m.dataLoss())
 
-	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	var saga []step
 	if m.trafficTouched {
 		saga = append(saga, step{stage: StageRollingBack, name: "traffic-to-datacenter", run: func(ctx workflow.Context) error {
