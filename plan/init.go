@@ -174,7 +174,7 @@ func initApp(b *hclwrite.Body, a inventory.App, vms map[string]inventory.VM, dv 
 		cost += sz.MonthlyUSD
 		names = append(names, fmt.Sprintf("%s -> %s", v.Name, sz.MachineType.Name))
 	}
-	fr := ForwardingRulesMonthlyUSD(1) // the lb cutover written below
+	fr := o.Catalog.ForwardingRulesHourlyUSD(1) * HoursPerMonth // the lb cutover written below
 	comment(b, fmt.Sprintf("%s: owner %s, squad %s, tier %s; %d VM(s): %s; about $%.0f/month in %s (machines and licences, without disks) + $%.0f for the load balancer's forwarding rule.",
 		a.Name, orUnknown(a.Owner), orUnknown(a.Squad), orUnknown(a.Tier), len(a.VMs), strings.Join(names, ", "), cost, o.Region, fr))
 	ab := b.AppendNewBlock("app", []string{a.Name}).Body()

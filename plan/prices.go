@@ -116,23 +116,34 @@ func ForwardingRulesMonthlyUSD(n int) float64 {
 type VMEstimate struct {
 	Machine, Windows, Disks, Total float64
 	Region                         string
-	RegionPriced                   bool // false: the catalogue has no prices for Region; us-central1's were used
+	RegionPriced                   bool   // false: the catalogue has no prices for Region; us-central1's were used
+	Family                         string // the machine type's family ("" when unknown)
 }
 
-// EstimateVM prices one VM for a month in region: machine type, Windows
-// Server licence when guestFamily is windowsGuest, and its disks. An
-// unknown machine type counts 0 (validation reports it).
+// EstimateVM prices one VM for a month in region at the snapshot's
+// prices: machine type, Windows Server licence when guestFamily is
+// windowsGuest, and its disks. An unknown machine type counts 0
+// (validation reports it).
 func EstimateVM(machineType, region, guestFamily, diskType string, disksGB ...int64) VMEstimate {
-	_, ok := catalog.Default().PriceMultiplier(region)
-	e := VMEstimate{Region: region, RegionPriced: ok}
-	if mt, err := LookupMachineType(machineType); err == nil {
-		e.Machine = mt.MonthlyUSDIn(region)
+	return EstimateVMWith(nil, machineType, region, guestFamily, diskType, disksGB...)
+}
+
+// EstimateVMWith is EstimateVM at the prices of cat (nil: the snapshot),
+// e.g. the Cloud Billing Catalog API's (catalog.FromBilling).
+func EstimateVMWith(cat *catalog.Catalog, machineType, region, guestFamily, diskType string, disksGB ...int64) VMEstimate {
+	if cat == nil {
+		cat = catalog.Default()
+	}
+	e := VMEstimate{Region: region, RegionPriced: cat.RegionPriced(region)}
+	if mt, err := cat.Lookup(machineType); err == nil {
+		e.Machine = cat.HourlyUSD(mt, region) * HoursPerMonth
+		e.Family = mt.Family
 		if guestFamily == "windowsGuest" {
-			e.Windows = mt.WindowsMonthlyUSD()
+			e.Windows = cat.WindowsHourlyUSD(mt) * HoursPerMonth
 		}
 	}
 	for _, gb := range disksGB {
-		e.Disks += DiskMonthlyUSDIn(diskType, region, gb)
+		e.Disks += cat.DiskMonthlyUSD(diskType, region, gb)
 	}
 	e.Total = catalog.Round2(e.Machine + e.Windows + e.Disks)
 	return e
@@ -155,17 +166,32 @@ type Estimate struct {
 	LoadBalanced int
 	Regions      []string // the regions priced
 	Unpriced     []string // regions the catalogue has no prices for (priced as us-central1)
-	Source       string   // the catalogue snapshot: date and pricing page
+	// Source says where the prices come from: the catalogue snapshot's
+	// date and pricing page, or the Cloud Billing Catalog API's read time.
+	Source string
+	// FromSnapshot lists, when the prices came from the Cloud Billing
+	// Catalog API, the families and regions it had no price for, which
+	// the snapshot priced ("n4 in europe-west1").
+	FromSnapshot []string
 }
 
 // EstimatePlan prices every VM of specs in the region of its zone (Windows
 // Server licences where the guest is Windows) and the forwarding rules of
 // lb cutovers, counted per project and region since Cloud Load Balancing
-// charges the first five of a project and region together.
-func EstimatePlan(specs []AppSpec) Estimate {
-	cat := catalog.Default()
+// charges the first five of a project and region together, at the
+// snapshot's prices.
+func EstimatePlan(specs []AppSpec) Estimate { return EstimatePlanWith(specs, nil) }
+
+// EstimatePlanWith is EstimatePlan at the prices of cat (nil: the
+// snapshot), e.g. the plan's Catalog with the Cloud Billing Catalog API's
+// prices.
+func EstimatePlanWith(specs []AppSpec, cat *catalog.Catalog) Estimate {
+	if cat == nil {
+		cat = catalog.Default()
+	}
 	e := Estimate{Source: cat.Source()}
 	regions := map[string]bool{}
+	fallback := map[string]bool{}
 	rules := map[string]int{} // project/region -> lb apps
 	for _, s := range specs {
 		for _, v := range s.VMs {
@@ -174,6 +200,9 @@ func EstimatePlan(specs []AppSpec) Estimate {
 			e.Windows += ve.Windows
 			e.Disks += ve.Disks
 			regions[ve.Region] = true
+			if cat.Billing != nil && ve.Family != "" && !cat.MachinePricedByAPI(ve.Family, ve.Region) {
+				fallback[ve.Family+" in "+ve.Region] = true
+			}
 		}
 		if s.Cutover.Strategy == "lb" {
 			e.LoadBalanced++
@@ -181,16 +210,20 @@ func EstimatePlan(specs []AppSpec) Estimate {
 		}
 	}
 	for _, n := range rules {
-		e.ForwardingRules += ForwardingRulesMonthlyUSD(n)
+		e.ForwardingRules += cat.ForwardingRulesHourlyUSD(n) * HoursPerMonth
 	}
 	for r := range regions {
 		e.Regions = append(e.Regions, r)
-		if _, ok := cat.PriceMultiplier(r); !ok {
+		if !cat.RegionPriced(r) {
 			e.Unpriced = append(e.Unpriced, r)
 		}
 	}
+	for k := range fallback {
+		e.FromSnapshot = append(e.FromSnapshot, k)
+	}
 	sort.Strings(e.Regions)
 	sort.Strings(e.Unpriced)
+	sort.Strings(e.FromSnapshot)
 	e.Machines, e.Windows, e.Disks = catalog.Round2(e.Machines), catalog.Round2(e.Windows), catalog.Round2(e.Disks)
 	e.ForwardingRules = catalog.Round2(e.ForwardingRules)
 	e.Total = catalog.Round2(e.Machines + e.Windows + e.Disks + e.ForwardingRules)

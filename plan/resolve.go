@@ -185,7 +185,7 @@ func (r *resolver) app(wave string, ia inventory.App, c *AppConf) AppSpec {
 	s.VMs = r.vms_(ia, c, body, s, diskType)
 	s.Cutover = r.cutover(ia.Name, c.Cutover, body, s.VMs)
 	if s.Cutover.Strategy == "lb" {
-		s.ForwardingRuleMonthlyUSD = catalog.Round2(ForwardingRulesMonthlyUSD(1))
+		s.ForwardingRuleMonthlyUSD = catalog.Round2(r.p.catalog().ForwardingRulesHourlyUSD(1) * HoursPerMonth)
 	}
 	r.identities(&s, c, body)
 	s.Hooks = r.hooks(ia.Name, c, body)
@@ -337,7 +337,7 @@ func estimateVM(cat *catalog.Catalog, v VMSpec, region string) VMEstimate {
 	if zr, err := cat.RegionOf(v.Zone); err == nil {
 		region = zr
 	}
-	return EstimateVM(v.MachineType, region, v.GuestFamily, v.DiskType, append([]int64{v.DiskGB}, v.DataDisksGB...)...)
+	return EstimateVMWith(cat, v.MachineType, region, v.GuestFamily, v.DiskType, append([]int64{v.DiskGB}, v.DataDisksGB...)...)
 }
 
 // MonthlyUSD is the app's estimated monthly cost: its VMs, and the

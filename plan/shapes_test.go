@@ -144,3 +144,61 @@ func TestEstimatePlan(t *testing.T) {
 		t.Errorf("us %+v eu %+v win %+v", us, eu, win)
 	}
 }
+
+// A plan whose catalogue carries the Cloud Billing Catalog API's prices
+// (catalog.FromBilling) sizes, resolves and estimates at them, says so,
+// and names what the snapshot still priced.
+func TestEstimatePlanAtAPIPrices(t *testing.T) {
+	inv := loadInventory(t)
+	p, diags := Load("../examples/ferry.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	snapSpecs, _ := Resolve(p, inv, testDeps())
+	snap := EstimatePlan(snapSpecs)
+
+	c := *catalog.Default()
+	c.PriceSource = "Cloud Billing Catalog API 2026-12-03T10:00:00Z"
+	// e2 and n2 in europe-west1 at twice the snapshot's price; the rest is
+	// not listed and keeps the snapshot's.
+	core, ram := map[string]map[string]float64{}, map[string]map[string]float64{}
+	for _, fam := range []string{"e2", "n2"} {
+		core[fam] = map[string]float64{"europe-west1": 2 * 1.1 * c.Families[fam].VCPUHourUSD}
+		ram[fam] = map[string]float64{"europe-west1": 2 * 1.1 * c.Families[fam].GBHourUSD}
+	}
+	c.Billing = &catalog.Prices{SKUs: 3, Core: core, RAM: ram, ForwardingRuleFirstFiveHourUSD: 0.05, WindowsVCPUHourUSD: 0.092}
+	p.Catalog = &c
+	specs, _ := Resolve(p, inv, testDeps())
+	e := EstimatePlanWith(specs, &c)
+	if !strings.HasPrefix(e.Source, "Cloud Billing Catalog API 2026-12-03") {
+		t.Errorf("source %q", e.Source)
+	}
+	if d := e.Machines - 2*snap.Machines; d > 0.05 || d < -0.05 {
+		t.Errorf("machines at the API's doubled prices: %.2f, snapshot %.2f", e.Machines, snap.Machines)
+	}
+	if d := e.Windows - 2*snap.Windows; e.Windows == 0 || d > 0.05 || d < -0.05 {
+		t.Errorf("Windows at the API's doubled licence: %.2f, snapshot %.2f", e.Windows, snap.Windows)
+	}
+	if d := e.ForwardingRules - 2*snap.ForwardingRules; d > 0.05 || d < -0.05 {
+		t.Errorf("forwarding rules at the API's price: %.2f, snapshot %.2f", e.ForwardingRules, snap.ForwardingRules)
+	}
+	if e.Disks != snap.Disks {
+		t.Errorf("disks are not listed by this API reply and keep the snapshot's price: %.2f vs %.2f", e.Disks, snap.Disks)
+	}
+	var vms float64
+	for _, s := range specs {
+		for _, v := range s.VMs {
+			vms += v.MonthlyUSD
+		}
+	}
+	if d := vms - (e.Machines + e.Windows + e.Disks); d > 0.1 || d < -0.1 {
+		t.Errorf("resolved VMs cost %.2f, the estimate says %.2f", vms, e.Machines+e.Windows+e.Disks)
+	}
+	if len(e.FromSnapshot) != 0 {
+		t.Errorf("the example plan uses e2 and n2 only, all priced by the API: %v", e.FromSnapshot)
+	}
+	delete(c.Billing.Core, "n2")
+	if e := EstimatePlanWith(specs, &c); strings.Join(e.FromSnapshot, ",") != "n2 in europe-west1" {
+		t.Errorf("n2 without API prices: %v", e.FromSnapshot)
+	}
+}

@@ -71,7 +71,7 @@ func SizeVMWith(vm inventory.VM, tier string, o SizingOptions) Sizing {
 	var why []string
 	if region == "" {
 		region = DefaultPriceRegion // the note's price says "in us-central1"
-	} else if _, ok := cat.PriceMultiplier(region); !ok {
+	} else if !cat.RegionPriced(region) {
 		why = append(why, fmt.Sprintf("no prices for %s in the catalogue %s: priced as us-central1", region, cat.AsOf))
 	}
 
@@ -155,11 +155,11 @@ func SizeVMWith(vm inventory.VM, tier string, o SizingOptions) Sizing {
 		best = largest(cat, "n2")
 		why = append(why, fmt.Sprintf("nothing in n2 has %d vCPU and %.0f GB: capped at %s, review by hand", nc, needMem, best.Name))
 	}
-	monthly := best.MonthlyUSDIn(region)
+	monthly := cat.HourlyUSD(best.toCatalog(), region) * HoursPerMonth
 	why = append(why, fmt.Sprintf("cheapest %s with >= %d vCPU and >= %.1f GB: %s (%d vCPU, %.0f GB, $%.0f/month in %s)",
 		family, nc, needMem, best.Name, best.VCPU, best.MemoryGB, monthly, region))
 	if vm.GuestFamily == "windowsGuest" {
-		lic := best.WindowsMonthlyUSD()
+		lic := cat.WindowsHourlyUSD(best.toCatalog()) * HoursPerMonth
 		monthly += lic
 		why = append(why, fmt.Sprintf("+ Windows Server licence $%.0f/month", lic))
 	}
@@ -183,7 +183,7 @@ func cheapest(cat *catalog.Catalog, family, zone, region string, vcpu int, memGB
 		if mt.VCPU < vcpu || mt.MemoryGB+1e-9 < memGB {
 			continue
 		}
-		if !found || mt.HourlyUSDIn(region) < best.HourlyUSDIn(region) {
+		if !found || cat.HourlyUSD(m, region) < cat.HourlyUSD(best.toCatalog(), region) {
 			best, found = mt, true
 		}
 	}

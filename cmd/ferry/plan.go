@@ -11,7 +11,9 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
+	billing "cloud.google.com/go/billing/apiv1"
 	compute "cloud.google.com/go/compute/apiv1"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
@@ -39,6 +41,10 @@ type planSources struct {
 	// dnsEndpoint: where the Cloud DNS zones of client_dns blocks are
 	// read (with credentials, Google's).
 	dnsEndpoint string
+	// Where prices come from: the committed snapshot, or the Cloud
+	// Billing Catalog API over it.
+	prices          string
+	billingEndpoint string
 }
 
 func (s *planSources) add(cmd *cobra.Command) {
@@ -50,13 +56,24 @@ func (s *planSources) add(cmd *cobra.Command) {
 	fl.StringVar(&s.project, "project", "", "GCP project whose machine types the Compute API lists (default: the plan's gcp.project); plan init writes it as gcp.project")
 	fl.StringVar(&s.computeEndpoint, "compute-endpoint", os.Getenv("FERRY_GCP_COMPUTE_ENDPOINT"), "Compute API endpoint (gcpfake or private service connect), e.g. http://127.0.0.1:PORT/compute/v1/ (env FERRY_GCP_COMPUTE_ENDPOINT)")
 	fl.StringVar(&s.dnsEndpoint, "dns-endpoint", os.Getenv("FERRY_GCP_DNS_ENDPOINT"), "Cloud DNS API endpoint, e.g. http://127.0.0.1:PORT/dns/v1/ (env FERRY_GCP_DNS_ENDPOINT): with it or credentials, the zones of client_dns blocks are checked")
+	fl.StringVar(&s.prices, "prices", "auto", "where prices come from: snapshot (the committed GCE catalogue), api (the Cloud Billing Catalog API's list prices, the snapshot for what it does not price), auto (api when credentials or --billing-endpoint are configured, falling back to the snapshot with a warning)")
+	fl.StringVar(&s.billingEndpoint, "billing-endpoint", os.Getenv("FERRY_GCP_BILLING_ENDPOINT"), "Cloud Billing Catalog gRPC endpoint as host:port (gcpfake or private service connect) (env FERRY_GCP_BILLING_ENDPOINT)")
 }
 
-// catalog returns the GCE catalogue to size and validate with: nil (the
-// committed snapshot) unless the Compute API is asked for or, with auto,
+// catalog returns the GCE catalogue to size, validate and price with:
+// nil (the committed snapshot) unless the Compute API's machine types or
+// the Cloud Billing Catalog API's prices are asked for or, with auto,
 // credentials or an endpoint are configured. auto falls back to the
 // snapshot, saying so on w; api fails.
 func (s *planSources) catalog(ctx context.Context, w io.Writer, project string) (*catalog.Catalog, error) {
+	cat, err := s.machineTypeCatalog(ctx, w, project)
+	if err != nil {
+		return nil, err
+	}
+	return s.priced(ctx, w, cat)
+}
+
+func (s *planSources) machineTypeCatalog(ctx context.Context, w io.Writer, project string) (*catalog.Catalog, error) {
 	mode := s.machineTypes
 	switch mode {
 	case "snapshot":
@@ -81,6 +98,50 @@ func (s *planSources) catalog(ctx context.Context, w io.Writer, project string) 
 		return nil, nil
 	}
 	return cat, nil
+}
+
+// priced returns cat (nil: the snapshot) with the Cloud Billing Catalog
+// API's prices when --prices asks for them; auto falls back to the
+// snapshot's prices with a warning on w naming the error, api fails.
+func (s *planSources) priced(ctx context.Context, w io.Writer, cat *catalog.Catalog) (*catalog.Catalog, error) {
+	mode := s.prices
+	switch mode {
+	case "snapshot":
+		return cat, nil
+	case "api":
+	case "auto", "":
+		if s.billingEndpoint == "" && os.Getenv("GOOGLE_APPLICATION_CREDENTIALS") == "" {
+			return cat, nil
+		}
+	default:
+		return nil, fmt.Errorf("--prices %q: use snapshot, api or auto", mode)
+	}
+	priced, err := pricesFromAPI(ctx, s.billingEndpoint, cat)
+	if err != nil {
+		if mode == "api" {
+			return nil, err
+		}
+		fmt.Fprintf(w, "warning: %v; prices are the committed catalogue snapshot's (%s): check the credentials and that the Cloud Billing API is enabled, or pass --prices snapshot\n", err, catalog.Default().AsOf)
+		return cat, nil
+	}
+	for _, n := range priced.Billing.Notes {
+		fmt.Fprintf(w, "note: prices: %s\n", n)
+	}
+	return priced, nil
+}
+
+// pricesFromAPI reads the list prices of the Cloud Billing Catalog API
+// (Compute Engine and Networking SKUs: tens of thousands, a few pages)
+// over cat.
+func pricesFromAPI(ctx context.Context, endpoint string, cat *catalog.Catalog) (*catalog.Catalog, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cl, err := billing.NewCloudCatalogClient(ctx, gcp.Config{BillingEndpoint: endpoint}.BillingOptions()...)
+	if err != nil {
+		return nil, fmt.Errorf("create the Cloud Billing Catalog API client: %w", err)
+	}
+	defer cl.Close()
+	return catalog.FromBilling(ctx, cl, cat)
 }
 
 func machineTypesFromAPI(ctx context.Context, endpoint, project string) (*catalog.Catalog, error) {
@@ -264,7 +325,7 @@ func newPlanValidateCmd(g *globals) *cobra.Command {
 				vms += len(s.VMs)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s is valid: %d waves, %d apps, %d VMs\n", args[0], len(p.Waves), len(specs), vms)
-			printEstimate(cmd.OutOrStdout(), p, plan.EstimatePlan(specs))
+			printEstimate(cmd.OutOrStdout(), p, plan.EstimatePlanWith(specs, p.Catalog))
 			return nil
 		},
 	}
@@ -279,7 +340,10 @@ func printEstimate(w io.Writer, p *plan.Plan, e plan.Estimate) {
 		e.Total, e.Machines, e.Windows, e.Disks, e.ForwardingRules, e.LoadBalanced)
 	fmt.Fprintf(w, "prices: %s, on demand, in %s", e.Source, strings.Join(e.Regions, ", "))
 	if len(e.Unpriced) > 0 {
-		fmt.Fprintf(w, " (no prices for %s in the snapshot: priced as us-central1)", strings.Join(e.Unpriced, ", "))
+		fmt.Fprintf(w, " (no prices for %s in the catalogue: priced as us-central1)", strings.Join(e.Unpriced, ", "))
+	}
+	if len(e.FromSnapshot) > 0 {
+		fmt.Fprintf(w, "; not listed by the API, priced from the snapshot: %s", strings.Join(e.FromSnapshot, ", "))
 	}
 	origin := catalog.Default().Origin
 	if p.Catalog != nil {
@@ -309,7 +373,7 @@ func newPlanShowCmd(g *globals) *cobra.Command {
 		Example: `  ferry plan show billing-api -f ferry.hcl --inventory inventory.json -o json`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, specs, err := loadPlan(cmd.Context(), cmd.ErrOrStderr(), file, &src)
+			p, specs, err := loadPlan(cmd.Context(), cmd.ErrOrStderr(), file, &src)
 			if err != nil {
 				return err
 			}
@@ -317,7 +381,11 @@ func newPlanShowCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return g.print(cmd.OutOrStdout(), s, func(tw *tabwriter.Writer) { showSpec(tw, s) })
+			prices := catalog.Default().Source()
+			if p.Catalog != nil {
+				prices = p.Catalog.Source()
+			}
+			return g.print(cmd.OutOrStdout(), s, func(tw *tabwriter.Writer) { showSpec(tw, s, prices) })
 		},
 	}
 	src.add(cmd)
@@ -325,7 +393,9 @@ func newPlanShowCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func showSpec(tw *tabwriter.Writer, s plan.AppSpec) {
+// showSpec prints an app's resolved plan; prices cites where its prices
+// come from.
+func showSpec(tw *tabwriter.Writer, s plan.AppSpec, prices string) {
 	fmt.Fprintf(tw, "app\t%s\n", cell(s.Name))
 	fmt.Fprintf(tw, "wave\t%s\n", cell(s.Wave))
 	fmt.Fprintf(tw, "owner / squad / tier\t%s / %s / %s\n", cell(s.Owner), cell(s.Squad), cell(s.Tier))
@@ -359,7 +429,7 @@ func showSpec(tw *tabwriter.Writer, s plan.AppSpec) {
 	if s.ForwardingRuleMonthlyUSD > 0 {
 		fmt.Fprintf(tw, "forwarding rule\t\t\t\t\t%.2f\tthe lb cutover's (the first five of a project and region share one rate)\n", s.ForwardingRuleMonthlyUSD)
 	}
-	fmt.Fprintf(tw, "total\t\t\t\t\t%.2f\tprices: %s, on demand\n", s.MonthlyUSD(), catalog.Default().Source())
+	fmt.Fprintf(tw, "total\t\t\t\t\t%.2f\tprices: %s, on demand\n", s.MonthlyUSD(), prices)
 }
 
 func newPlanRenderCmd(g *globals) *cobra.Command {
