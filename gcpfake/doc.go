@@ -3,7 +3,9 @@
 // instance groups, load balancing, NEGs, operations), Cloud DNS and Cloud
 // Storage (fake-gcs-server mounted in the same handler), and, over gRPC on
 // a second port, Migrate to Virtual Machines (m2vm.go: replication cycles,
-// clone and cutover jobs whose disks and VMs appear in its Compute Engine).
+// clone and cutover jobs whose disks and VMs appear in its Compute Engine),
+// and on ports of their own Cloud Monitoring and the Cloud Billing Catalog
+// (billing.go: the list prices of the GCE catalogue snapshot as SKUs).
 // It is strict where
 // the real API is strict (selfLinks, fingerprints, int64-as-string, error
 // shapes) so that the real terraform google provider and the

@@ -7,8 +7,10 @@ import (
 )
 
 // Prices and machine types come from the GCE catalogue (plan/catalog): a
-// committed snapshot of what GCP sells, with its sources and date, or the
-// machine types the Compute API lists per zone when credentials allow.
+// committed snapshot of what GCP sells, with its sources and date, the
+// machine types the Compute API lists per zone and the list prices of the
+// Cloud Billing Catalog API when credentials allow (Plan.Catalog; the
+// functions below without a catalogue use the snapshot).
 // The estimate is on-demand, without sustained-use or committed-use
 // discounts: evidence for a reviewer, not a bill.
 var (
