@@ -135,8 +135,10 @@ func result(ctx context.Context, t *testing.T, st *devtest.Stack, app string) wo
 //     forecast at the cutover gate, passes a test clone that leaves nothing
 //     behind, cuts over (its instances boot from the replicated disks; the
 //     sources are shut down) and is rolled back: sources on again, the
-//     replication abandoned. Started again, it migrates to the end and its
-//     migrations are finalized.
+//     replication abandoned. Started again and cancelled at its cutover
+//     gate, it rolls back and leaves no MigratingVm, disk or clone behind.
+//     Started a third time, it migrates to the end and its migrations are
+//     finalized.
 //   - payments-db (sync) is held at its lag gate until the stand-in
 //     replica catches up, cuts over after the catch-up and, rolled back,
 //     runs the reverse sync.
@@ -276,6 +278,34 @@ func TestDataStrategiesEndToEnd(t *testing.T) {
 	}
 	if res := result(ctx, t, st, rep.Name); res.Status.Evidence.Cleanup == nil {
 		t.Errorf("%s rolled back without the replication cleanup's evidence", rep.Name)
+	}
+
+	// Started again and cancelled at its cutover gate (temporal workflow
+	// cancel), it rolls back and leaves no replication behind.
+	start(ctx, t, st, rep)
+	if _, err := d.run(ctx, rep.Name, workflows.StageApproveCutover); err != nil {
+		t.Fatal(err)
+	}
+	if mv := migratingVMs(ctx, t, st, rep); len(mv) != len(rep.VMs) {
+		t.Fatalf("%s at its cutover gate: MigratingVms %v, want one per VM", rep.Name, mv)
+	}
+	if err := st.C.CancelWorkflow(ctx, workflows.AppWorkflowID(rep.Name), ""); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := d.run(ctx, rep.Name, ""); err != nil || out != workflows.StageRolledBack {
+		t.Fatalf("%s cancelled: %s %v, want RolledBack", rep.Name, out, err)
+	}
+	if mv := migratingVMs(ctx, t, st, rep); len(mv) != 0 {
+		t.Errorf("%s cancelled: MigratingVms left %v", rep.Name, mv)
+	}
+	if d := replicaDisks(ctx, t, st, rep); len(d) != 0 {
+		t.Errorf("%s cancelled: replicated disks left %v", rep.Name, d)
+	}
+	if _, clones := bootDisks(ctx, t, st, rep); len(clones) != 0 {
+		t.Errorf("%s cancelled: test clones left behind: %v", rep.Name, clones)
+	}
+	if res := result(ctx, t, st, rep.Name); !strings.Contains(res.Status.RollbackReason, "cancelled") {
+		t.Errorf("%s cancelled: rollback reason %q", rep.Name, res.Status.RollbackReason)
 	}
 
 	// Started again, it replicates afresh and migrates to the end.
