@@ -196,7 +196,49 @@ func (m *migration) firstSync(ctx workflow.Context) error {
 		poll = min(2*poll, replicationPollMax)
 	}
 	var ext activities.ExtendReplicationResult
-	return m.exec(ctx, optsReplication, acts.ExtendReplication, activities.ExtendReplicationInput{Plan: m.ref()}, &ext)
+	if err := m.exec(ctx, optsReplication, acts.ExtendReplication, activities.ExtendReplicationInput{Plan: m.ref()}, &ext); err != nil {
+		return err
+	}
+	m.keepReplicationAlive(ctx)
+	return nil
+}
+
+// replicationKeepAlive is how often a replicating app that waits (for its
+// test clone, its gate, its window, its wave) extends the migrations that
+// would expire within 30 days: weekly, well inside M2VM's extension step.
+const replicationKeepAlive = 7 * 24 * time.Hour
+
+// keepReplicationAlive extends the app's migrations every week from the
+// first sync until the cutover job (or a rollback's cleanup), in the
+// background: a cutover gate that waits for months must not find the
+// replication expired. A failed extension tells the owner and tries again
+// the next week; it parks nothing. Added after the first release, behind
+// a version marker.
+func (m *migration) keepReplicationAlive(ctx workflow.Context) {
+	if workflow.GetVersion(ctx, "replication-keepalive", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		stop := func() bool { return m.cutOver || !m.replicating || m.finished }
+		for {
+			done, err := workflow.AwaitWithTimeout(ctx, replicationKeepAlive, stop)
+			if done || err != nil || stop() {
+				return
+			}
+			var ext activities.ExtendReplicationResult
+			actx := workflow.WithActivityOptions(ctx, optsReplication)
+			if err := workflow.ExecuteActivity(actx, acts.ExtendReplication, activities.ExtendReplicationInput{Plan: m.ref()}).Get(ctx, &ext); err != nil {
+				reason, msg := reasonOf(err)
+				m.notify(ctx, "replication-expiry", "check the app's migrations in Migrate to Virtual Machines: they could not be extended and stop replicating when they expire; ferry tries again in a week",
+					reason, msg)
+				continue
+			}
+			if len(ext.Extended) > 0 {
+				m.st.Evidence.Extended = append(m.st.Evidence.Extended, ext.Extended...)
+				m.publish(ctx)
+			}
+		}
+	})
 }
 
 // testClone runs the test clone; a failed or unhealthy clone parks with

@@ -238,3 +238,26 @@ func TestPlainAppTakesNoDataVersionMarker(t *testing.T) {
 		}
 	}
 }
+
+// A replicating app that waits three weeks at its cutover gate extends its
+// migrations every week in the background, and stops once cut over.
+func TestReplicationKeptAliveWhileTheGateWaits(t *testing.T) {
+	h := newHarness(t)
+	h.spec = replicateSpec()
+	h.approve(time.Hour, GatePlan, "bo@example.com")
+	h.approve(20*24*time.Hour, GateCutover, "bo@example.com")
+	h.approve(60*24*time.Hour, GateDecommission, "ana@example.com")
+	var atCutover int
+	at(h.env, 20*24*time.Hour+time.Minute, func() { atCutover = h.f.Count(activities.ExtendReplicationName) })
+	res := h.run()
+	if res.Outcome != StageDone {
+		t.Fatalf("outcome %s, want Done; last error %+v", res.Outcome, res.Status.LastError)
+	}
+	// Once after the first sync, then on days ~7 and ~14 of the wait.
+	if atCutover != 3 {
+		t.Errorf("ExtendReplication ran %d times by the cutover, want 3 (first sync, then weekly)", atCutover)
+	}
+	if n := h.f.Count(activities.ExtendReplicationName); n != atCutover {
+		t.Errorf("ExtendReplication ran %d times in all, %d after the cutover: want none after", n, n-atCutover)
+	}
+}

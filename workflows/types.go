@@ -125,6 +125,9 @@ type Evidence struct {
 	ReplicationCutover *activities.CutoverReplicationResult `json:"replicationCutover,omitempty"`
 	Cleanup            *activities.CleanupReplicationResult `json:"cleanup,omitempty"`
 	SyncLag            []activities.SyncLagResult           `json:"syncLag,omitempty"`
+	// Extended lists the migrations extended while the app waited ("VM
+	// until DATE").
+	Extended []string `json:"extended,omitempty"`
 	// ClientDNS: the client names' TTL wait, where they point, and when
 	// they were restored and finalized (clientdns.go).
 	ClientDNS *ClientDNSEvidence `json:"clientDNS,omitempty"`

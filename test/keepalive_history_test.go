@@ -1,0 +1,36 @@
+package test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/ferrymigrate/ferry/internal/fakeacts"
+	"github.com/ferrymigrate/ferry/plan"
+	"github.com/ferrymigrate/ferry/workflows"
+)
+
+// TestRecordKeepAliveHistory records, into workflows/testdata, a
+// replicate app on the code that keeps its replication alive in the
+// background from the first sync on (behind GetVersion
+// replication-keepalive), to the end.
+//
+//	FERRY_RECORD_HISTORY=keepalive go test ./test -run RecordKeepAliveHistory
+func TestRecordKeepAliveHistory(t *testing.T) {
+	if v := os.Getenv("FERRY_RECORD_HISTORY"); v != "1" && v != "keepalive" {
+		t.Skip("set FERRY_RECORD_HISTORY=keepalive to re-record workflows/testdata/history-replicate-keepalive.json")
+	}
+	srv := startDevServer(t)
+	c := srv.Client(t)
+	replicate := func(s *plan.AppSpec) {
+		s.Data = plan.DataSpec{Strategy: plan.DataReplicate, Replicate: &plan.ReplicateSpec{
+			Location: "europe-west1", HostProject: "ferry-history", TestClone: true, TestNetwork: "migration-test",
+			VMs: []plan.ReplicaVM{{Ref: "vm-1", Name: s.Name + "-01", GCEName: s.Name + "-01", Source: "projects/ferry-history/locations/europe-west1/sources/dc1", Disks: 1}}}}
+	}
+	f := &fakeacts.Fakes{Plans: recPlans{edits: map[string]func(*plan.AppSpec){"history-replicate-keepalive": replicate}}}
+	startFakeWorker(t, c, f)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	recordRuns(ctx, t, c, []recordedRun{{"history-replicate-keepalive", "", workflows.StageDone}}, nil)
+}
