@@ -183,7 +183,7 @@ func NewPrometheus(ctx context.Context, url string, auth PrometheusAuth, base *h
 		c, _, err := htransport.NewClient(ctx, option.WithScopes("https://www.googleapis.com/auth/monitoring.read"))
 		if err != nil {
 			return nil, &Error{Op: "configure", Object: obj, Permanent: true,
-				Err: fmt.Errorf("Application Default Credentials for Google Managed Prometheus: %w", err)}
+				Err: fmt.Errorf("read Application Default Credentials for Google Managed Prometheus: %w", err)}
 		}
 		c.Timeout = base.Timeout
 		p.Client = c
