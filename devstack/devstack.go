@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -30,6 +31,7 @@ import (
 	"github.com/ferrymigrate/ferry/planstore"
 	"github.com/ferrymigrate/ferry/redact"
 	"github.com/ferrymigrate/ferry/terraform"
+	"github.com/ferrymigrate/ferry/traffic"
 	"github.com/ferrymigrate/ferry/worker"
 )
 
@@ -75,6 +77,9 @@ type Stack struct {
 	// DNSAddr serves gcpfake's Cloud DNS zones over DNS (UDP and TCP), so
 	// a client resolving an app's client_dns name follows its cutover.
 	DNSAddr string
+	// DevCA is the PEM file of the dev CA that signed DevHTTPSHost's
+	// certificate; the worker trusts it (and resolves through DNSAddr).
+	DevCA string
 }
 
 // Run brings the stack up, prints where everything is, and blocks until
@@ -139,7 +144,12 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer dnsSrv.Close()
 
-	files, specs, p, err := writeInputs(ctx, o, portfolio, sim.Config())
+	// The dev CA and the HTTPS app's certificate, kept across restarts.
+	certs, err := DevCertificates(o.StateDir)
+	if err != nil {
+		return err
+	}
+	files, specs, p, err := writeInputs(ctx, o, portfolio, sim.Config(), certs)
 	if err != nil {
 		return err
 	}
@@ -157,6 +167,9 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	if err := serveLoadBalancers(ctx, fake, specs); err != nil {
+		return err
+	}
+	if err := serveClientNames(ctx, fake, specs); err != nil {
 		return err
 	}
 	o.Log.Info("datacenter app stand-ins on loopback", "endpoints", dc.endpoints())
@@ -206,6 +219,9 @@ func Run(ctx context.Context, o Options) error {
 		GCP:       gcfg,
 		Terraform: terraform.Config{Binary: o.TerraformBin, CLIConfigFile: o.TerraformConfig, WorkRoot: filepath.Join(o.StateDir, "terraform")},
 		Flows:     []string{files.flows},
+		// The SLO gate probes public_url as a client: names resolved by
+		// the stack's DNS server, the dev CA trusted.
+		Traffic: traffic.Config{ProbeRootCAs: certs.CAFile, Resolver: dnsSrv.Addr()},
 	}
 	acts.Notify.UIBaseURL = fmt.Sprintf("http://localhost:%d", o.UIPort)
 	acts.Notify.Namespace = o.Namespace
@@ -216,7 +232,8 @@ func Run(ctx context.Context, o Options) error {
 	defer w.Stop()
 
 	st := Stack{TemporalAddress: hostPort, UIURL: fmt.Sprintf("http://localhost:%d", o.UIPort), GCP: gcfg,
-		VCenterURL: sim.Config().URL, VCenter: sim.Config(), StateDir: o.StateDir, MetricsURL: metricsURL, DNSAddr: dnsSrv.Addr()}
+		VCenterURL: sim.Config().URL, VCenter: sim.Config(), StateDir: o.StateDir, MetricsURL: metricsURL, DNSAddr: dnsSrv.Addr(),
+		DevCA: certs.CAFile}
 	keyFile := ""
 	if dcodec != nil {
 		st.DataConverter, st.CodecEndpoint, keyFile = dcodec.dc, dcodec.endpoint, dcodec.keyFile
@@ -250,7 +267,7 @@ type inputFiles struct{ inventory, flows, plan, env string }
 
 // writeInputs discovers the simulator, writes the inventory, the flows and
 // (unless one exists) a plan, and resolves the plan.
-func writeInputs(ctx context.Context, o Options, p *sample.Portfolio, vc inventory.Config) (inputFiles, []plan.AppSpec, *plan.Plan, error) {
+func writeInputs(ctx context.Context, o Options, p *sample.Portfolio, vc inventory.Config, certs DevTLS) (inputFiles, []plan.AppSpec, *plan.Plan, error) {
 	f := inputFiles{
 		inventory: filepath.Join(o.StateDir, "inventory.json"),
 		flows:     filepath.Join(o.StateDir, "flows.csv"),
@@ -294,6 +311,9 @@ func writeInputs(ctx context.Context, o Options, p *sample.Portfolio, vc invento
 			return f, nil, nil, err
 		}
 		if src, err = DevLoadBalancers(src); err != nil {
+			return f, nil, nil, err
+		}
+		if src, err = DevHTTPS(src, certs); err != nil {
 			return f, nil, nil, err
 		}
 		if err := os.WriteFile(f.plan, src, 0o600); err != nil {
@@ -365,6 +385,11 @@ func writeEnv(path string, st Stack, vc inventory.Config, ns, keyFile string) er
 	fmt.Fprintf(&b, "export FERRY_GCP_VMMIGRATION_ENDPOINT=%s\n", st.GCP.VMMigrationEndpoint)
 	fmt.Fprintf(&b, "export FERRY_GCP_MONITORING_ENDPOINT=%s\n", st.GCP.MonitoringEndpoint)
 	fmt.Fprintf(&b, "export FERRY_DEV_DNS=%s # gcpfake's Cloud DNS zones over DNS: dig -p PORT @HOST NAME\n", st.DNSAddr)
+	// Another `ferry worker` on this stack probes as the stack's does.
+	fmt.Fprintf(&b, "export FERRY_PROBE_RESOLVER=%s\n", st.DNSAddr)
+	if st.DevCA != "" {
+		fmt.Fprintf(&b, "export FERRY_PROBE_ROOT_CAS=%s\n", st.DevCA)
+	}
 	if keyFile != "" {
 		fmt.Fprintf(&b, "export FERRY_CODEC_KEY_FILE=%s\n", keyFile)
 	}
@@ -386,6 +411,9 @@ ferry dev is running (Ctrl-C stops all of it)
 	if st.DNSAddr != "" {
 		host, port, _ := net.SplitHostPort(st.DNSAddr)
 		fmt.Fprintf(w, "  cloud dns as dns   %s (dig @%s -p %s NAME: clients follow client_dns names)\n", st.DNSAddr, host, port)
+	}
+	if i := slices.IndexFunc(specs, func(s plan.AppSpec) bool { return s.Name == DevHTTPSApp && len(s.Cutover.ClientDNS) > 0 }); i >= 0 && st.DevCA != "" {
+		fmt.Fprintf(w, "  dev CA             %s (signed %s, %s's name; the worker trusts it)\n", st.DevCA, specs[i].Cutover.PublicURL, DevHTTPSApp)
 	}
 	if st.MetricsURL != "" {
 		fmt.Fprintf(w, "  worker metrics     %s (Prometheus: the SDK's temporal_* and ferry_*)\n", st.MetricsURL)

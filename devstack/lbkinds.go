@@ -5,10 +5,8 @@ package devstack
 // Application LB (weighted steps on its region URL map, in the proxy-only
 // subnet the dev stack creates), and message-queue behind an internal
 // passthrough Network LB (a one-step DNS cutover of its record in the dev
-// stack's internal zone, one DNS change to roll back). HTTPS is not in the
-// dev plan: the SLO gate verifies the certificate against the URL's host,
-// and without a public_url whose name resolves to the load balancer it
-// probes the forwarding rule's loopback IP (see docs/plan.md).
+// stack's internal zone, one DNS change to roll back). The HTTPS app is
+// in https.go.
 
 import (
 	"bytes"

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/ferrymigrate/ferry/deps"
 	"github.com/ferrymigrate/ferry/gcpfake"
 	"github.com/ferrymigrate/ferry/inventory"
@@ -14,10 +16,11 @@ import (
 	"github.com/ferrymigrate/ferry/plan"
 )
 
-// The dev plan puts ledger-service behind an internal Application LB and
-// message-queue behind a passthrough one, and the dev stack creates the
-// proxy-only subnet and the DNS zone they need.
-func TestDevPlanInternalLoadBalancers(t *testing.T) {
+// devPlan writes the dev plan of the sample portfolio as `ferry dev`
+// does, through DevPeople and the edits, and resolves it (no errors; the
+// warnings are returned).
+func devPlan(t *testing.T, edits ...func([]byte) ([]byte, error)) (*plan.Plan, []plan.AppSpec, hcl.Diagnostics) {
+	t.Helper()
 	ctx := context.Background()
 	p := sample.Generate(sample.Default())
 	sim := sample.StartT(t, p)
@@ -50,8 +53,10 @@ func TestDevPlanInternalLoadBalancers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if src, err = DevLoadBalancers(src); err != nil {
-		t.Fatal(err)
+	for _, e := range edits {
+		if src, err = e(src); err != nil {
+			t.Fatal(err)
+		}
 	}
 	pl, diags := plan.Parse("ferry.hcl", src)
 	if diags.HasErrors() {
@@ -63,6 +68,15 @@ func TestDevPlanInternalLoadBalancers(t *testing.T) {
 		_ = plan.WriteDiagnostics(&buf, "ferry.hcl", src, diags)
 		t.Fatalf("dev plan:\n%s", buf.String())
 	}
+	return pl, specs, diags
+}
+
+// The dev plan puts ledger-service behind an internal Application LB and
+// message-queue behind a passthrough one, and the dev stack creates the
+// proxy-only subnet and the DNS zone they need.
+func TestDevPlanInternalLoadBalancers(t *testing.T) {
+	ctx := context.Background()
+	pl, specs, _ := devPlan(t, func(src []byte) ([]byte, error) { return DevLoadBalancers(src) })
 	kinds := map[string]plan.CutoverSpec{}
 	for _, s := range specs {
 		kinds[s.Name] = s.Cutover
@@ -74,8 +88,8 @@ func TestDevPlanInternalLoadBalancers(t *testing.T) {
 		c.HealthCheck.Protocol != "tcp" || c.DNS.ManagedZone != DevInternalZone {
 		t.Errorf("%s: %+v", DevInternalTCPApp, c)
 	}
-	if c := kinds["web-portal"]; c.LoadBalancer() != plan.LBExternalHTTP {
-		t.Errorf("web-portal stays external HTTP: %+v", c.LB)
+	if c := kinds[DevHTTPSApp]; c.LoadBalancer() != plan.LBExternalHTTP {
+		t.Errorf("%s stays external HTTP without DevHTTPS: %+v", DevHTTPSApp, c.LB)
 	}
 
 	fake := gcpfake.StartT(t, gcpfake.Options{})
