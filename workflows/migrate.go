@@ -172,7 +172,7 @@ func (m *migration) resolveSpec(ctx workflow.Context) string {
 		if _, ok := err.(errRollback); ok {
 			return m.rollback(ctx, m.rollbackReq.Reason)
 		}
-		if m.park(ctx, s, err) == "rollback" {
+		if m.park(ctx, s, err, false) == "rollback" {
 			return m.rollback(ctx, m.rollbackReq.Reason)
 		}
 	}
@@ -259,7 +259,7 @@ func (m *migration) forward(ctx workflow.Context) string {
 			return StageRejected
 		default:
 			reason, _ := reasonOf(err)
-			switch m.park(ctx, s, err) {
+			switch m.park(ctx, s, err, false) {
 			case "retry":
 				if j := m.replanOnRetry(ctx, steps, reason); j >= 0 {
 					i = j
@@ -355,22 +355,32 @@ func (m *migration) sleep(ctx workflow.Context, d time.Duration) error {
 	return m.checkRollback()
 }
 
-// park shows why a step failed and waits for retry, skip or rollback.
-func (m *migration) park(ctx workflow.Context, s step, err error) string {
+// park shows why a step failed and waits for a person's action: retry,
+// skip (if allowed) or rollback on the forward path; retry or skip in the
+// rollback saga (saga), which a rollback request started already.
+func (m *migration) park(ctx workflow.Context, s step, err error, saga bool) string {
 	reason, msg := reasonOf(err)
-	MetricPark(ctx, reason)
-	m.st.LastError = &StepError{Stage: s.stage, Reason: reason, Message: msg, Runbook: m.runbookLink(reason), At: workflow.Now(ctx)}
+	stage, runbook := s.stage, reason
+	hint, note := fmt.Sprintf("step %s failed (%s)", s.name, reason), s.name+": "+reason
+	needed := fmt.Sprintf("%s failed: retry, skip (if allowed) or rollback", s.name)
+	if saga {
+		stage, runbook = StageRollingBack, string(runbooks.ReasonRollbackFailed)
+		hint, note = fmt.Sprintf("rollback step %s failed (%s)", s.name, reason), "rollback: "+s.name+": "+reason
+		needed = fmt.Sprintf("rollback step %s failed: fix it, then retry (or skip)", s.name)
+	} else {
+		MetricPark(ctx, reason)
+	}
+	m.st.LastError = &StepError{Stage: stage, Reason: reason, Message: msg, Runbook: m.runbookLink(runbook), At: workflow.Now(ctx)}
 	m.parked = &s
 	m.action = ""
 	m.seq++
-	m.waiting = &Waiting{Gate: "retry", Seq: m.seq, Since: workflow.Now(ctx),
-		Hint: fmt.Sprintf("step %s failed (%s)", s.name, reason)}
-	m.setStage(ctx, StageBlocked, s.name+": "+reason)
-	m.notify(ctx, "parked", fmt.Sprintf("%s failed: retry, skip (if allowed) or rollback", s.name), reason, msg)
-	_ = workflow.Await(ctx, func() bool { return m.action != "" || m.rollbackReq != nil })
+	m.waiting = &Waiting{Gate: "retry", Seq: m.seq, Since: workflow.Now(ctx), Hint: hint}
+	m.setStage(ctx, StageBlocked, note)
+	m.notify(ctx, "parked", needed, runbook, msg)
+	_ = workflow.Await(ctx, func() bool { return m.action != "" || !saga && m.rollbackReq != nil })
 	m.parked = nil
 	m.waiting = nil
-	if m.rollbackReq != nil || m.cancelled(ctx) {
+	if !saga && (m.rollbackReq != nil || m.cancelled(ctx)) {
 		return "rollback"
 	}
 	act := m.action

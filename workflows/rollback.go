@@ -1,12 +1,9 @@
 package workflows
 
 import (
-	"fmt"
-
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/ferrymigrate/ferry/activities"
-	"github.com/ferrymigrate/ferry/runbooks"
 )
 
 // rollback is the saga: traffic back to the datacenter first, then the
@@ -69,7 +66,7 @@ func (m *migration) rollback(ctx workflow.Context, reason string) string {
 			continue
 		}
 		// During the saga only retry and skip make sense.
-		switch m.parkSaga(dctx, saga[i], err) {
+		switch m.park(dctx, saga[i], err, true) {
 		case "skip":
 			m.st.Skipped = append(m.st.Skipped, saga[i].name)
 			i++
@@ -83,22 +80,4 @@ func (m *migration) rollback(ctx workflow.Context, reason string) string {
 // run executes an activity with no rollback interruption (the saga itself).
 func (m *migration) run(ctx workflow.Context, opts workflow.ActivityOptions, activity, in, out any) error {
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activity, in).Get(ctx, out)
-}
-
-func (m *migration) parkSaga(ctx workflow.Context, s step, err error) string {
-	reason, msg := reasonOf(err)
-	m.st.LastError = &StepError{Stage: StageRollingBack, Reason: reason, Message: msg, Runbook: m.runbookLink(string(runbooks.ReasonRollbackFailed)), At: workflow.Now(ctx)}
-	m.parked = &s
-	m.action = ""
-	m.seq++
-	m.waiting = &Waiting{Gate: "retry", Seq: m.seq, Since: workflow.Now(ctx), Hint: fmt.Sprintf("rollback step %s failed (%s)", s.name, reason)}
-	m.setStage(ctx, StageBlocked, "rollback: "+s.name+": "+reason)
-	m.notify(ctx, "parked", fmt.Sprintf("rollback step %s failed: fix it, then retry (or skip)", s.name), string(runbooks.ReasonRollbackFailed), msg)
-	_ = workflow.Await(ctx, func() bool { return m.action != "" })
-	m.parked = nil
-	m.waiting = nil
-	m.st.LastError = nil
-	act := m.action
-	m.action = ""
-	return act
 }
