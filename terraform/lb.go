@@ -19,22 +19,42 @@ const (
 	InitialGCPWeight = 0
 )
 
-// lb renders the instance groups, health check and GCP backend service
-// (always), then the load balancer the plan names (lb_kinds.go): for the
-// external HTTP(S) and internal HTTP kinds with the lb strategy, the hybrid
-// NEG of DC endpoints, its backend service, the weighted URL map, proxy and
-// forwarding rule; for internal-tcp, the passthrough forwarding rule.
+// lb renders the instance groups, then the load balancer the plan names,
+// global for the external kinds and in the app's region for the internal
+// ones (lbPart): the health check and GCP backend service (always); for
+// the kinds with the lb strategy, the hybrid NEG of DC endpoints, its
+// backend service, the weighted URL map, proxy and forwarding rule; for
+// internal-tcp, the passthrough forwarding rule (lb_kinds.go).
 func (r *renderer) lb(w *tw) {
-	hc := r.spec.Cutover.HealthCheck
-	app := r.spec.Name
 	zones := r.zones()
 	zoneNames := sortedKeys(zones)
+	r.instanceGroups(w, zones, zoneNames)
+	r.healthCheck(w)
+	if r.internal() {
+		r.clientsFirewall(w)
+	}
+	r.gcpBackend(w, zoneNames)
+	switch {
+	case r.spec.Cutover.LoadBalancer() == plan.LBInternalTCP:
+		w.nl()
+		r.internalRule(w)
+		return
+	case r.spec.Cutover.Strategy != "lb":
+		return // dns: the record set is swapped through the API, not terraform
+	}
+	w.nl()
+	r.split(w)
+}
+
+// instanceGroups writes one unmanaged instance group per zone of the app's
+// front ends.
+func (r *renderer) instanceGroups(w *tw, zones map[string][]string, zoneNames []string) {
 	for _, z := range zoneNames {
 		name := r.name("-" + z)
 		r.resource(w, "google_compute_instance_group", igLocal(z), func() string { return r.zonal("instanceGroups", z, name) })
 		w.str("name", name)
 		w.str("zone", z)
-		w.str("description", r.owned("Instances of "+app+" in "+z))
+		w.str("description", r.owned("Instances of "+r.spec.Name+" in "+z))
 		w.key("instances")
 		w.t(hclsyntax.TokenOBrack, bOBrack)
 		for i, vm := range zones[z] {
@@ -47,97 +67,20 @@ func (r *renderer) lb(w *tw) {
 		w.nl()
 		w.block("named_port")
 		w.str("name", "http")
-		w.int("port", int64(hc.Port))
+		w.int("port", int64(r.spec.Cutover.HealthCheck.Port))
 		w.end()
 		w.end()
 		w.nl()
 	}
-	if k := r.spec.Cutover.LoadBalancer(); k != plan.LBExternalHTTP && k != plan.LBExternalHTTPS {
-		r.regionalLB(w, zoneNames)
-		return
-	}
-
-	hcName := r.name("-hc")
-	r.resource(w, "google_compute_health_check", "app", func() string { return r.global("healthChecks", hcName) })
-	w.str("name", hcName)
-	w.str("description", r.owned("Health of the instances of "+app))
-	w.int("check_interval_sec", 5)
-	w.int("timeout_sec", 5)
-	r.healthCheckBlock(w)
-	w.end()
-	w.nl()
-
-	gcpName := gcename.GCPBackend(app)
-	r.resource(w, "google_compute_backend_service", "gcp", func() string { return r.global("backendServices", gcpName) })
-	w.str("name", gcpName)
-	w.str("description", r.owned("Instances of "+app+" on GCP"))
-	w.str("protocol", "HTTP")
-	w.str("port_name", "http")
-	w.str("load_balancing_scheme", "EXTERNAL_MANAGED")
-	w.int("timeout_sec", 30)
-	w.refs("health_checks", "google_compute_health_check", "app", "id")
-	for _, z := range zoneNames {
-		w.block("backend")
-		w.ref("group", "google_compute_instance_group", igLocal(z), "id")
-		w.str("balancing_mode", "UTILIZATION")
-		w.int("capacity_scaler", 1)
-		w.end()
-	}
-	w.end()
-	if r.spec.Cutover.Strategy != "lb" {
-		return // dns: the record set is swapped through the API, not terraform
-	}
-	w.nl()
-
-	r.dcNEG(w)
-
-	dcName := gcename.DCBackend(app)
-	r.resource(w, "google_compute_backend_service", "dc", func() string { return r.global("backendServices", dcName) })
-	w.str("name", dcName)
-	w.str("description", r.owned("Endpoints of "+app+" in the datacenter"))
-	w.str("protocol", "HTTP")
-	w.str("load_balancing_scheme", "EXTERNAL_MANAGED")
-	w.int("timeout_sec", 30)
-	w.block("backend")
-	w.ref("group", "google_compute_network_endpoint_group", "dc", "id")
-	w.str("balancing_mode", "RATE")
-	w.int("max_rate_per_endpoint", 1000)
-	w.int("capacity_scaler", 1)
-	w.end()
-	w.end()
-	w.nl()
-
-	umName := gcename.URLMap(app)
-	r.resource(w, "google_compute_url_map", "app", func() string { return r.global("urlMaps", umName) })
-	w.str("name", umName)
-	r.weightedRoute(w, "google_compute_backend_service")
-	w.nl()
-
-	pxName := r.name("-proxy")
-	if r.spec.Cutover.LoadBalancer() == plan.LBExternalHTTPS {
-		r.httpsProxy(w, pxName)
-	} else {
-		r.resource(w, "google_compute_target_http_proxy", "app", func() string { return r.global("targetHttpProxies", pxName) })
-		w.str("name", pxName)
-		w.str("description", r.owned("HTTP proxy of "+app))
-		w.ref("url_map", "google_compute_url_map", "app", "id")
-		w.end()
-	}
-	w.nl()
-
-	frName := r.name("-fr")
-	r.resource(w, "google_compute_global_forwarding_rule", "app", func() string { return r.global("forwardingRules", frName) })
-	w.str("name", frName)
-	w.ref("target", r.proxyType(), "app", "id")
-	w.str("port_range", strconv.Itoa(r.spec.Cutover.FrontendPort()))
-	w.str("load_balancing_scheme", "EXTERNAL_MANAGED")
-	r.labels(w, "", false)
-	w.end()
 }
 
-// healthCheckBlock writes the tcp or http check of the plan's health check.
-func (r *renderer) healthCheckBlock(w *tw) {
+// healthCheck writes the tcp or http check of the plan's health check.
+func (r *renderer) healthCheck(w *tw) {
 	hc := r.spec.Cutover.HealthCheck
+	r.open(w, partHealthCheck, "app", r.name("-hc"))
+	w.str("description", r.owned("Health of the instances of "+r.spec.Name))
+	w.int("check_interval_sec", 5)
+	w.int("timeout_sec", 5)
 	if hc.Protocol == "tcp" {
 		w.block("tcp_health_check")
 		w.int("port", int64(hc.Port))
@@ -148,6 +91,93 @@ func (r *renderer) healthCheckBlock(w *tw) {
 		w.str("request_path", orStr(hc.Path, "/"))
 		w.end()
 	}
+	w.end()
+	w.nl()
+}
+
+// gcpBackend writes the backend service over the instance groups: by
+// connection for the passthrough kind, by utilisation behind a proxy.
+func (r *renderer) gcpBackend(w *tw, zoneNames []string) {
+	passthrough := r.spec.Cutover.LoadBalancer() == plan.LBInternalTCP
+	r.open(w, partBackend, "gcp", gcename.GCPBackend(r.spec.Name))
+	w.str("description", r.owned("Instances of "+r.spec.Name+" on GCP"))
+	if passthrough {
+		w.str("protocol", "TCP")
+		w.str("load_balancing_scheme", "INTERNAL")
+	} else {
+		w.str("protocol", "HTTP")
+		w.str("port_name", "http")
+		w.str("load_balancing_scheme", r.scheme())
+		w.int("timeout_sec", 30)
+	}
+	w.refs("health_checks", r.typeOf(partHealthCheck), "app", "id")
+	for _, z := range zoneNames {
+		w.block("backend")
+		w.ref("group", "google_compute_instance_group", igLocal(z), "id")
+		if passthrough {
+			w.str("balancing_mode", "CONNECTION")
+		} else {
+			w.str("balancing_mode", "UTILIZATION")
+			w.int("capacity_scaler", 1)
+		}
+		w.end()
+	}
+	w.end()
+}
+
+// split writes what splits traffic by weight (the lb strategy): the hybrid
+// NEG of the datacenter endpoints and its backend service, the URL map,
+// the proxy and the forwarding rule.
+func (r *renderer) split(w *tw) {
+	app := r.spec.Name
+	kind := r.spec.Cutover.LoadBalancer()
+	if kind == plan.LBInternalHTTP {
+		r.proxyOnlySubnet(w)
+	}
+	r.dcNEG(w)
+	r.open(w, partBackend, "dc", gcename.DCBackend(app))
+	w.str("description", r.owned("Endpoints of "+app+" in the datacenter"))
+	w.str("protocol", "HTTP")
+	w.str("load_balancing_scheme", r.scheme())
+	w.int("timeout_sec", 30)
+	w.block("backend")
+	w.ref("group", "google_compute_network_endpoint_group", "dc", "id")
+	w.str("balancing_mode", "RATE")
+	w.int("max_rate_per_endpoint", 1000)
+	w.int("capacity_scaler", 1)
+	w.end()
+	w.end()
+	w.nl()
+
+	r.open(w, partURLMap, "app", gcename.URLMap(app))
+	r.weightedRoute(w)
+	w.nl()
+
+	pxName := r.name("-proxy")
+	if kind == plan.LBExternalHTTPS {
+		r.httpsProxy(w, pxName)
+	} else {
+		r.open(w, partHTTPProxy, "app", pxName)
+		if r.internal() {
+			w.str("description", r.owned("Internal HTTP proxy of "+app))
+		} else {
+			w.str("description", r.owned("HTTP proxy of "+app))
+		}
+		w.ref("url_map", r.typeOf(partURLMap), "app", "id")
+		w.end()
+	}
+	w.nl()
+
+	if r.internal() {
+		r.internalRule(w)
+		return
+	}
+	r.open(w, partForwardingRule, "app", r.name("-fr"))
+	w.ref("target", r.proxyType(), "app", "id")
+	w.str("port_range", strconv.Itoa(r.spec.Cutover.FrontendPort()))
+	w.str("load_balancing_scheme", "EXTERNAL_MANAGED")
+	r.labels(w, "", false)
+	w.end()
 }
 
 // dcNEG writes the hybrid NEG of the app's datacenter endpoints.
@@ -188,7 +218,7 @@ func (r *renderer) dcNEG(w *tw) {
 // weightedRoute writes the URL map's body after its name: the default
 // route's weighted backend services (100 % datacenter), ignored by
 // terraform afterwards.
-func (r *renderer) weightedRoute(w *tw, bsType string) {
+func (r *renderer) weightedRoute(w *tw) {
 	w.str("description", r.owned("Traffic split of "+r.spec.Name+" between the datacenter and GCP; ferry shifts the weights"))
 	w.block("default_route_action")
 	for _, wb := range [...]struct {
@@ -196,7 +226,7 @@ func (r *renderer) weightedRoute(w *tw, bsType string) {
 		weight int64
 	}{{"dc", InitialDCWeight}, {"gcp", InitialGCPWeight}} {
 		w.block("weighted_backend_services")
-		w.ref("backend_service", bsType, wb.local, "id")
+		w.ref("backend_service", r.typeOf(partBackend), wb.local, "id")
 		w.int("weight", wb.weight)
 		w.end()
 	}
@@ -236,11 +266,7 @@ func (r *renderer) outputs(w *tw) {
 	w.end()
 	w.nl()
 	w.block("output", "gcp_backend_service")
-	bsType := "google_compute_backend_service"
-	if r.frType() == "google_compute_forwarding_rule" {
-		bsType = "google_compute_region_backend_service"
-	}
-	w.ref("value", bsType, "gcp", "name")
+	w.ref("value", r.typeOf(partBackend), "gcp", "name")
 	w.end()
 	if um := r.urlMapType(); um != "" {
 		w.nl()
@@ -251,7 +277,7 @@ func (r *renderer) outputs(w *tw) {
 	if r.spec.Cutover.Strategy == "lb" || r.spec.Cutover.LoadBalancer() == plan.LBInternalTCP {
 		w.nl()
 		w.block("output", "lb_ip")
-		w.ref("value", r.frType(), "app", "ip_address")
+		w.ref("value", r.typeOf(partForwardingRule), "app", "ip_address")
 		w.end()
 	}
 }

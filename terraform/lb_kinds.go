@@ -6,7 +6,6 @@ import (
 
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
-	"github.com/ferrymigrate/ferry/gcename"
 	"github.com/ferrymigrate/ferry/plan"
 )
 
@@ -23,6 +22,53 @@ var (
 	bOParen = []byte{'('}
 	bCParen = []byte{')'}
 )
+
+// lbPart is a kind of load balancer resource: the external kinds create
+// the global one, the internal kinds the regional one, in the app's region.
+type lbPart struct{ global, regional, collection string }
+
+var (
+	partHealthCheck    = lbPart{"google_compute_health_check", "google_compute_region_health_check", "healthChecks"}
+	partBackend        = lbPart{"google_compute_backend_service", "google_compute_region_backend_service", "backendServices"}
+	partURLMap         = lbPart{"google_compute_url_map", "google_compute_region_url_map", "urlMaps"}
+	partHTTPProxy      = lbPart{"google_compute_target_http_proxy", "google_compute_region_target_http_proxy", "targetHttpProxies"}
+	partForwardingRule = lbPart{"google_compute_global_forwarding_rule", "google_compute_forwarding_rule", "forwardingRules"}
+)
+
+// internal reports whether the app's load balancer is an internal (regional) kind.
+func (r *renderer) internal() bool {
+	k := r.spec.Cutover.LoadBalancer()
+	return k == plan.LBInternalHTTP || k == plan.LBInternalTCP
+}
+
+// typeOf is the resource type of part p for the app's load balancer.
+func (r *renderer) typeOf(p lbPart) string {
+	if r.internal() {
+		return p.regional
+	}
+	return p.global
+}
+
+// open opens the app's resource local of part p, named name (and, when
+// regional, in the app's region).
+func (r *renderer) open(w *tw, p lbPart, local, name string) {
+	if r.internal() {
+		r.resource(w, p.regional, local, func() string { return r.regional(p.collection, name) })
+		w.str("name", name)
+		w.str("region", r.spec.Region)
+		return
+	}
+	r.resource(w, p.global, local, func() string { return r.global(p.collection, name) })
+	w.str("name", name)
+}
+
+// scheme is the load-balancing scheme of the proxy-based kinds.
+func (r *renderer) scheme() string {
+	if r.internal() {
+		return "INTERNAL_MANAGED"
+	}
+	return "EXTERNAL_MANAGED"
+}
 
 // fileCall writes `name = file("path")`: terraform reads the file when it
 // plans, so the module and the spec hold the path, never the contents.
@@ -85,32 +131,18 @@ func (r *renderer) httpsProxy(w *tw, pxName string) {
 	w.end()
 }
 
-// regionalLB writes the internal kinds.
-func (r *renderer) regionalLB(w *tw, zoneNames []string) {
+// clientsFirewall lets the internal load balancer reach the instances:
+// from the proxy-only subnet (internal-http) or straight from the clients
+// (passthrough).
+func (r *renderer) clientsFirewall(w *tw) {
 	app := r.spec.Name
-	kind := r.spec.Cutover.LoadBalancer()
-	hc := r.spec.Cutover.HealthCheck
-
-	hcName := r.name("-hc")
-	r.resource(w, "google_compute_region_health_check", "app", func() string { return r.regional("healthChecks", hcName) })
-	w.str("name", hcName)
-	w.str("region", r.spec.Region)
-	w.str("description", r.owned("Health of the instances of "+app))
-	w.int("check_interval_sec", 5)
-	w.int("timeout_sec", 5)
-	r.healthCheckBlock(w)
-	w.end()
-	w.nl()
-
-	// The load balancer reaches the instances from the proxy-only subnet
-	// (internal-http) or straight from the clients (passthrough).
 	fwName := r.name("-lb-in")
 	r.resource(w, "google_compute_firewall", "lb_clients", func() string { return r.global("firewalls", fwName) })
 	w.str("name", fwName)
 	w.str("network", r.spec.Network)
 	w.str("direction", "INGRESS")
 	w.int("priority", 1000)
-	if kind == plan.LBInternalHTTP {
+	if r.spec.Cutover.LoadBalancer() == plan.LBInternalHTTP {
 		w.str("description", r.owned("The proxies of the internal load balancer of "+app+" reach its instances"))
 		w.key("source_ranges")
 		w.t(hclsyntax.TokenOBrack, bOBrack)
@@ -121,117 +153,52 @@ func (r *renderer) regionalLB(w *tw, zoneNames []string) {
 		w.str("description", r.owned("Clients in private ranges reach "+app+" through its passthrough load balancer"))
 		w.list("source_ranges", privateRanges...)
 	}
-	w.list("target_tags", r.appTag())
-	w.block("allow")
-	w.str("protocol", "tcp")
-	w.list("ports", strconv.Itoa(hc.Port))
-	w.end()
-	w.end()
+	w.allowTCP(r.appTag(), r.spec.Cutover.HealthCheck.Port)
 	w.nl()
+}
 
-	gcpName := gcename.GCPBackend(app)
-	r.resource(w, "google_compute_region_backend_service", "gcp", func() string { return r.regional("backendServices", gcpName) })
-	w.str("name", gcpName)
-	w.str("region", r.spec.Region)
-	w.str("description", r.owned("Instances of "+app+" on GCP"))
-	if kind == plan.LBInternalTCP {
-		w.str("protocol", "TCP")
-		w.str("load_balancing_scheme", "INTERNAL")
-	} else {
-		w.str("protocol", "HTTP")
-		w.str("port_name", "http")
-		w.str("load_balancing_scheme", "INTERNAL_MANAGED")
-		w.int("timeout_sec", 30)
-	}
-	w.refs("health_checks", "google_compute_region_health_check", "app", "id")
-	for _, z := range zoneNames {
-		w.block("backend")
-		w.ref("group", "google_compute_instance_group", igLocal(z), "id")
-		if kind == plan.LBInternalTCP {
-			w.str("balancing_mode", "CONNECTION")
-		} else {
-			w.str("balancing_mode", "UTILIZATION")
-			w.int("capacity_scaler", 1)
-		}
-		w.end()
-	}
-	w.end()
-	w.nl()
-
-	frName := r.name("-fr")
-	if kind == plan.LBInternalTCP {
-		r.resource(w, "google_compute_forwarding_rule", "app", func() string { return r.regional("forwardingRules", frName) })
-		w.str("name", frName)
-		w.str("region", r.spec.Region)
-		w.str("description", r.owned("Passthrough load balancer of "+app+": clients move to its address in one DNS step"))
-		w.str("load_balancing_scheme", "INTERNAL")
-		w.str("ip_protocol", "TCP")
-		w.ref("backend_service", "google_compute_region_backend_service", "gcp", "id")
-		w.list("ports", strconv.Itoa(r.spec.Cutover.FrontendPort()))
-		r.subnet(w)
-		r.labels(w, "", false)
-		w.end()
-		return
-	}
-
-	// Reading the proxy-only subnet fails the plan when it does not exist;
-	// GCP (and gcpfake) refuse the forwarding rule when it is not an active
-	// REGIONAL_MANAGED_PROXY subnet of the app's network.
+// proxyOnlySubnet reads the network's proxy-only subnet: the plan fails
+// when it does not exist; GCP (and gcpfake) refuse the forwarding rule
+// when it is not an active REGIONAL_MANAGED_PROXY subnet of the app's
+// network.
+func (r *renderer) proxyOnlySubnet(w *tw) {
 	w.block("data", "google_compute_subnetwork", "proxy_only")
 	w.str("name", r.spec.Cutover.LB.ProxyOnlySubnet)
 	w.str("region", r.spec.Region)
 	w.end()
 	w.nl()
+}
 
-	r.dcNEG(w)
-	dcName := gcename.DCBackend(app)
-	r.resource(w, "google_compute_region_backend_service", "dc", func() string { return r.regional("backendServices", dcName) })
-	w.str("name", dcName)
-	w.str("region", r.spec.Region)
-	w.str("description", r.owned("Endpoints of "+app+" in the datacenter"))
-	w.str("protocol", "HTTP")
-	w.str("load_balancing_scheme", "INTERNAL_MANAGED")
-	w.int("timeout_sec", 30)
-	w.block("backend")
-	w.ref("group", "google_compute_network_endpoint_group", "dc", "id")
-	w.str("balancing_mode", "RATE")
-	w.int("max_rate_per_endpoint", 1000)
-	w.int("capacity_scaler", 1)
-	w.end()
-	w.end()
-	w.nl()
-
-	umName := gcename.URLMap(app)
-	r.resource(w, "google_compute_region_url_map", "app", func() string { return r.regional("urlMaps", umName) })
-	w.str("name", umName)
-	w.str("region", r.spec.Region)
-	r.weightedRoute(w, "google_compute_region_backend_service")
-	w.nl()
-
-	pxName := r.name("-proxy")
-	r.resource(w, "google_compute_region_target_http_proxy", "app", func() string { return r.regional("targetHttpProxies", pxName) })
-	w.str("name", pxName)
-	w.str("region", r.spec.Region)
-	w.str("description", r.owned("Internal HTTP proxy of "+app))
-	w.ref("url_map", "google_compute_region_url_map", "app", "id")
-	w.end()
-	w.nl()
-
-	r.resource(w, "google_compute_forwarding_rule", "app", func() string { return r.regional("forwardingRules", frName) })
-	w.str("name", frName)
-	w.str("region", r.spec.Region)
-	w.str("description", r.owned("Internal Application LB of "+app))
-	w.str("load_balancing_scheme", "INTERNAL_MANAGED")
-	w.str("ip_protocol", "TCP")
-	w.ref("target", "google_compute_region_target_http_proxy", "app", "id")
-	w.str("port_range", strconv.Itoa(r.spec.Cutover.FrontendPort()))
+// internalRule writes the forwarding rule of an internal kind, in the
+// app's subnet: the passthrough one sends the app's port to the GCP
+// backend service, the Application LB's sends to its proxy.
+func (r *renderer) internalRule(w *tw) {
+	app := r.spec.Name
+	port := strconv.Itoa(r.spec.Cutover.FrontendPort())
+	passthrough := r.spec.Cutover.LoadBalancer() == plan.LBInternalTCP
+	r.open(w, partForwardingRule, "app", r.name("-fr"))
+	if passthrough {
+		w.str("description", r.owned("Passthrough load balancer of "+app+": clients move to its address in one DNS step"))
+		w.str("load_balancing_scheme", "INTERNAL")
+		w.str("ip_protocol", "TCP")
+		w.ref("backend_service", "google_compute_region_backend_service", "gcp", "id")
+		w.list("ports", port)
+	} else {
+		w.str("description", r.owned("Internal Application LB of "+app))
+		w.str("load_balancing_scheme", "INTERNAL_MANAGED")
+		w.str("ip_protocol", "TCP")
+		w.ref("target", "google_compute_region_target_http_proxy", "app", "id")
+		w.str("port_range", port)
+	}
 	r.subnet(w)
 	r.labels(w, "", false)
-	w.key("depends_on")
-	w.t(hclsyntax.TokenOBrack, bOBrack)
-	w.trav("data", "google_compute_subnetwork", "proxy_only")
-	w.t(hclsyntax.TokenCBrack, bCBrack)
-	w.nl()
+	if !passthrough {
+		w.key("depends_on")
+		w.t(hclsyntax.TokenOBrack, bOBrack)
+		w.trav("data", "google_compute_subnetwork", "proxy_only")
+		w.t(hclsyntax.TokenCBrack, bCBrack)
+		w.nl()
+	}
 	w.end()
 }
 
@@ -242,27 +209,12 @@ func (r *renderer) subnet(w *tw) {
 	}
 }
 
-// frType is the resource type of the app's forwarding rule.
-func (r *renderer) frType() string {
-	switch r.spec.Cutover.LoadBalancer() {
-	case plan.LBInternalHTTP, plan.LBInternalTCP:
-		return "google_compute_forwarding_rule"
-	}
-	return "google_compute_global_forwarding_rule"
-}
-
 // urlMapType is the resource type of the app's URL map ("" without one).
 func (r *renderer) urlMapType() string {
-	switch r.spec.Cutover.LoadBalancer() {
-	case plan.LBInternalTCP:
-		return ""
-	case plan.LBInternalHTTP:
-		return "google_compute_region_url_map"
-	}
 	if r.spec.Cutover.Strategy != "lb" {
-		return ""
+		return "" // dns, and internal-tcp (always dns): no weights
 	}
-	return "google_compute_url_map"
+	return r.typeOf(partURLMap)
 }
 
 // checkLB refuses a spec whose load balancer cannot be rendered: what

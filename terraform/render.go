@@ -402,21 +402,7 @@ var healthCheckRanges = []string{"130.211.0.0/22", "35.191.0.0/16"}
 var privateRanges = []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}
 
 func (r *renderer) network(w *tw) {
-	hc := r.spec.Cutover.HealthCheck
-	hcName := r.name("-hc")
-	r.resource(w, "google_compute_firewall", "health", func() string { return r.global("firewalls", hcName) })
-	w.str("name", hcName)
-	w.str("description", r.owned("Google health checkers reach the instances of "+r.spec.Name))
-	w.str("network", r.spec.Network)
-	w.str("direction", "INGRESS")
-	w.int("priority", 1000)
-	w.list("source_ranges", healthCheckRanges...)
-	w.list("target_tags", r.appTag())
-	w.block("allow")
-	w.str("protocol", "tcp")
-	w.list("ports", strconv.Itoa(hc.Port))
-	w.end()
-	w.end()
+	r.ingress(w, "health", r.name("-hc"), "Google health checkers reach the instances of "+r.spec.Name, healthCheckRanges, r.appTag(), r.spec.Cutover.HealthCheck.Port)
 	for i := range r.spec.VMs {
 		v := &r.spec.VMs[i]
 		if len(v.Ports) == 0 {
@@ -424,31 +410,43 @@ func (r *renderer) network(w *tw) {
 		}
 		w.nl()
 		name := gceName(v.GCEName + "-in")
-		r.resource(w, "google_compute_firewall", name, func() string { return r.global("firewalls", name) })
-		w.str("name", name)
-		w.str("description", r.owned("Inbound ports observed on "+v.Name+" ("+v.Ref+") in the datacenter"))
-		w.str("network", r.spec.Network)
-		w.str("direction", "INGRESS")
-		w.int("priority", 1000)
-		w.list("source_ranges", privateRanges...)
-		w.list("target_tags", v.GCEName)
-		w.block("allow")
-		w.str("protocol", "tcp")
-		w.key("ports")
-		w.t(hclsyntax.TokenOBrack, bOBrack)
-		for j, p := range v.Ports {
-			if j > 0 {
-				w.t(hclsyntax.TokenComma, bComma)
-			}
-			w.t(hclsyntax.TokenOQuote, quote)
-			w.t(hclsyntax.TokenQuotedLit, w.a.intBytes(int64(p)))
-			w.t(hclsyntax.TokenCQuote, quote)
-		}
-		w.t(hclsyntax.TokenCBrack, bCBrack)
-		w.nl()
-		w.end()
-		w.end()
+		r.ingress(w, name, name, "Inbound ports observed on "+v.Name+" ("+v.Ref+") in the datacenter", privateRanges, v.GCEName, v.Ports...)
 	}
+}
+
+// ingress writes the firewall rule local (GCE name name) of the app's
+// network: sources reach the instances tagged target on the tcp ports.
+func (r *renderer) ingress(w *tw, local, name, desc string, sources []string, target string, ports ...int) {
+	r.resource(w, "google_compute_firewall", local, func() string { return r.global("firewalls", name) })
+	w.str("name", name)
+	w.str("description", r.owned(desc))
+	w.str("network", r.spec.Network)
+	w.str("direction", "INGRESS")
+	w.int("priority", 1000)
+	w.list("source_ranges", sources...)
+	w.allowTCP(target, ports...)
+}
+
+// allowTCP ends a firewall rule: the instances it targets and the tcp
+// ports it opens to them.
+func (w *tw) allowTCP(target string, ports ...int) {
+	w.list("target_tags", target)
+	w.block("allow")
+	w.str("protocol", "tcp")
+	w.key("ports")
+	w.t(hclsyntax.TokenOBrack, bOBrack)
+	for j, p := range ports {
+		if j > 0 {
+			w.t(hclsyntax.TokenComma, bComma)
+		}
+		w.t(hclsyntax.TokenOQuote, quote)
+		w.t(hclsyntax.TokenQuotedLit, w.a.intBytes(int64(p)))
+		w.t(hclsyntax.TokenCQuote, quote)
+	}
+	w.t(hclsyntax.TokenCBrack, bCBrack)
+	w.nl()
+	w.end()
+	w.end()
 }
 
 // owned appends the app's OwnerNote to the description of a resource
