@@ -176,6 +176,7 @@ func statusTable(tw *tabwriter.Writer, st workflows.Status) {
 			fmt.Fprintf(tw, "%s\t%s by %s\t%s\n", a.At.Local().Format(time.RFC3339), cell(a.Signal), cell(a.By), cell(a.Reason))
 		}
 	}
+	evidenceTable(tw, st.Evidence)
 }
 
 func newMigrateApprovalCmd(g *globals, name, short string) *cobra.Command {
