@@ -56,14 +56,14 @@ func (r *renderer) instanceGroups(w *tw, zones map[string][]string, zoneNames []
 		w.str("zone", z)
 		w.str("description", r.owned("Instances of "+r.spec.Name+" in "+z))
 		w.key("instances")
-		w.t(hclsyntax.TokenOBrack, bOBrack)
+		w.p(hclsyntax.TokenOBrack)
 		for i, vm := range zones[z] {
 			if i > 0 {
-				w.t(hclsyntax.TokenComma, bComma)
+				w.p(hclsyntax.TokenComma)
 			}
 			w.trav("google_compute_instance", vm, "self_link")
 		}
-		w.t(hclsyntax.TokenCBrack, bCBrack)
+		w.p(hclsyntax.TokenCBrack)
 		w.nl()
 		w.block("named_port")
 		w.str("name", "http")
@@ -255,10 +255,10 @@ func (r *renderer) outputs(w *tw) {
 		// "NAME" = google_compute_instance.NAME.network_interface[0].network_ip
 		w.entryKey(v.GCEName, true)
 		w.trav("google_compute_instance", v.GCEName, "network_interface")
-		w.t(hclsyntax.TokenOBrack, bOBrack)
+		w.p(hclsyntax.TokenOBrack)
 		w.num(0)
-		w.t(hclsyntax.TokenCBrack, bCBrack)
-		w.t(hclsyntax.TokenDot, bDot)
+		w.p(hclsyntax.TokenCBrack)
+		w.p(hclsyntax.TokenDot)
 		w.ident("network_ip")
 		w.nl()
 	}

@@ -18,11 +18,6 @@ import (
 // Network LB (region backend service INTERNAL, forwarding rule with the
 // app's port) with no URL map, so no weights: its cutover is one DNS step.
 
-var (
-	bOParen = []byte{'('}
-	bCParen = []byte{')'}
-)
-
 // lbPart is a kind of load balancer resource: the external kinds create
 // the global one, the internal kinds the regional one, in the app's region.
 type lbPart struct{ global, regional, collection string }
@@ -75,9 +70,9 @@ func (r *renderer) scheme() string {
 func (w *tw) fileCall(name, path string) {
 	w.key(name)
 	w.ident("file")
-	w.t(hclsyntax.TokenOParen, bOParen)
+	w.p(hclsyntax.TokenOParen)
 	w.quoted(path)
-	w.t(hclsyntax.TokenCParen, bCParen)
+	w.p(hclsyntax.TokenCParen)
 	w.nl()
 }
 
@@ -145,9 +140,9 @@ func (r *renderer) clientsFirewall(w *tw) {
 	if r.spec.Cutover.LoadBalancer() == plan.LBInternalHTTP {
 		w.str("description", r.owned("The proxies of the internal load balancer of "+app+" reach its instances"))
 		w.key("source_ranges")
-		w.t(hclsyntax.TokenOBrack, bOBrack)
+		w.p(hclsyntax.TokenOBrack)
 		w.trav("data", "google_compute_subnetwork", "proxy_only", "ip_cidr_range")
-		w.t(hclsyntax.TokenCBrack, bCBrack)
+		w.p(hclsyntax.TokenCBrack)
 		w.nl()
 	} else {
 		w.str("description", r.owned("Clients in private ranges reach "+app+" through its passthrough load balancer"))
@@ -194,9 +189,9 @@ func (r *renderer) internalRule(w *tw) {
 	r.labels(w, "", false)
 	if !passthrough {
 		w.key("depends_on")
-		w.t(hclsyntax.TokenOBrack, bOBrack)
+		w.p(hclsyntax.TokenOBrack)
 		w.trav("data", "google_compute_subnetwork", "proxy_only")
-		w.t(hclsyntax.TokenCBrack, bCBrack)
+		w.p(hclsyntax.TokenCBrack)
 		w.nl()
 	}
 	w.end()

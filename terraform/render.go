@@ -368,11 +368,11 @@ func sortedUnique(xs []string) []string {
 // target), sorted and unique.
 func (r *renderer) vmTags(w *tw, v *plan.VMSpec) {
 	w.key("tags")
-	w.t(hclsyntax.TokenOBrack, bOBrack)
+	w.p(hclsyntax.TokenOBrack)
 	own, first := v.GCEName, true
 	item := func(s string) {
 		if !first {
-			w.t(hclsyntax.TokenComma, bComma)
+			w.p(hclsyntax.TokenComma)
 		}
 		first = false
 		w.quoted(s)
@@ -391,7 +391,7 @@ func (r *renderer) vmTags(w *tw, v *plan.VMSpec) {
 	if own != "" {
 		item(own)
 	}
-	w.t(hclsyntax.TokenCBrack, bCBrack)
+	w.p(hclsyntax.TokenCBrack)
 	w.nl()
 }
 
@@ -434,16 +434,16 @@ func (w *tw) allowTCP(target string, ports ...int) {
 	w.block("allow")
 	w.str("protocol", "tcp")
 	w.key("ports")
-	w.t(hclsyntax.TokenOBrack, bOBrack)
+	w.p(hclsyntax.TokenOBrack)
 	for j, p := range ports {
 		if j > 0 {
-			w.t(hclsyntax.TokenComma, bComma)
+			w.p(hclsyntax.TokenComma)
 		}
-		w.t(hclsyntax.TokenOQuote, quote)
+		w.p(hclsyntax.TokenOQuote)
 		w.t(hclsyntax.TokenQuotedLit, w.a.intBytes(int64(p)))
-		w.t(hclsyntax.TokenCQuote, quote)
+		w.p(hclsyntax.TokenCQuote)
 	}
-	w.t(hclsyntax.TokenCBrack, bCBrack)
+	w.p(hclsyntax.TokenCBrack)
 	w.nl()
 	w.end()
 	w.end()

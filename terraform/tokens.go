@@ -29,15 +29,3 @@ func (a *arena) reset() {
 	a.ptrs = a.ptrs[:0]
 	a.slab = a.slab[:0]
 }
-
-var (
-	bOBrace  = []byte{'{'}
-	bCBrace  = []byte{'}'}
-	bOBrack  = []byte{'['}
-	bCBrack  = []byte{']'}
-	bComma   = []byte{','}
-	bNewline = []byte{'\n'}
-	bEqual   = []byte{'='}
-	bDot     = []byte{'.'}
-	quote    = []byte{'"'}
-)

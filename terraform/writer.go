@@ -31,11 +31,16 @@ func (w *tw) t(typ hclsyntax.TokenType, b []byte) {
 	w.a.ptrs = append(w.a.ptrs, w.a.Tok(typ, b))
 }
 
+// p writes a punctuation token (hcltokens.Arena.Punct).
+func (w *tw) p(typ hclsyntax.TokenType) {
+	w.a.ptrs = append(w.a.ptrs, w.a.Punct(typ))
+}
+
 func (w *tw) ident(s string) { w.t(hclsyntax.TokenIdent, w.a.bytes(s)) }
 
 // quoted writes a string literal as hclwrite.TokensForValue(cty.StringVal(s)).
 func (w *tw) quoted(s string) {
-	w.t(hclsyntax.TokenOQuote, quote)
+	w.p(hclsyntax.TokenOQuote)
 	if !hcltokens.IsASCII(s) {
 		s = norm.NFC.String(s)
 	}
@@ -46,7 +51,7 @@ func (w *tw) quoted(s string) {
 			w.t(hclsyntax.TokenQuotedLit, hcltokens.Escape(s))
 		}
 	}
-	w.t(hclsyntax.TokenCQuote, quote)
+	w.p(hclsyntax.TokenCQuote)
 }
 
 // block opens `typ "label"... {`; end closes it.
@@ -55,14 +60,14 @@ func (w *tw) block(typ string, labels ...string) {
 	for _, l := range labels {
 		w.quoted(l)
 	}
-	w.t(hclsyntax.TokenOBrace, bOBrace)
-	w.t(hclsyntax.TokenNewline, bNewline)
+	w.p(hclsyntax.TokenOBrace)
+	w.p(hclsyntax.TokenNewline)
 	w.depth++
 }
 
 func (w *tw) end() {
-	w.t(hclsyntax.TokenCBrace, bCBrace)
-	w.t(hclsyntax.TokenNewline, bNewline)
+	w.p(hclsyntax.TokenCBrace)
+	w.p(hclsyntax.TokenNewline)
 	w.depth--
 	if w.depth == 0 {
 		w.flush()
@@ -79,11 +84,11 @@ func (w *tw) flush() {
 }
 
 // nl writes an empty line.
-func (w *tw) nl() { w.t(hclsyntax.TokenNewline, bNewline) }
+func (w *tw) nl() { w.p(hclsyntax.TokenNewline) }
 
 func (w *tw) key(name string) {
 	w.ident(name)
-	w.t(hclsyntax.TokenEqual, bEqual)
+	w.p(hclsyntax.TokenEqual)
 }
 
 func (w *tw) str(name, s string) {
@@ -115,14 +120,14 @@ func (w *tw) boolean(name string, v bool) {
 // list writes a list of strings on one line.
 func (w *tw) list(name string, xs ...string) {
 	w.key(name)
-	w.t(hclsyntax.TokenOBrack, bOBrack)
+	w.p(hclsyntax.TokenOBrack)
 	for i, x := range xs {
 		if i > 0 {
-			w.t(hclsyntax.TokenComma, bComma)
+			w.p(hclsyntax.TokenComma)
 		}
 		w.quoted(x)
 	}
-	w.t(hclsyntax.TokenCBrack, bCBrack)
+	w.p(hclsyntax.TokenCBrack)
 	w.nl()
 }
 
@@ -130,7 +135,7 @@ func (w *tw) list(name string, xs ...string) {
 func (w *tw) trav(parts ...string) {
 	for i, p := range parts {
 		if i > 0 {
-			w.t(hclsyntax.TokenDot, bDot)
+			w.p(hclsyntax.TokenDot)
 		}
 		w.ident(p)
 	}
@@ -146,9 +151,9 @@ func (w *tw) ref(name string, parts ...string) {
 // refs writes `name = [a.b.c]` with one traversal.
 func (w *tw) refs(name string, parts ...string) {
 	w.key(name)
-	w.t(hclsyntax.TokenOBrack, bOBrack)
+	w.p(hclsyntax.TokenOBrack)
 	w.trav(parts...)
-	w.t(hclsyntax.TokenCBrack, bCBrack)
+	w.p(hclsyntax.TokenCBrack)
 	w.nl()
 }
 
@@ -156,7 +161,7 @@ func (w *tw) refs(name string, parts ...string) {
 // entry is written by entryKey plus its value and nl; closeObject ends it.
 func (w *tw) object(name string, n int) {
 	w.key(name)
-	w.t(hclsyntax.TokenOBrace, bOBrace)
+	w.p(hclsyntax.TokenOBrace)
 	if n > 0 {
 		w.nl()
 	}
@@ -168,7 +173,7 @@ func (w *tw) entryKey(k string, quoteKey bool) {
 	} else {
 		w.quoted(k)
 	}
-	w.t(hclsyntax.TokenEqual, bEqual)
+	w.p(hclsyntax.TokenEqual)
 }
 
 func (w *tw) entry(k, v string) {
@@ -178,7 +183,7 @@ func (w *tw) entry(k, v string) {
 }
 
 func (w *tw) closeObject() {
-	w.t(hclsyntax.TokenCBrace, bCBrace)
+	w.p(hclsyntax.TokenCBrace)
 	w.nl()
 }
 

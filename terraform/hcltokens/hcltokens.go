@@ -60,28 +60,42 @@ func (a *Arena) Reset() {
 	a.cur = 0
 }
 
-var (
-	bOBrace  = []byte{'{'}
-	bCBrace  = []byte{'}'}
-	bOBrack  = []byte{'['}
-	bCBrack  = []byte{']'}
-	bComma   = []byte{','}
-	bNewline = []byte{'\n'}
-	bEqual   = []byte{'='}
-	bQuote   = []byte{'"'}
-)
+// Punct is a new punctuation token of type t: a brace, bracket or
+// parenthesis, comma, equals sign, dot, newline, or an opening or closing
+// quote; any other type panics.
+func (a *Arena) Punct(t hclsyntax.TokenType) *hclwrite.Token {
+	switch {
+	case t == hclsyntax.TokenOQuote || t == hclsyntax.TokenCQuote:
+		return a.Tok(t, bQuote)
+	case t < hclsyntax.TokenType(len(punct)) && punct[t] != nil:
+		return a.Tok(t, punct[t])
+	}
+	panic("hcltokens: " + t.String() + " is not punctuation")
+}
+
+// punct holds the bytes of the one-character punctuation tokens, by type:
+// hclsyntax gives each of these types its own character as its value
+// (TokenOBrace is '{'); the quotes, « and », are written as ".
+var punct = func() (p [128][]byte) {
+	for _, c := range "{}[](),=.\n" {
+		p[c] = []byte{byte(c)}
+	}
+	return p
+}()
+
+var bQuote = []byte{'"'}
 
 // AppendStr appends a quoted string literal (NFC-normalised like
 // cty.StringVal, escaped like hclwrite) to toks.
 func (a *Arena) AppendStr(toks hclwrite.Tokens, s string) hclwrite.Tokens {
-	toks = append(toks, a.Tok(hclsyntax.TokenOQuote, bQuote))
+	toks = append(toks, a.Punct(hclsyntax.TokenOQuote))
 	if !IsASCII(s) {
 		s = norm.NFC.String(s)
 	}
 	if src := Escape(s); len(src) > 0 {
 		toks = append(toks, a.Tok(hclsyntax.TokenQuotedLit, src))
 	}
-	return append(toks, a.Tok(hclsyntax.TokenCQuote, bQuote))
+	return append(toks, a.Punct(hclsyntax.TokenCQuote))
 }
 
 // Str is a quoted string literal.
@@ -92,14 +106,14 @@ func (a *Arena) Str(s string) hclwrite.Tokens {
 // List is a list of string literals on one line.
 func (a *Arena) List(xs []string) hclwrite.Tokens {
 	toks := make(hclwrite.Tokens, 0, 2+len(xs)*4)
-	toks = append(toks, a.Tok(hclsyntax.TokenOBrack, bOBrack))
+	toks = append(toks, a.Punct(hclsyntax.TokenOBrack))
 	for i, x := range xs {
 		if i > 0 {
-			toks = append(toks, a.Tok(hclsyntax.TokenComma, bComma))
+			toks = append(toks, a.Punct(hclsyntax.TokenComma))
 		}
 		toks = a.AppendStr(toks, x)
 	}
-	return append(toks, a.Tok(hclsyntax.TokenCBrack, bCBrack))
+	return append(toks, a.Punct(hclsyntax.TokenCBrack))
 }
 
 // Map is a map(string) literal with sorted keys, one per line.
@@ -116,9 +130,9 @@ func (a *Arena) Map(m map[string]string) hclwrite.Tokens {
 // identifiers stay bare (as hclwrite writes them) unless quoteKeys.
 func (a *Arena) Object(keys []string, vals []hclwrite.Tokens, quoteKeys bool) hclwrite.Tokens {
 	toks := make(hclwrite.Tokens, 0, 2+len(keys)*6)
-	toks = append(toks, a.Tok(hclsyntax.TokenOBrace, bOBrace))
+	toks = append(toks, a.Punct(hclsyntax.TokenOBrace))
 	if len(keys) > 0 {
-		toks = append(toks, a.Tok(hclsyntax.TokenNewline, bNewline))
+		toks = append(toks, a.Punct(hclsyntax.TokenNewline))
 	}
 	for i, k := range keys {
 		if !quoteKeys && ValidIdent(k) {
@@ -126,20 +140,20 @@ func (a *Arena) Object(keys []string, vals []hclwrite.Tokens, quoteKeys bool) hc
 		} else {
 			toks = a.AppendStr(toks, k)
 		}
-		toks = append(toks, a.Tok(hclsyntax.TokenEqual, bEqual))
+		toks = append(toks, a.Punct(hclsyntax.TokenEqual))
 		toks = append(toks, vals[i]...)
-		toks = append(toks, a.Tok(hclsyntax.TokenNewline, bNewline))
+		toks = append(toks, a.Punct(hclsyntax.TokenNewline))
 	}
-	return append(toks, a.Tok(hclsyntax.TokenCBrace, bCBrace))
+	return append(toks, a.Punct(hclsyntax.TokenCBrace))
 }
 
 // Attr appends "name = val" to a body as one unstructured node: the same
 // tokens SetAttributeRaw writes, without building an attribute node tree.
 func (a *Arena) Attr(b *hclwrite.Body, name string, val hclwrite.Tokens) {
 	toks := make(hclwrite.Tokens, 0, len(val)+3)
-	toks = append(toks, a.Tok(hclsyntax.TokenIdent, []byte(name)), a.Tok(hclsyntax.TokenEqual, bEqual))
+	toks = append(toks, a.Tok(hclsyntax.TokenIdent, []byte(name)), a.Punct(hclsyntax.TokenEqual))
 	toks = append(toks, val...)
-	toks = append(toks, a.Tok(hclsyntax.TokenNewline, bNewline))
+	toks = append(toks, a.Punct(hclsyntax.TokenNewline))
 	b.AppendUnstructuredTokens(toks)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
@@ -40,6 +41,35 @@ func TestTokensMatchHCLWrite(t *testing.T) {
 			t.Errorf("map: got\n%s\nwant\n%s", got, want)
 		}
 	}
+}
+
+// Punct gives each punctuation token the bytes hclwrite writes for it.
+func TestPunctMatchesHCLWrite(t *testing.T) {
+	f, diags := hclwrite.ParseConfig([]byte("b \"l\" {\n  x = [1, 2]\n  y = { a = \"s\" }\n  z = f(a.b)\n}\n"), "t.tf", hcl.InitialPos)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	seen := map[hclsyntax.TokenType]bool{}
+	var a hcltokens.Arena
+	for _, tok := range f.BuildTokens(nil) {
+		switch tok.Type {
+		case hclsyntax.TokenOBrace, hclsyntax.TokenCBrace, hclsyntax.TokenOBrack, hclsyntax.TokenCBrack, hclsyntax.TokenOParen, hclsyntax.TokenCParen,
+			hclsyntax.TokenComma, hclsyntax.TokenEqual, hclsyntax.TokenDot, hclsyntax.TokenNewline, hclsyntax.TokenOQuote, hclsyntax.TokenCQuote:
+			seen[tok.Type] = true
+			if got := a.Punct(tok.Type); got.Type != tok.Type || !bytes.Equal(got.Bytes, tok.Bytes) {
+				t.Errorf("%s: got %q want %q", tok.Type, got.Bytes, tok.Bytes)
+			}
+		}
+	}
+	if len(seen) != 12 {
+		t.Errorf("the sample holds %d of the 12 punctuation types", len(seen))
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Punct of an identifier did not panic")
+		}
+	}()
+	a.Punct(hclsyntax.TokenIdent)
 }
 
 func TestValidIdentMatchesHCL(t *testing.T) {
