@@ -162,28 +162,11 @@ func heartbeat(ctx context.Context, r *terraform.Runner) (stop func()) {
 		mu.Unlock()
 		activity.RecordHeartbeat(ctx, p)
 	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(heartbeatEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				mu.Lock()
-				p := last
-				mu.Unlock()
-				activity.RecordHeartbeat(ctx, p)
-			}
-		}
-	}()
-	return func() { close(done); wg.Wait() }
+	return heartbeats(ctx, heartbeatEvery, func() any {
+		mu.Lock()
+		defer mu.Unlock()
+		return last
+	})
 }
 
 // terraformError maps runner errors to typed Temporal errors: terraform's

@@ -15,13 +15,11 @@ package activities
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"time"
 
 	"cloud.google.com/go/vmmigration/apiv1/vmmigrationpb"
-	"google.golang.org/api/iterator"
 
 	"github.com/ferrymigrate/ferry/gcename"
 	"github.com/ferrymigrate/ferry/plan"
@@ -64,21 +62,11 @@ type estate struct {
 func (r *replication) census(ctx context.Context) (*estate, error) {
 	e := &estate{groups: map[string][]member{}}
 	parent := fmt.Sprintf("projects/%s/locations/%s", r.rs.HostProject, r.rs.Location)
-	srcs := r.api.ListSources(ctx, &vmmigrationpb.ListSourcesRequest{Parent: parent})
-	for {
-		src, err := srcs.Next()
-		if errors.Is(err, iterator.Done) {
-			break
-		}
+	for src, err := range r.api.ListSources(ctx, &vmmigrationpb.ListSourcesRequest{Parent: parent}).All() {
 		if err != nil {
 			return nil, m2vmError(err, "list sources of "+parent)
 		}
-		it := r.api.ListMigratingVms(ctx, &vmmigrationpb.ListMigratingVmsRequest{Parent: src.GetName(), PageSize: 500})
-		for {
-			mv, err := it.Next()
-			if errors.Is(err, iterator.Done) {
-				break
-			}
+		for mv, err := range r.api.ListMigratingVms(ctx, &vmmigrationpb.ListMigratingVmsRequest{Parent: src.GetName(), PageSize: 500}).All() {
 			if err != nil {
 				return nil, m2vmError(err, "list MigratingVms of "+src.GetName())
 			}

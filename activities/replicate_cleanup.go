@@ -11,7 +11,6 @@ import (
 	"github.com/googleapis/gax-go/v2/apierror"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
-	"google.golang.org/api/iterator"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -70,12 +69,7 @@ func (a *Activities) CleanupReplication(ctx context.Context, in CleanupReplicati
 				res.Kept = append(res.Kept, name+" (finalized)")
 				continue
 			}
-			it := r.api.ListCutoverJobs(ctx, &vmmigrationpb.ListCutoverJobsRequest{Parent: name})
-			for {
-				j, err := it.Next()
-				if errors.Is(err, iterator.Done) {
-					break
-				}
+			for j, err := range r.api.ListCutoverJobs(ctx, &vmmigrationpb.ListCutoverJobsRequest{Parent: name}).All() {
 				if err != nil {
 					return res, cleanupError(err, "list cutover jobs of "+name)
 				}
@@ -194,10 +188,8 @@ func (a *Activities) removeClones(ctx context.Context, r *replication, restore b
 // then deletes what they made).
 func (r *replication) cancelClones(ctx context.Context, mvName string) ([]string, error) {
 	var out []string
-	it := r.api.ListCloneJobs(ctx, &vmmigrationpb.ListCloneJobsRequest{Parent: mvName})
-	for {
-		j, err := it.Next()
-		if errors.Is(err, iterator.Done) || status.Code(err) == codes.NotFound {
+	for j, err := range r.api.ListCloneJobs(ctx, &vmmigrationpb.ListCloneJobsRequest{Parent: mvName}).All() {
+		if status.Code(err) == codes.NotFound {
 			return out, nil
 		}
 		if err != nil {
@@ -215,6 +207,7 @@ func (r *replication) cancelClones(ctx context.Context, mvName string) ([]string
 		}
 		out = append(out, "clone job "+j.GetName()+" (cancelled)")
 	}
+	return out, nil
 }
 
 func deleteOp(ctx context.Context, f func() (*compute.Operation, error)) error {

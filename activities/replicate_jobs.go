@@ -2,15 +2,14 @@ package activities
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"iter"
 	"strings"
 	"time"
 
 	"cloud.google.com/go/vmmigration/apiv1/vmmigrationpb"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
-	"google.golang.org/api/iterator"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -153,18 +152,15 @@ func pollJobs[J any](ctx context.Context, vms []plan.ReplicaVM, jobs map[string]
 
 // listAll reads every page of a vmmigration listing; what names the
 // listing in the error.
-func listAll[T any](it interface{ Next() (T, error) }, what string) ([]T, error) {
+func listAll[T any](all iter.Seq2[T, error], what string) ([]T, error) {
 	var out []T
-	for {
-		x, err := it.Next()
-		if errors.Is(err, iterator.Done) {
-			return out, nil
-		}
+	for x, err := range all {
 		if err != nil {
 			return nil, m2vmError(err, what)
 		}
 		out = append(out, x)
 	}
+	return out, nil
 }
 
 func jobStates(jobs map[string]*vmmigrationpb.CloneJob) []string {
@@ -179,12 +175,7 @@ func jobStates(jobs map[string]*vmmigrationpb.CloneJob) []string {
 // earlier one, points the target at the test network and starts a new one.
 func (r *replication) cloneJob(ctx context.Context, vm plan.ReplicaVM, mv *vmmigrationpb.MigratingVm) (*vmmigrationpb.CloneJob, error) {
 	var all []*vmmigrationpb.CloneJob
-	it := r.api.ListCloneJobs(ctx, &vmmigrationpb.ListCloneJobsRequest{Parent: mv.GetName()})
-	for {
-		j, err := it.Next()
-		if errors.Is(err, iterator.Done) {
-			break
-		}
+	for j, err := range r.api.ListCloneJobs(ctx, &vmmigrationpb.ListCloneJobsRequest{Parent: mv.GetName()}).All() {
 		if err != nil {
 			return nil, m2vmError(err, "list clone jobs of "+mv.GetName())
 		}
@@ -338,7 +329,7 @@ func (r *replication) cutoverJob(ctx context.Context, vm plan.ReplicaVM) (*vmmig
 	if err != nil {
 		return nil, false, m2vmError(err, "read MigratingVm "+name)
 	}
-	all, err := listAll(r.api.ListCutoverJobs(ctx, &vmmigrationpb.ListCutoverJobsRequest{Parent: name}), "list cutover jobs of "+name)
+	all, err := listAll(r.api.ListCutoverJobs(ctx, &vmmigrationpb.ListCutoverJobsRequest{Parent: name}).All(), "list cutover jobs of "+name)
 	if err != nil {
 		return nil, false, err
 	}

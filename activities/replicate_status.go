@@ -72,7 +72,7 @@ func (a *Activities) ReplicationStatus(ctx context.Context, in ReplicationInput)
 		if err != nil {
 			return res, m2vmError(err, "read MigratingVm "+name)
 		}
-		cs, err := listAll(r.api.ListReplicationCycles(ctx, &vmmigrationpb.ListReplicationCyclesRequest{Parent: name, PageSize: 100}), "list replication cycles of "+name)
+		cs, err := listAll(r.api.ListReplicationCycles(ctx, &vmmigrationpb.ListReplicationCyclesRequest{Parent: name, PageSize: 100}).All(), "list replication cycles of "+name)
 		if err != nil {
 			return res, err
 		}

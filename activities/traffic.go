@@ -62,17 +62,9 @@ func (a *Activities) HealthCheck(ctx context.Context, in HealthCheckInput) (Heal
 
 // ShiftTraffic sets the share of the app's traffic that goes to GCP.
 func (a *Activities) ShiftTraffic(ctx context.Context, in ShiftTrafficInput) (ShiftTrafficResult, error) {
-	spec, err := a.spec(ctx, in.Plan)
+	spec, err := a.withStrategy(ctx, in.Plan, func(st traffic.Strategy) error { return st.Shift(ctx, in.Percent) })
 	if err != nil {
 		return ShiftTrafficResult{}, err
-	}
-	st, closeFn, err := traffic.New(ctx, a.Traffic, a.gcpFor(spec), spec)
-	if err != nil {
-		return ShiftTrafficResult{}, trafficError(err, runbooks.ReasonTrafficShift)
-	}
-	defer closeFn()
-	if err := st.Shift(ctx, in.Percent); err != nil {
-		return ShiftTrafficResult{}, trafficError(err, runbooks.ReasonTrafficShift)
 	}
 	activity.GetLogger(ctx).Info("traffic shifted", "app", spec.Name, "gcpPercent", in.Percent, "strategy", spec.Cutover.Strategy)
 	return ShiftTrafficResult{GCPPercent: in.Percent, At: time.Now().UTC()}, nil
@@ -82,20 +74,30 @@ func (a *Activities) ShiftTraffic(ctx context.Context, in ShiftTrafficInput) (Sh
 // one mutating API call: the first step of every rollback. Its result has
 // GCPPercent 0.
 func (a *Activities) TrafficToDatacenter(ctx context.Context, in TrafficToDatacenterInput) (ShiftTrafficResult, error) {
-	spec, err := a.spec(ctx, in.Plan)
+	spec, err := a.withStrategy(ctx, in.Plan, func(st traffic.Strategy) error { return st.ToDatacenter(ctx) })
 	if err != nil {
 		return ShiftTrafficResult{}, err
 	}
-	st, closeFn, err := traffic.New(ctx, a.Traffic, a.gcpFor(spec), spec)
-	if err != nil {
-		return ShiftTrafficResult{}, trafficError(err, runbooks.ReasonTrafficShift)
-	}
-	defer closeFn()
-	if err := st.ToDatacenter(ctx); err != nil {
-		return ShiftTrafficResult{}, trafficError(err, runbooks.ReasonTrafficShift)
-	}
 	activity.GetLogger(ctx).Info("traffic back in the datacenter", "app", spec.Name)
 	return ShiftTrafficResult{GCPPercent: 0, At: time.Now().UTC()}, nil
+}
+
+// withStrategy runs do on the traffic strategy of the app's plan; its
+// errors, and the strategy's, are traffic-shift failures.
+func (a *Activities) withStrategy(ctx context.Context, ref PlanRef, do func(traffic.Strategy) error) (plan.AppSpec, error) {
+	spec, err := a.spec(ctx, ref)
+	if err != nil {
+		return spec, err
+	}
+	st, closeFn, err := traffic.New(ctx, a.Traffic, a.gcpFor(spec), spec)
+	if err != nil {
+		return spec, trafficError(err, runbooks.ReasonTrafficShift)
+	}
+	defer closeFn()
+	if err := do(st); err != nil {
+		return spec, trafficError(err, runbooks.ReasonTrafficShift)
+	}
+	return spec, nil
 }
 
 // SLOGate probes the app's public URL and each GCP instance and compares
@@ -185,6 +187,12 @@ func keepAlive(ctx context.Context, details func() any) (stop func()) {
 	if every <= 0 {
 		every = 10 * time.Second
 	}
+	return heartbeats(ctx, every, details)
+}
+
+// heartbeats records details() as the activity's heartbeat every
+// interval until stop is called or ctx ends.
+func heartbeats(ctx context.Context, every time.Duration, details func() any) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
