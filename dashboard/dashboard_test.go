@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,45 +13,24 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
-	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/converter"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/ferrymigrate/ferry/deps"
+	"github.com/ferrymigrate/ferry/internal/fakevis"
 	"github.com/ferrymigrate/ferry/plan"
 	"github.com/ferrymigrate/ferry/workflows"
 )
 
 var now = time.Date(2026, 4, 1, 12, 0, 0, 0, time.UTC)
 
-type fakeVis struct {
-	execs []*workflowpb.WorkflowExecutionInfo
-	err   error
-}
-
-func (f *fakeVis) ListWorkflow(context.Context, *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
-	return &workflowservice.ListWorkflowExecutionsResponse{Executions: f.execs}, f.err
-}
-
-func (f *fakeVis) QueryWorkflow(context.Context, string, string, string, ...any) (converter.EncodedValue, error) {
-	return nil, errors.New("no worker in this test")
-}
-
+// exec is app's MigrateApp run with search attributes sa (plus FerryApp).
 func exec(app string, status enumspb.WorkflowExecutionStatus, start time.Time, sa map[string]any) *workflowpb.WorkflowExecutionInfo {
 	sa["FerryApp"] = app
-	fields := map[string]*commonpb.Payload{}
-	for k, v := range sa {
-		p, _ := converter.GetDefaultDataConverter().ToPayload(v)
-		fields[k] = p
-	}
-	return &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: workflows.AppWorkflowID(app), RunId: "r-" + app},
-		Status: status, StartTime: timestamppb.New(start), SearchAttributes: &commonpb.SearchAttributes{IndexedFields: fields}}
+	return fakevis.Run(workflows.AppWorkflowID(app), "r-"+app, status, start, sa)
 }
 
-func testServer(t *testing.T, vis *fakeVis) *httptest.Server {
+func testServer(t *testing.T, vis *fakevis.Visibility) *httptest.Server {
 	t.Helper()
 	specs := []plan.AppSpec{
 		{Name: "billing-api", Wave: "wave-1", Owner: "ana@x", RunbookURL: "https://wiki/billing", VMs: []plan.VMSpec{{NumCPU: 2, DiskGB: 500}, {NumCPU: 2, DiskGB: 500}}},
@@ -63,9 +41,15 @@ func testServer(t *testing.T, vis *fakeVis) *httptest.Server {
 	d := &deps.Result{Apps: []deps.Node{{ID: "billing-api", Name: "billing-api", Kind: deps.KindApp, Wave: 1}, {ID: "crm", Name: "crm", Kind: deps.KindApp, Wave: 1}, {ID: "ledger", Name: "ledger", Kind: deps.KindApp, Wave: 2}},
 		Edges: []deps.Edge{{From: "crm", To: "billing-api"}}, Waves: []deps.WavePlan{{Number: 1, Name: "wave-1"}, {Number: 2, Name: "wave-2"}},
 		BlastRadius: map[string][]string{"billing-api": {"crm"}}}
-	s := New(Config{Visibility: vis, Namespace: "default", UIURL: "http://localhost:8233/", Plan: p, Specs: specs, Deps: d,
-		Now: func() time.Time { return now }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	ts := httptest.NewServer(s)
+	return serve(t, Config{Visibility: vis, Namespace: "default", UIURL: "http://localhost:8233/", Plan: p, Specs: specs, Deps: d})
+}
+
+// serve starts the dashboard of cfg at the tests' now, logging nowhere.
+func serve(t *testing.T, cfg Config) *httptest.Server {
+	t.Helper()
+	cfg.Now = func() time.Time { return now }
+	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	ts := httptest.NewServer(New(cfg))
 	t.Cleanup(ts.Close)
 	return ts
 }
@@ -81,7 +65,7 @@ func get(t *testing.T, url string) (int, string, http.Header) {
 
 func TestPage(t *testing.T) {
 	running := enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
-	vis := &fakeVis{execs: []*workflowpb.WorkflowExecutionInfo{
+	vis := &fakevis.Visibility{Execs: []*workflowpb.WorkflowExecutionInfo{
 		exec("billing-api", enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, now.Add(-10*24*time.Hour), map[string]any{"FerryStage": "Done", "FerryDoneAt": now.Add(-3 * 24 * time.Hour)}),
 		exec("crm", running, now.Add(-9*24*time.Hour), map[string]any{"FerryStage": "ApproveCutover", "FerryWaitingOn": "cutover: bo@x", "FerryWaitingSince": now.Add(-time.Hour)}),
 	}}
@@ -130,7 +114,7 @@ func TestPage(t *testing.T) {
 }
 
 func TestReadOnly(t *testing.T) {
-	ts := testServer(t, &fakeVis{})
+	ts := testServer(t, &fakevis.Visibility{})
 	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
 		req, _ := http.NewRequest(m, ts.URL+"/", strings.NewReader("{}"))
 		resp, err := http.DefaultClient.Do(req)
@@ -147,7 +131,7 @@ func TestReadOnly(t *testing.T) {
 }
 
 func TestVisibilityDown(t *testing.T) {
-	ts := testServer(t, &fakeVis{err: errors.New("connection refused")})
+	ts := testServer(t, &fakevis.Visibility{Err: errors.New("connection refused")})
 	code, body, _ := get(t, ts.URL+"/")
 	assert.Equal(t, http.StatusBadGateway, code)
 	assert.Contains(t, body, "connection refused")

@@ -1,10 +1,7 @@
 package dashboard
 
 import (
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +10,7 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 
 	"github.com/ferrymigrate/ferry/deps"
+	"github.com/ferrymigrate/ferry/internal/fakevis"
 	"github.com/ferrymigrate/ferry/plan"
 )
 
@@ -29,16 +27,13 @@ func TestPageEscapesUntrustedNames(t *testing.T) {
 	p := &plan.Plan{Target: now.Add(30 * 24 * time.Hour), Waves: []plan.Wave{{Name: wave, Apps: []string{app}}}, Apps: specs}
 	d := &deps.Result{Apps: []deps.Node{{ID: app, Name: app, Kind: deps.KindApp, Wave: 1, MoveGroup: `g"><script>alert(5)</script>`}},
 		Waves: []deps.WavePlan{{Number: 1, Name: wave}}, BlastRadius: map[string][]string{app: {`x"]}</script>`}}}
-	vis := &fakeVis{execs: []*workflowpb.WorkflowExecutionInfo{
+	vis := &fakevis.Visibility{Execs: []*workflowpb.WorkflowExecutionInfo{
 		exec(app, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, now.Add(-time.Hour), map[string]any{
 			"FerryStage": `Blocked<script>alert(6)</script>`, "FerryWave": wave, "FerryOwner": owner,
 			"FerryWaitingOn": `retry: <b>mallory</b>`, "FerryLastError": "hook-failed: \x1b[31m<iframe src=javascript:alert(7)>",
 		}),
 	}}
-	s := New(Config{Visibility: vis, Namespace: `ns"><script>alert(8)</script>`, UIURL: "http://localhost:8233", Plan: p, Specs: specs, Deps: d,
-		Now: func() time.Time { return now }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	ts := httptest.NewServer(s)
-	defer ts.Close()
+	ts := serve(t, Config{Visibility: vis, Namespace: `ns"><script>alert(8)</script>`, UIURL: "http://localhost:8233", Plan: p, Specs: specs, Deps: d})
 	for _, path := range []string{"/", "/burndown.svg"} {
 		code, body, _ := get(t, ts.URL+path)
 		if code != http.StatusOK {

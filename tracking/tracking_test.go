@@ -3,81 +3,24 @@ package tracking
 import (
 	"bytes"
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
-	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/converter"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/ferrymigrate/ferry/internal/fakevis"
 	"github.com/ferrymigrate/ferry/plan"
 	"github.com/ferrymigrate/ferry/workflows"
 )
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
-// fakeVisibility serves executions two per page and answers status queries.
-type fakeVisibility struct {
-	execs   []*workflowpb.WorkflowExecutionInfo
-	queries map[string]workflows.Status
-	seen    []string
-}
-
-func (f *fakeVisibility) ListWorkflow(_ context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
-	f.seen = append(f.seen, req.Query)
-	start := 0
-	if len(req.NextPageToken) > 0 {
-		start = int(req.NextPageToken[0])
-	}
-	end := min(start+2, len(f.execs))
-	resp := &workflowservice.ListWorkflowExecutionsResponse{Executions: f.execs[start:end]}
-	if end < len(f.execs) {
-		resp.NextPageToken = []byte{byte(end)}
-	}
-	return resp, nil
-}
-
-func (f *fakeVisibility) QueryWorkflow(_ context.Context, id, _, q string, _ ...any) (converter.EncodedValue, error) {
-	st, ok := f.queries[id]
-	if !ok || q != workflows.QueryStatus {
-		return nil, errors.New("no worker")
-	}
-	p, err := converter.GetDefaultDataConverter().ToPayloads(st)
-	if err != nil {
-		return nil, err
-	}
-	return encoded{p}, nil
-}
-
-type encoded struct{ p *commonpb.Payloads }
-
-func (e encoded) HasValue() bool { return true }
-func (e encoded) Get(v any) error {
-	return converter.GetDefaultDataConverter().FromPayloads(e.p, v)
-}
-
 func info(app, runID string, status enumspb.WorkflowExecutionStatus, start time.Time, sa map[string]any) *workflowpb.WorkflowExecutionInfo {
-	fields := map[string]*commonpb.Payload{}
-	for k, v := range sa {
-		p, err := converter.GetDefaultDataConverter().ToPayload(v)
-		if err != nil {
-			panic(err)
-		}
-		fields[k] = p
-	}
-	return &workflowpb.WorkflowExecutionInfo{
-		Execution:        &commonpb.WorkflowExecution{WorkflowId: workflows.AppWorkflowID(app), RunId: runID},
-		Status:           status,
-		StartTime:        timestamppb.New(start),
-		SearchAttributes: &commonpb.SearchAttributes{IndexedFields: fields},
-	}
+	return fakevis.Run(workflows.AppWorkflowID(app), runID, status, start, sa)
 }
 
 func specs() []plan.AppSpec {
@@ -97,7 +40,7 @@ func specs() []plan.AppSpec {
 func TestListAndRows(t *testing.T) {
 	ctx := context.Background()
 	running := enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
-	f := &fakeVisibility{execs: []*workflowpb.WorkflowExecutionInfo{
+	f := &fakevis.Visibility{PageSize: 2, Execs: []*workflowpb.WorkflowExecutionInfo{
 		info("billing-api", "old", enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, t0, map[string]any{"FerryApp": "billing-api", "FerryStage": "Provision"}),
 		info("billing-api", "new", running, t0.Add(time.Hour), map[string]any{"FerryApp": "billing-api", "FerryStage": "ApproveCutover",
 			"FerryWave": "wave-1", "FerryOwner": "ana@x", "FerryWaitingOn": "cutover: ana@x, dan@x", "FerryWaitingSince": t0.Add(2 * time.Hour), "FerryVMs": 2}),
@@ -105,12 +48,12 @@ func TestListAndRows(t *testing.T) {
 			"FerryLastError": "health-check-failed: 0 of 1 healthy"}),
 		info("ledger", "l1", enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, t0, map[string]any{"FerryApp": "ledger", "FerryStage": "Provision"}),
 		info("retired", "r1", enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, t0, map[string]any{"FerryApp": "retired", "FerryStage": "Done", "FerryDoneAt": t0.Add(time.Hour)}),
-	}, queries: map[string]workflows.Status{
-		"ferry-app-billing-api": {Audit: []workflows.AuditEntry{{Signal: "approve", By: "eve@x", Reason: "eve@x is not an approver"}}},
+	}, Answers: map[fakevis.Query]any{
+		{WorkflowID: "ferry-app-billing-api", Type: workflows.QueryStatus}: workflows.Status{Audit: []workflows.AuditEntry{{Signal: "approve", By: "eve@x", Reason: "eve@x is not an approver"}}},
 	}}
 	execs, err := ListMigrations(ctx, f, "default")
 	require.NoError(t, err)
-	assert.Equal(t, []string{MigrationsQuery, MigrationsQuery, MigrationsQuery}, f.seen, "three pages")
+	assert.Equal(t, []string{MigrationsQuery, MigrationsQuery, MigrationsQuery}, f.Asked, "three pages")
 	require.Len(t, execs, 4)
 	assert.Equal(t, "new", execs["billing-api"].RunID, "newest run per app")
 
