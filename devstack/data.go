@@ -149,6 +149,28 @@ func attrString(b *hclwrite.Body, name string) string {
 	return strings.Trim(strings.TrimSpace(string(a.Expr().BuildTokens(nil).Bytes())), `"`)
 }
 
+// DataStack is the dev stack's Migrate to Virtual Machines side for a
+// stack put together elsewhere (the chaos tests): the fake's options, whose
+// cutover jobs power the source off in the simulator at vc, and Serve.
+type DataStack struct{ power *sourcePower }
+
+// NewDataStack is the data side of a stack whose simulator is at vc.
+func NewDataStack(vc inventory.Config) *DataStack {
+	return &DataStack{power: &sourcePower{vc: vc, names: map[string]string{}}}
+}
+
+// M2VMOptions are the fake M2VM service's options (gcpfake.Options.M2VM).
+func (d *DataStack) M2VMOptions() gcpfake.M2VMOptions { return devM2VM(d.power.shutdown) }
+
+// Serve registers, in the fake, the sources, target projects and test
+// networks the reviewed specs of replicate apps name.
+func (d *DataStack) Serve(fake *gcpfake.Server, specs []plan.AppSpec, inv *inventory.Inventory) error {
+	for _, v := range inv.VMs {
+		d.power.names[v.Ref] = v.Name
+	}
+	return serveReplication(fake, specs, inv)
+}
+
 // serveReplication registers, in the fake M2VM service, the sources the
 // reviewed specs name with their VMs (id, name and disk sizes from the
 // inventory), the target project and the test network.

@@ -175,7 +175,7 @@ func Run(ctx context.Context, o Options) error {
 	o.Log.Info("datacenter app stand-ins on loopback", "endpoints", dc.endpoints())
 	gcfg := gcp.Config{Project: p.GCP.Project, Region: p.GCP.Region,
 		ComputeEndpoint: fake.ComputeEndpoint(), DNSEndpoint: fake.DNSEndpoint(), StorageEndpoint: fake.StorageEndpoint(),
-		VMMigrationEndpoint: fake.M2VMEndpoint(), MonitoringEndpoint: fake.MonitoringEndpoint()}
+		VMMigrationEndpoint: fake.M2VMEndpoint(), MonitoringEndpoint: fake.MonitoringEndpoint(), BillingEndpoint: fake.BillingEndpoint()}
 	if p.GCP.Backend.Type == "gcs" && p.GCP.Backend.Bucket != "" {
 		fake.CreateBucket(p.GCP.Backend.Bucket)
 	}
@@ -384,6 +384,8 @@ func writeEnv(path string, st Stack, vc inventory.Config, ns, keyFile string) er
 	fmt.Fprintf(&b, "export FERRY_GCP_COMPUTE_ENDPOINT=%s\nexport FERRY_GCP_DNS_ENDPOINT=%s\nexport FERRY_GCP_STORAGE_ENDPOINT=%s\n", st.GCP.ComputeEndpoint, st.GCP.DNSEndpoint, st.GCP.StorageEndpoint)
 	fmt.Fprintf(&b, "export FERRY_GCP_VMMIGRATION_ENDPOINT=%s\n", st.GCP.VMMigrationEndpoint)
 	fmt.Fprintf(&b, "export FERRY_GCP_MONITORING_ENDPOINT=%s\n", st.GCP.MonitoringEndpoint)
+	// The plan commands price from gcpfake's Cloud Billing Catalog API.
+	fmt.Fprintf(&b, "export FERRY_GCP_BILLING_ENDPOINT=%s\n", st.GCP.BillingEndpoint)
 	fmt.Fprintf(&b, "export FERRY_DEV_DNS=%s # gcpfake's Cloud DNS zones over DNS: dig -p PORT @HOST NAME\n", st.DNSAddr)
 	// Another `ferry worker` on this stack probes as the stack's does.
 	fmt.Fprintf(&b, "export FERRY_PROBE_RESOLVER=%s\n", st.DNSAddr)
@@ -444,12 +446,12 @@ ferry dev is running (Ctrl-C stops all of it)
 	fmt.Fprintf(w, `Next, in another shell:
   source %s
   ferry status                                   # every app: stage, waiting on whom
-  ferry migrate start %s                   # one app (if no demo wave runs it)
+  FERRY_USER=%s ferry migrate start %s   # one app (if no demo wave runs it), signed as the plan's operator
   ferry migrate status %s
   FERRY_USER=%s ferry migrate approve %s --stage plan
-  ferry wave start %s                         # a wave: dependency order, concurrency cap
+  FERRY_USER=%s ferry wave start %s       # a wave: dependency order, concurrency cap
   open %s/namespaces/default/workflows       # approve from the UI: More Actions → Send a Signal
-`, f.env, first, first, approver, first, firstWave(p), st.UIURL)
+`, f.env, Operator, first, first, approver, first, Operator, firstWave(p), st.UIURL)
 }
 
 func firstWave(p *plan.Plan) string {

@@ -8,6 +8,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/ferrymigrate/ferry/devstack"
 	"github.com/ferrymigrate/ferry/gcename"
 	"github.com/ferrymigrate/ferry/inventory"
 	"github.com/ferrymigrate/ferry/plan"
@@ -48,6 +49,22 @@ func checkChaos(ctx context.Context, t *testing.T, cs *chaosStack, c client.Clie
 		}
 	}
 
+	// Migrate to Virtual Machines: whatever the kills cut short, one
+	// MigratingVm per source VM at most, and one cutover job per
+	// MigratingVm at most (an attempt after a kill adopts, never doubles).
+	perSource := map[string][]string{}
+	for _, mv := range cs.fake.M2VM().MigratingVMs() {
+		perSource[mv.SourceVMID] = append(perSource[mv.SourceVMID], mv.Name)
+		if len(mv.CutoverJobs) > 1 {
+			t.Errorf("MigratingVm %s has %d cutover jobs, want at most one: %v", mv.Name, len(mv.CutoverJobs), mv.CutoverJobs)
+		}
+	}
+	for src, mvs := range perSource {
+		if len(mvs) > 1 {
+			t.Errorf("source VM %s has %d MigratingVms, want at most one: %v", src, len(mvs), mvs)
+		}
+	}
+
 	// GCE: per app, its VMs once each for Done apps, nothing for rolled
 	// back ones; every resource but the default network belongs to a Done
 	// app.
@@ -68,7 +85,9 @@ func checkChaos(ctx context.Context, t *testing.T, cs *chaosStack, c client.Clie
 	instances := map[string][]string{}
 	total := 0
 	for _, r := range cs.fake.Resources(proj, "") {
-		if r.Name == "default" && (r.Kind == "networks" || r.Kind == "subnetworks") {
+		// The default network, and the isolated network test clones boot
+		// in, which the platform team creates (the stack, here).
+		if (r.Name == "default" || r.Name == devstack.DevTestNetwork) && (r.Kind == "networks" || r.Kind == "subnetworks") {
 			continue
 		}
 		total++
@@ -102,7 +121,7 @@ func checkChaos(ctx context.Context, t *testing.T, cs *chaosStack, c client.Clie
 			t.Errorf("%s rolled back, URL map weights %v, want no URL map or 100 %% datacenter", s.Name, w)
 		}
 	}
-	t.Logf("gcpfake holds %d resources besides the default network, all of Done apps", total)
+	t.Logf("gcpfake holds %d resources besides the default and test networks, all of Done apps", total)
 
 	// Sources: off after decommission, on after a rollback.
 	cl, err := inventory.Connect(ctx, cs.sim.Config())

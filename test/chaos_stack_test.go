@@ -40,6 +40,9 @@ type chaosStack struct {
 	dir      string
 	plan     *devstack.DevPlan
 	workers  []*workerProc
+	// data serves the replicate app's sources in the fake M2VM, as ferry
+	// dev does (its cutover jobs power sources off in the simulator).
+	data *devstack.DataStack
 }
 
 // temporalBackend is the Temporal cluster a chaos stack runs on: the dev
@@ -78,7 +81,8 @@ func startChaosStack(ctx context.Context, t *testing.T, backend temporalBackend,
 	}))
 	t.Cleanup(cs.dc.Close)
 	dcAddr := strings.TrimPrefix(cs.dc.URL, "http://")
-	cs.fake = gcpfake.StartT(t, gcpfake.Options{DataPlane: true, Hybrid: func(string, int) string { return dcAddr }})
+	cs.data = devstack.NewDataStack(sim.Config())
+	cs.fake = gcpfake.StartT(t, gcpfake.Options{DataPlane: true, Hybrid: func(string, int) string { return dcAddr }, M2VM: cs.data.M2VMOptions()})
 	if err := writeChaosInputs(ctx, cs.dir, p, sim.Config()); err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +98,7 @@ func startChaosStack(ctx context.Context, t *testing.T, backend temporalBackend,
 		"GOVC_URL="+vc.URL, "GOVC_USERNAME="+vc.Username, "GOVC_PASSWORD="+vc.Password, "GOVC_INSECURE=1",
 		"FERRY_GCP_PROJECT="+pl.GCP.Project, "FERRY_GCP_REGION="+pl.GCP.Region,
 		"FERRY_GCP_COMPUTE_ENDPOINT="+cs.fake.ComputeEndpoint(), "FERRY_GCP_DNS_ENDPOINT="+cs.fake.DNSEndpoint(),
-		"FERRY_GCP_STORAGE_ENDPOINT="+cs.fake.StorageEndpoint(),
+		"FERRY_GCP_STORAGE_ENDPOINT="+cs.fake.StorageEndpoint(), "FERRY_GCP_VMMIGRATION_ENDPOINT="+cs.fake.M2VMEndpoint(),
 		"FERRY_TERRAFORM="+tfBin, "TF_CLI_CONFIG_FILE="+tfCfg,
 		"FERRY_FLOWS="+filepath.Join(cs.dir, "flows.csv"), "FERRY_PLAN_DIR="+cs.dir,
 		"FERRY_PLAN_STORE="+filepath.Join(cs.dir, "plans"))
@@ -148,6 +152,10 @@ func writeChaosInputs(ctx context.Context, dir string, p *sample.Portfolio, vc i
 	}
 	src, err := devstack.DevPeople(dir, plan.Init(inv, d), inv) // keys and person blocks, as ferry dev
 	if err != nil {
+		return err
+	}
+	// The data strategies of the dev plan: catalog-db replicates, payments-db syncs.
+	if src, err = devstack.DevData(dir, src, inv); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "ferry.hcl"), src, 0o600)

@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/ferrymigrate/ferry/devstack"
-	"github.com/ferrymigrate/ferry/internal/devtest"
-	"github.com/hashicorp/hcl/v2/hclwrite"
-	"github.com/zclconf/go-cty/cty"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,9 +15,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
 	"go.temporal.io/sdk/client"
 
+	"github.com/ferrymigrate/ferry/activities"
+	"github.com/ferrymigrate/ferry/devstack"
 	"github.com/ferrymigrate/ferry/gcpfake"
+	"github.com/ferrymigrate/ferry/internal/devtest"
+	"github.com/ferrymigrate/ferry/inventory"
 	"github.com/ferrymigrate/ferry/plan"
 	"github.com/ferrymigrate/ferry/workflows"
 )
@@ -65,6 +68,9 @@ func (c chaosConfig) seeded() chaosConfig {
 // chaosFigures are what the run survived.
 type chaosFigures struct {
 	kills, midApply, midCutover, restarts, retries atomic.Int32
+	// midReplication: kills of the worker running a replicate app's
+	// replication activity (start, status, test clone, cutover job).
+	midReplication atomic.Int32
 	// The workers killed mid-apply and mid-cutover: two different ones
 	// when there are several.
 	killedMidApply, killedMidCutover atomic.Pointer[workerProc]
@@ -122,6 +128,13 @@ func runChaos(t *testing.T, cfg chaosConfig, backend func(*testing.T) temporalBa
 		devtest.FirstWave("chaos", 3, names...)(b)
 	})
 	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := inventory.Load(filepath.Join(cs.dir, "inventory.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.data.Serve(cs.fake, dp.Specs, inv); err != nil {
 		t.Fatal(err)
 	}
 	var specs []plan.AppSpec
@@ -190,11 +203,11 @@ func runChaos(t *testing.T, cfg chaosConfig, backend func(*testing.T) temporalBa
 	for _, w := range cs.workers {
 		starts += w.starts
 	}
-	t.Logf("%s figures (%s, %d workers): %d worker kills survived (%d mid-terraform-apply, %d mid-cutover), %d Temporal restart(s), %d retry signals for parked steps, %d worker starts, %d apps, took %s (seed %d)",
-		cfg.name, cs.temporal, len(cs.workers), fig.kills.Load(), fig.midApply.Load(), fig.midCutover.Load(), fig.restarts.Load(),
+	t.Logf("%s figures (%s, %d workers): %d worker kills survived (%d mid-terraform-apply, %d mid-cutover, %d mid-replication), %d Temporal restart(s), %d retry signals for parked steps, %d worker starts, %d apps, took %s (seed %d)",
+		cfg.name, cs.temporal, len(cs.workers), fig.kills.Load(), fig.midApply.Load(), fig.midCutover.Load(), fig.midReplication.Load(), fig.restarts.Load(),
 		fig.retries.Load(), starts, len(specs), took.Round(time.Second), cfg.seed)
-	fmt.Printf("%s: backend=%q workers=%d kills=%d mid-apply=%d mid-cutover=%d server-restarts=%d retries=%d apps=%d took=%s seed=%d\n",
-		cfg.name, cs.temporal.String(), len(cs.workers), fig.kills.Load(), fig.midApply.Load(), fig.midCutover.Load(), fig.restarts.Load(),
+	fmt.Printf("%s: backend=%q workers=%d kills=%d mid-apply=%d mid-cutover=%d mid-replication=%d server-restarts=%d retries=%d apps=%d took=%s seed=%d\n",
+		cfg.name, cs.temporal.String(), len(cs.workers), fig.kills.Load(), fig.midApply.Load(), fig.midCutover.Load(), fig.midReplication.Load(), fig.restarts.Load(),
 		fig.retries.Load(), len(specs), took.Round(time.Second), cfg.seed)
 	if a, c := fig.killedMidApply.Load(), fig.killedMidCutover.Load(); len(cs.workers) > 1 && a != nil && a == c {
 		t.Errorf("%s: the same worker (%s) was killed mid-apply and mid-cutover; want two different workers", cfg.name, a.name)
@@ -289,7 +302,7 @@ func chaos(ctx context.Context, t *testing.T, cs *chaosStack, c client.Client, a
 	nextRandom := time.Now().Add(jitter(5*time.Second, 12*time.Second))
 	restartAt := time.Now().Add(jitter(cfg.restartAfter, cfg.restartAfter*7/4))
 	random := 0
-	lastStageCheck, lastParkCheck := time.Time{}, time.Time{}
+	lastStageCheck, lastParkCheck, lastReplCheck := time.Time{}, time.Time{}, time.Time{}
 	kill := func(w *workerProc, where string) {
 		w.kill()
 		fig.kills.Add(1)
@@ -329,6 +342,12 @@ func chaos(ctx context.Context, t *testing.T, cs *chaosStack, c client.Client, a
 				fig.midApply.Add(1)
 				fig.killedMidApply.Store(w)
 				kill(w, "mid-terraform-apply")
+			}
+		case fig.midReplication.Load() == 0 && now.Sub(lastReplCheck) > time.Second:
+			lastReplCheck = now
+			if app, act, w := replicating(ctx, c, cs, apps); w != nil {
+				fig.midReplication.Add(1)
+				kill(w, "mid-replication of "+app+" ("+act+")")
 			}
 		case fig.midCutover.Load() == 0 && now.Sub(lastStageCheck) > time.Second:
 			lastStageCheck = now
@@ -390,6 +409,35 @@ func cuttingOver(ctx context.Context, c client.Client, cs *chaosStack, apps []st
 		}
 	}
 	return "", nil
+}
+
+// replicationActivities are the activities of the replicate strategy that
+// create or drive MigratingVms and their jobs.
+var replicationActivities = []string{activities.StartReplicationName, activities.ReplicationStatusName,
+	activities.TestCloneName, activities.CutoverReplicationName}
+
+// replicating finds an app running a replication activity and the worker
+// that runs it (its identity names its pid), or nothing.
+func replicating(ctx context.Context, c client.Client, cs *chaosStack, apps []string) (app, act string, w *workerProc) {
+	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	for _, a := range apps {
+		desc, err := c.DescribeWorkflowExecution(qctx, workflows.AppWorkflowID(a), "")
+		if err != nil {
+			continue
+		}
+		for _, pa := range desc.PendingActivities {
+			if !slices.Contains(replicationActivities, pa.GetActivityType().GetName()) {
+				continue
+			}
+			for _, w := range cs.workers {
+				if pid := w.pid(); pid != 0 && strings.HasSuffix(pa.LastWorkerIdentity, fmt.Sprintf(":%d", pid)) {
+					return a, pa.GetActivityType().GetName(), w
+				}
+			}
+		}
+	}
+	return "", "", nil
 }
 
 // healParks does what the on-call would: an app parked on a failed step

@@ -147,6 +147,13 @@ func TestFerryDev(t *testing.T) {
 			env = append(env, kv)
 		}
 	}
+	// The plan commands, in the same shell, price from gcpfake's Cloud
+	// Billing Catalog API (dev.env names it).
+	validate := exec.CommandContext(ctx, bin, "plan", "validate", filepath.Join(state, "ferry.hcl"), "--inventory", filepath.Join(state, "inventory.json"))
+	validate.Env = env
+	if outb, _ := validate.CombinedOutput(); !strings.Contains(string(outb), "prices: Cloud Billing Catalog API") {
+		t.Errorf("ferry plan validate with dev.env does not price from the billing API:\n%s", outb)
+	}
 	// Unsigned, as a raw signal from the UI would be: refused.
 	if err := c.SignalWorkflow(ctx, workflows.AppWorkflowID(app), "", workflows.SignalApprove,
 		workflows.Approval{Stage: workflows.GatePlan, Approver: approver, Comment: "unsigned"}); err != nil {
