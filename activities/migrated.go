@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"fmt"
 	"sort"
 
 	workflowpb "go.temporal.io/api/workflow/v1"
@@ -38,36 +37,12 @@ const migratedQuery = "WorkflowType = '" + migrateAppWorkflowType + "'"
 // baked, decommissioned. An app still baking or waiting for decommission
 // can roll back, so its dependants still see it as left behind.
 func MigratedApps(ctx context.Context, v Visibility, namespace string) ([]string, error) {
-	type run struct {
-		start int64
-		stage string
-	}
-	newest := map[string]run{}
-	var token []byte
-	for {
-		resp, err := v.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: namespace, Query: migratedQuery, PageSize: 1000, NextPageToken: token,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("list migrations in namespace %s (%s): %w", namespace, migratedQuery, err)
-		}
-		for _, info := range resp.GetExecutions() {
-			app, stage := keyword(info, saApp), keyword(info, saStage)
-			if app == "" {
-				continue
-			}
-			start := info.GetStartTime().AsTime().UnixNano()
-			if old, ok := newest[app]; ok && old.start >= start {
-				continue
-			}
-			newest[app] = run{start: start, stage: stage}
-		}
-		if token = resp.GetNextPageToken(); len(token) == 0 {
-			break
-		}
+	runs, err := newestRuns(ctx, v, namespace)
+	if err != nil {
+		return nil, err
 	}
 	var out []string
-	for app, r := range newest {
+	for app, r := range runs {
 		if r.stage == stageDone {
 			out = append(out, app)
 		}

@@ -27,4 +27,5 @@ const (
 	PointClientDNSName       = "PointClientDNS"
 	RestoreClientDNSName     = "RestoreClientDNS"
 	FinalizeClientDNSName    = "FinalizeClientDNS"
+	DependencyProgressName   = "DependencyProgress"
 )

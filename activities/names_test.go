@@ -12,7 +12,9 @@ func TestNamesAreMethods(t *testing.T) {
 	for _, n := range []string{ResolveAppName, ResolveWaveName, DiscoverAppName, CheckDependenciesName,
 		TerraformPlanName, TerraformApplyName, TerraformDestroyName, RunHookName, HealthCheckName,
 		ShiftTrafficName, SLOGateName, WatchSLOName, TrafficToDatacenterName, PowerOffSourcesName, PowerOnSourcesName,
-		FinalizeDecommissionName, NotifyName} {
+		FinalizeDecommissionName, NotifyName, PrepareClientDNSName, PointClientDNSName, RestoreClientDNSName, FinalizeClientDNSName,
+		DependencyProgressName, StartReplicationName, ReplicationStatusName, TestCloneName, CutoverReplicationName,
+		FinalizeReplicationName, ExtendReplicationName, CleanupReplicationName, RunSyncCommandName, ProbeSyncLagName} {
 		if _, ok := typ.MethodByName(n); !ok {
 			t.Errorf("activity name %q has no method on *Activities", n)
 		}

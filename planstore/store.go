@@ -257,6 +257,24 @@ func (resolve lookup) wave(ctx context.Context, wave, digest string) (plan.Wave,
 	return w, specs, nil
 }
 
+func (resolve lookup) waveOrder(ctx context.Context, digest string) ([]string, error) {
+	res, err := resolve(ctx, digest)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(res.Plan.Waves))
+	for _, w := range res.Plan.Waves {
+		out = append(out, w.Name)
+	}
+	return out, nil
+}
+
+// WaveOrder returns the names of the waves of the plan with this digest,
+// in the plan's order.
+func (r *Resolver) WaveOrder(ctx context.Context, digest string) ([]string, error) {
+	return lookup(r.Resolve).waveOrder(ctx, digest)
+}
+
 // App returns one app's spec from the plan with this digest.
 func (r *Resolver) App(ctx context.Context, app, digest string) (plan.AppSpec, error) {
 	return lookup(r.Resolve).app(ctx, app, digest)
@@ -297,6 +315,11 @@ func (s *Static) App(ctx context.Context, app, digest string) (plan.AppSpec, err
 // Wave implements activities.Plans.
 func (s *Static) Wave(ctx context.Context, wave, digest string) (plan.Wave, []plan.AppSpec, error) {
 	return lookup(s.resolve).wave(ctx, wave, digest)
+}
+
+// WaveOrder implements activities.WaveOrderer.
+func (s *Static) WaveOrder(ctx context.Context, digest string) ([]string, error) {
+	return lookup(s.resolve).waveOrder(ctx, digest)
 }
 
 // Current implements activities.Plans.

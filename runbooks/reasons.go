@@ -71,6 +71,10 @@ const (
 	// ReasonDependencyHoldTimeout: the cutover waited longer than the
 	// plan's hold_timeout for its dependencies to cut over.
 	ReasonDependencyHoldTimeout Reason = "dependency-hold-timeout"
+	// ReasonDependencyNotStarted: a dependency in an earlier wave has no
+	// migration running: holding the cutover for it would wait for
+	// nothing.
+	ReasonDependencyNotStarted Reason = "dependency-not-started"
 )
 
 // Gate and wait reasons: the workflow is healthy and waits for people or
@@ -103,7 +107,7 @@ var (
 		ReasonRollbackFailed, ReasonUnauthorizedApprove, ReasonFlowsInvalid, ReasonPlanDigestUnknown,
 		ReasonStartRefused, ReasonTerraformForeign, ReasonVMNotReady, ReasonReplicationCapacity,
 		ReasonReplicationFailed, ReasonTestCloneFailed, ReasonCutoverJobFailed, ReasonReplicationCleanup,
-		ReasonDependencyLost, ReasonDependencyHoldTimeout, ReasonUnknown,
+		ReasonDependencyLost, ReasonDependencyHoldTimeout, ReasonDependencyNotStarted, ReasonUnknown,
 	}
 	gates = []Reason{
 		ReasonGateApprovePlan, ReasonGateApproveCutover, ReasonGateApproveDecommission,

@@ -171,6 +171,12 @@ func TestHTTPSAppEndToEnd(t *testing.T) {
 	if e := res.Status.Evidence.ClientDNS; e == nil || e.RestoredAt.IsZero() || e.FinalizedAt.IsZero() {
 		t.Errorf("client names after the rollback: %+v, want restored and finalized", e)
 	}
+	// web-portal is in the plan's last wave, started alone: its
+	// dependencies in earlier waves never started, so its cutover was not
+	// held for nothing but parked, and the driver skipped the hold.
+	if o := res.Status.Evidence.OtherWaves; o == nil || len(o.NotStarted) == 0 || !slices.Contains(res.Status.Skipped, "dependencies-other-waves") {
+		t.Errorf("%s started out of its wave's order: earlier-wave evidence %+v, skipped %v; want its not-started dependencies named and the hold skipped", s.Name, o, res.Status.Skipped)
+	}
 	a, err := gcpfake.QueryDNS(ctx, st.DNSAddr, host+".", "A")
 	if err != nil {
 		t.Fatal(err)

@@ -57,7 +57,10 @@ type migration struct {
 	// names move with this run's cutover; clientPrepared, their TTL may be
 	// lowered; clientPointed, they may point at GCP; clientNames, their
 	// records before the cutover.
-	clientNamesOn  bool
+	clientNamesOn bool
+	// holdOtherWaves: the cutover waits for dependencies in other waves
+	// (otherwaves.go).
+	holdOtherWaves bool
 	clientPrepared bool
 	clientPointed  bool
 	clientNames    []traffic.ClientNameState
@@ -325,7 +328,7 @@ func (m *migration) checkRollback() error {
 // skippable: what the plan lists, and always the hold for dependencies
 // (skipping it is the explicit decision to cut over without them).
 func (m *migration) skippable(s step) bool {
-	return slices.Contains(m.spec.Skippable, s.stage) || slices.Contains(m.spec.Skippable, s.name) || s.name == stepHoldForDeps
+	return slices.Contains(m.spec.Skippable, s.stage) || slices.Contains(m.spec.Skippable, s.name) || s.name == stepHoldForDeps || s.name == stepHoldOtherWaves
 }
 
 // exec runs one activity and waits for it or for a rollback request,

@@ -40,6 +40,7 @@ func (m *migration) steps(ctx workflow.Context) []step {
 	})
 	data := m.dataStrategy(ctx)
 	m.clientNamesOn = m.clientNamesVersion(ctx)
+	m.holdOtherWaves = m.holdOtherWavesVersion(ctx)
 	switch data {
 	case plan.DataReplicate:
 		m.replicateSteps(add)
@@ -114,6 +115,9 @@ func (m *migration) cutoverGate(add addStep) {
 	add(StageApproveCutover, "change-window", m.changeWindow)
 	if m.in.HoldCutover {
 		add(StageApproveCutover, stepHoldForDeps, m.holdForDependencies)
+	}
+	if m.holdOtherWaves {
+		add(StageApproveCutover, stepHoldOtherWaves, m.holdForOtherWaves)
 	}
 	if m.clientNamesOn {
 		add(StageApproveCutover, stepClientDNSWait, m.waitClientNames)

@@ -131,6 +131,9 @@ type Evidence struct {
 	// ClientDNS: the client names' TTL wait, where they point, and when
 	// they were restored and finalized (clientdns.go).
 	ClientDNS *ClientDNSEvidence `json:"clientDNS,omitempty"`
+	// OtherWaves: where the app's dependencies in other waves stood at
+	// the last look of the cutover's hold (otherwaves.go).
+	OtherWaves *activities.DependencyProgressResult `json:"otherWaves,omitempty"`
 }
 
 // Status is what the status query returns.

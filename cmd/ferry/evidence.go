@@ -41,6 +41,19 @@ func evidenceTable(tw *tabwriter.Writer, e workflows.Evidence) {
 	if h := e.Health; h != nil {
 		add("health", fmt.Sprintf("%d healthy, %d unhealthy", h.Healthy, h.Unhealthy))
 	}
+	if o := e.OtherWaves; o != nil && len(o.Watched) > 0 {
+		v := fmt.Sprintf("cut over: %s", orNone(o.CutOver))
+		if len(o.Pending) > 0 {
+			v += "; pending: " + strings.Join(o.Pending, ", ")
+		}
+		if len(o.NotStarted) > 0 {
+			v += "; not started: " + strings.Join(o.NotStarted, ", ")
+		}
+		if len(o.Lost) > 0 {
+			v += "; lost: " + strings.Join(o.Lost, ", ")
+		}
+		add("earlier waves", v)
+	}
 	if c := e.ClientDNS; c != nil {
 		v := strings.Join(c.Names, ", ")
 		if !c.WaitUntil.IsZero() {
@@ -80,4 +93,11 @@ func evidenceTable(tw *tabwriter.Writer, e workflows.Evidence) {
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s\t%s\n", cell(r[0]), cell(r[1]))
 	}
+}
+
+func orNone(xs []string) string {
+	if len(xs) == 0 {
+		return "none"
+	}
+	return strings.Join(xs, ", ")
 }

@@ -34,6 +34,9 @@ type Fakes struct {
 	Data DataFakes
 	// ClientDNS answers the client names' activities (clientdns.go).
 	ClientDNS ClientDNSFakes
+	// Progress answers DependencyProgress; nil: every dependency is cut
+	// over.
+	Progress func(in activities.DependencyProgressInput) activities.DependencyProgressResult
 	// Real names the activities the test registers itself (the real ones).
 	Real map[string]bool
 	// Fail, when set, is asked before every activity (but notifications)
@@ -236,6 +239,14 @@ func (f *Fakes) Register(r Registry) {
 	}
 	f.registerData(reg)
 	f.registerClientDNS(reg)
+	reg(activities.DependencyProgressName, func(ctx context.Context, in activities.DependencyProgressInput) (activities.DependencyProgressResult, error) {
+		f.record(activities.DependencyProgressName)
+		if f.Progress != nil {
+			return f.Progress(in), nil
+		}
+		s := f.spec(ctx, in.Plan)
+		return activities.DependencyProgressResult{Watched: s.DependsOn, CutOver: s.DependsOn}, nil
+	})
 	reg(activities.NotifyName, func(ctx context.Context, in activities.NotifyInput) error {
 		f.mu.Lock()
 		f.notes = append(f.notes, in)

@@ -96,6 +96,24 @@ func (d *doubles) FinalizeDecommission(context.Context, activities.SourcesInput)
 }
 func (d *doubles) SendNotification(context.Context, activities.NotifyInput) error { return nil }
 
+// The cutover's holds and client names: nothing to wait for, nothing to
+// move.
+func (d *doubles) DependencyProgress(context.Context, activities.DependencyProgressInput) (activities.DependencyProgressResult, error) {
+	return activities.DependencyProgressResult{}, nil
+}
+func (d *doubles) PrepareClientDNS(context.Context, activities.ClientDNSInput) (activities.PrepareClientDNSResult, error) {
+	return activities.PrepareClientDNSResult{}, nil
+}
+func (d *doubles) PointClientDNS(context.Context, activities.ClientDNSInput) (activities.PointClientDNSResult, error) {
+	return activities.PointClientDNSResult{}, nil
+}
+func (d *doubles) RestoreClientDNS(context.Context, activities.RestoreClientDNSInput) (activities.ClientDNSResult, error) {
+	return activities.ClientDNSResult{}, nil
+}
+func (d *doubles) FinalizeClientDNS(context.Context, activities.FinalizeClientDNSInput) (activities.ClientDNSResult, error) {
+	return activities.ClientDNSResult{}, nil
+}
+
 // seeded says what the dashboard must show.
 type seeded struct {
 	Done, WaitingPlan, Blocked []string
