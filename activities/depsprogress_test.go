@@ -40,7 +40,7 @@ func TestDependencyProgressReadsWhatWorkflowsWrite(t *testing.T) {
 			SearchAttributes: &commonpb.SearchAttributes{IndexedFields: f}}
 	}
 	v := &oneQuery{runs: []*workflowpb.WorkflowExecutionInfo{
-		run("db", workflows.StageRolledBack, 0, true, ""), // an older run, rolled back
+		run("db", workflows.StageRolledBack, 0, true, ""),                 // an older run, rolled back
 		run("db", workflows.StageBlocked, time.Hour, true, "hook-failed"), // the newest: cut over, parked in the bake
 		run("queue", workflows.StageCutover, 0, false, ""),
 		run("auth", workflows.StageRolledBack, 0, true, ""),
