@@ -66,14 +66,7 @@ func resourceCounts(t *testing.T, s *gcpfake.Server, project string) map[string]
 func TestTerraformApplyRidesOutTransientFaults(t *testing.T) {
 	env, fake := provisionEnv(t)
 	spec := ledgerSpec(t)
-	v, err := env.ExecuteActivity(TerraformPlanName, TerraformInput{Plan: testRef(spec)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pr TerraformPlanResult
-	if err := v.Get(&pr); err != nil {
-		t.Fatal(err)
-	}
+	pr := terraformPlan(t, env, spec)
 	addFaults(t, fake,
 		gcpfake.Fault{Method: "POST", PathRegexp: `/zones/[^/]+/instances$`, Status: 503, Times: 2},
 		gcpfake.Fault{Method: "POST", PathRegexp: `/global/firewalls$`, Status: 429, RetryAfter: time.Second, Times: 2},
@@ -99,12 +92,8 @@ func TestTerraformApplyRidesOutTransientFaults(t *testing.T) {
 	}
 	fake.Faults().Clear()
 	// Converged: nothing left to do.
-	v, err = env.ExecuteActivity(TerraformPlanName, TerraformInput{Plan: testRef(spec)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := v.Get(&pr); err != nil || pr.Summary.Add+pr.Summary.Change+pr.Summary.Destroy != 0 {
-		t.Fatalf("plan after the faulty apply: %+v %v", pr.Summary, err)
+	if pr := terraformPlan(t, env, spec); pr.Summary.Add+pr.Summary.Change+pr.Summary.Destroy != 0 {
+		t.Fatalf("plan after the faulty apply: %+v", pr.Summary)
 	}
 	t.Logf("FAULTS terraform-transient injected=%d attempts=%d resources=%v", hits, attempts, got)
 }
@@ -112,14 +101,7 @@ func TestTerraformApplyRidesOutTransientFaults(t *testing.T) {
 func TestTerraformApplyOperationErrorNamesResource(t *testing.T) {
 	env, fake := provisionEnv(t)
 	spec := ledgerSpec(t)
-	v, err := env.ExecuteActivity(TerraformPlanName, TerraformInput{Plan: testRef(spec)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pr TerraformPlanResult
-	if err := v.Get(&pr); err != nil {
-		t.Fatal(err)
-	}
+	pr := terraformPlan(t, env, spec)
 	const quota = "Quota 'CPUS' exceeded. Limit: 8.0 in region europe-west1."
 	addFaults(t, fake, gcpfake.Fault{Method: "POST", PathRegexp: `/zones/[^/]+/instances$`, OpError: quota})
 	_, attempts, err := retried(t, env, TerraformApplyName, TerraformApplyInput{Plan: testRef(spec), ApprovedPlanHash: pr.Summary.Hash}, 3)

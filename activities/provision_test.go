@@ -1,9 +1,7 @@
 package activities
 
 import (
-	"encoding/json"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
@@ -12,34 +10,18 @@ import (
 
 	"github.com/ferrymigrate/ferry/gcp"
 	"github.com/ferrymigrate/ferry/gcpfake"
+	"github.com/ferrymigrate/ferry/internal/plantest"
 	"github.com/ferrymigrate/ferry/internal/testenv"
-	"github.com/ferrymigrate/ferry/inventory"
 	"github.com/ferrymigrate/ferry/plan"
 	"github.com/ferrymigrate/ferry/runbooks"
 	"github.com/ferrymigrate/ferry/terraform"
 )
 
-// ledgerSpec resolves the ledger app of examples/ferry.hcl with its
-// state in the fake's GCS bucket.
+// ledgerSpec is the ledger app of examples/ferry.hcl with its state in
+// the fake's GCS bucket.
 func ledgerSpec(t *testing.T) plan.AppSpec {
 	t.Helper()
-	b, err := os.ReadFile("../plan/testdata/inventory.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var inv inventory.Inventory
-	if err := json.Unmarshal(b, &inv); err != nil {
-		t.Fatal(err)
-	}
-	p, diags := plan.Load("../examples/ferry.hcl")
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	specs, diags := plan.Resolve(p, &inv, nil)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	s := specs[0]
+	s := plantest.ExampleSpec(t, "ledger")
 	s.Backend = plan.Backend{Type: "gcs", Bucket: "ferry-state", Prefix: "ferry"}
 	return s
 }
@@ -68,24 +50,31 @@ func reasonOf(err error) string {
 	return ""
 }
 
-func TestTerraformActivities(t *testing.T) {
-	env, fake := provisionEnv(t)
-	spec := ledgerSpec(t)
-
-	val, err := env.ExecuteActivity(TerraformPlanName, TerraformInput{Plan: testRef(spec)})
+// terraformPlan runs TerraformPlan on spec and returns its result.
+func terraformPlan(t *testing.T, env *testsuite.TestActivityEnvironment, spec plan.AppSpec) TerraformPlanResult {
+	t.Helper()
+	v, err := env.ExecuteActivity(TerraformPlanName, TerraformInput{Plan: testRef(spec)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var pr TerraformPlanResult
-	if err := val.Get(&pr); err != nil {
+	if err := v.Get(&pr); err != nil {
 		t.Fatal(err)
 	}
+	return pr
+}
+
+func TestTerraformActivities(t *testing.T) {
+	env, fake := provisionEnv(t)
+	spec := ledgerSpec(t)
+
+	pr := terraformPlan(t, env, spec)
 	if pr.Summary.Add < 3 || pr.Summary.Hash == "" || pr.Summary.MonthlyUSD <= 0 {
 		t.Fatalf("plan summary: %+v", pr.Summary)
 	}
 
 	// An approval of another plan is refused before anything is applied.
-	_, err = env.ExecuteActivity(TerraformApplyName, TerraformApplyInput{Plan: testRef(spec), ApprovedPlanHash: "0000.1111"})
+	_, err := env.ExecuteActivity(TerraformApplyName, TerraformApplyInput{Plan: testRef(spec), ApprovedPlanHash: "0000.1111"})
 	if reasonOf(err) != string(runbooks.ReasonTerraformPlanDrift) {
 		t.Fatalf("want %s, got %v", runbooks.ReasonTerraformPlanDrift, err)
 	}
@@ -93,7 +82,7 @@ func TestTerraformActivities(t *testing.T) {
 		t.Fatalf("%d instances created by a refused apply", n)
 	}
 
-	val, err = env.ExecuteActivity(TerraformApplyName, TerraformApplyInput{Plan: testRef(spec), ApprovedPlanHash: pr.Summary.Hash})
+	val, err := env.ExecuteActivity(TerraformApplyName, TerraformApplyInput{Plan: testRef(spec), ApprovedPlanHash: pr.Summary.Hash})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package terraform
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -14,38 +13,23 @@ import (
 
 	"github.com/ferrymigrate/ferry/deps"
 	"github.com/ferrymigrate/ferry/gcp"
+	"github.com/ferrymigrate/ferry/internal/plantest"
 	"github.com/ferrymigrate/ferry/internal/testenv"
-	"github.com/ferrymigrate/ferry/inventory"
 	"github.com/ferrymigrate/ferry/plan"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// exampleSpecs resolves examples/ferry.hcl (the plan test validates the same file) against plan/testdata/inventory.json.
+// exampleSpecs resolves examples/ferry.hcl (the plan test validates the
+// same file) with the flows the golden modules were rendered with.
 func exampleSpecs(t testing.TB) []plan.AppSpec {
 	t.Helper()
-	b, err := os.ReadFile("../plan/testdata/inventory.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var inv inventory.Inventory
-	if err := json.Unmarshal(b, &inv); err != nil {
-		t.Fatal(err)
-	}
-	p, diags := plan.Load("../examples/ferry.hcl")
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
 	d := &deps.Result{InboundPorts: map[string][]deps.Port{
 		"vm-101": {{Port: 8080, Protocol: "tcp"}, {Port: 9100, Protocol: "tcp"}},
 		"vm-102": {{Port: 8080, Protocol: "tcp"}},
 		"vm-103": {{Port: 5432, Protocol: "tcp"}},
 	}}
-	specs, diags := plan.Resolve(p, &inv, d)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	return specs
+	return plantest.ExampleSpecs(t, d)
 }
 
 var fakeGCP = gcp.Config{
