@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -17,9 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferrymigrate/ferry/gcename"
 	"github.com/ferrymigrate/ferry/gcp"
 	"github.com/ferrymigrate/ferry/gcpfake"
-	"github.com/ferrymigrate/ferry/traffic"
 )
 
 // Port is the app's port on its instances (named port http, health check).
@@ -27,56 +28,75 @@ const Port = 8080
 
 type obj = map[string]any
 
-func call(tb testing.TB, g gcp.Config, method, path string, body any) {
+// Call sends one compute API request to the fake (body nil: none) and
+// fails the test unless it is accepted; it returns the decoded answer.
+func Call(tb testing.TB, g gcp.Config, method, path string, body any) map[string]any {
 	tb.Helper()
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, g.ComputeEndpoint+"projects/"+g.Project+"/"+path, bytes.NewReader(b))
+	var rd io.Reader = http.NoBody
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, g.ComputeEndpoint+"projects/"+g.Project+"/"+path, rd)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		tb.Fatalf("%s %s: %s", method, path, resp.Status)
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	if resp.StatusCode != http.StatusOK {
+		tb.Fatalf("%s %s: %d %v", method, path, resp.StatusCode, m)
 	}
+	return m
 }
 
 // Provision creates app's load balancer in g.Project / g.Zone with the
-// names terraform uses, the instances vms behind it, dcEndpoint (ip:port)
-// in its hybrid NEG, and gcpPercent of the traffic to GCP. It returns the
-// forwarding rule's URL on the data plane.
+// names terraform gives it (package gcename), the instances vms behind it,
+// dcEndpoint (ip:port) in its hybrid NEG, and gcpPercent of the traffic to
+// GCP. It returns the forwarding rule's URL on the data plane.
 func Provision(tb testing.TB, s *gcpfake.Server, g gcp.Config, app string, vms []string, gcpPercent int, dcEndpoint string) string {
 	tb.Helper()
 	z := "zones/" + g.Zone + "/"
 	var members []any
 	for _, vm := range vms {
-		call(tb, g, "POST", z+"instances", obj{"name": vm, "machineType": "e2-small",
+		Call(tb, g, "POST", z+"instances", obj{"name": vm, "machineType": "e2-small",
 			"disks":             []any{obj{"boot": true, "initializeParams": obj{"sourceImage": "projects/debian-cloud/global/images/debian-12"}}},
 			"networkInterfaces": []any{obj{}}})
 		members = append(members, obj{"instance": z + "instances/" + vm})
 	}
-	ig := "ferry-" + app + "-" + g.Zone
-	call(tb, g, "POST", z+"instanceGroups", obj{"name": ig, "namedPorts": []any{obj{"name": "http", "port": Port}}})
-	call(tb, g, "POST", z+"instanceGroups/"+ig+"/addInstances", obj{"instances": members})
-	call(tb, g, "POST", "global/healthChecks", obj{"name": "ferry-" + app + "-hc", "httpHealthCheck": obj{"port": Port, "requestPath": "/healthz"}})
-	call(tb, g, "POST", "global/backendServices", obj{"name": traffic.GCPBackendName(app), "portName": "http", "protocol": "HTTP",
-		"loadBalancingScheme": "EXTERNAL_MANAGED", "healthChecks": []any{"global/healthChecks/ferry-" + app + "-hc"},
+	ig := gcename.Scoped(app, "-"+g.Zone)
+	hc, gcpBS, dcBS, um, px, fr := gcename.HealthCheck(app), gcename.GCPBackend(app), gcename.DCBackend(app), gcename.URLMap(app), gcename.Proxy(app), gcename.ForwardingRule(app)
+	Call(tb, g, "POST", z+"instanceGroups", obj{"name": ig, "namedPorts": []any{obj{"name": "http", "port": Port}}})
+	Call(tb, g, "POST", z+"instanceGroups/"+ig+"/addInstances", obj{"instances": members})
+	Call(tb, g, "POST", "global/healthChecks", obj{"name": hc, "httpHealthCheck": obj{"port": Port, "requestPath": "/healthz"}})
+	Call(tb, g, "POST", "global/backendServices", obj{"name": gcpBS, "portName": "http", "protocol": "HTTP",
+		"loadBalancingScheme": "EXTERNAL_MANAGED", "healthChecks": []any{"global/healthChecks/" + hc},
 		"backends": []any{obj{"group": z + "instanceGroups/" + ig}}})
-	host, port, _ := strings.Cut(dcEndpoint, ":")
-	neg := traffic.DCNEGName(app)
-	call(tb, g, "POST", z+"networkEndpointGroups", obj{"name": neg, "networkEndpointType": "NON_GCP_PRIVATE_IP_PORT", "defaultPort": Port})
-	call(tb, g, "POST", z+"networkEndpointGroups/"+neg+"/attachNetworkEndpoints", obj{"networkEndpoints": []any{obj{"ipAddress": host, "port": port}}})
-	call(tb, g, "POST", "global/backendServices", obj{"name": traffic.DCBackendName(app), "protocol": "HTTP",
+	host, port, err := net.SplitHostPort(dcEndpoint)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	neg := gcename.DCNEG(app)
+	Call(tb, g, "POST", z+"networkEndpointGroups", obj{"name": neg, "networkEndpointType": "NON_GCP_PRIVATE_IP_PORT", "defaultPort": Port})
+	Call(tb, g, "POST", z+"networkEndpointGroups/"+neg+"/attachNetworkEndpoints", obj{"networkEndpoints": []any{obj{"ipAddress": host, "port": port}}})
+	Call(tb, g, "POST", "global/backendServices", obj{"name": dcBS, "protocol": "HTTP",
 		"loadBalancingScheme": "EXTERNAL_MANAGED", "backends": []any{obj{"group": z + "networkEndpointGroups/" + neg}}})
-	call(tb, g, "POST", "global/urlMaps", obj{"name": traffic.URLMapName(app), "defaultRouteAction": obj{"weightedBackendServices": []any{
-		obj{"backendService": "global/backendServices/" + traffic.DCBackendName(app), "weight": 100 - gcpPercent},
-		obj{"backendService": "global/backendServices/" + traffic.GCPBackendName(app), "weight": gcpPercent}}}})
-	call(tb, g, "POST", "global/targetHttpProxies", obj{"name": "ferry-" + app + "-proxy", "urlMap": "global/urlMaps/" + traffic.URLMapName(app)})
-	call(tb, g, "POST", "global/forwardingRules", obj{"name": traffic.ForwardingRuleName(app), "portRange": "80",
-		"target": "global/targetHttpProxies/ferry-" + app + "-proxy", "loadBalancingScheme": "EXTERNAL_MANAGED"})
+	Call(tb, g, "POST", "global/urlMaps", obj{"name": um, "defaultRouteAction": obj{"weightedBackendServices": []any{
+		obj{"backendService": "global/backendServices/" + dcBS, "weight": 100 - gcpPercent},
+		obj{"backendService": "global/backendServices/" + gcpBS, "weight": gcpPercent}}}})
+	Call(tb, g, "POST", "global/targetHttpProxies", obj{"name": px, "urlMap": "global/urlMaps/" + um})
+	Call(tb, g, "POST", "global/forwardingRules", obj{"name": fr, "portRange": "80",
+		"target": "global/targetHttpProxies/" + px, "loadBalancingScheme": "EXTERNAL_MANAGED"})
 	for addr, owner := range s.DataPlaneAddrs() {
-		if strings.HasSuffix(owner, "/forwardingRules/"+traffic.ForwardingRuleName(app)) {
+		if strings.HasSuffix(owner, "/forwardingRules/"+fr) {
 			return "http://" + addr + "/"
 		}
 	}
