@@ -14,14 +14,7 @@ func TestRunnerAdoptsAnInstanceMissingFromState(t *testing.T) {
 	fake, cfg, g := fakeEnv(t)
 	spec := specFor(t, "billing-api")
 	ctx := context.Background()
-	r, err := NewRunner(cfg, g, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, _, err := r.Plan(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, sum := plannedRunner(t, cfg, g, spec)
 	if _, err := r.Apply(ctx, sum.Hash); err != nil {
 		t.Fatal(err)
 	}

@@ -19,14 +19,7 @@ func TestApplyAdoptsLBOrphans(t *testing.T) {
 	if spec.Cutover.Strategy != "lb" || len(spec.Cutover.DCEndpoints) < 2 {
 		t.Fatalf("billing-api is no lb app with two DC endpoints: %+v", spec.Cutover)
 	}
-	r, err := NewRunner(cfg, g, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, _, err := r.Plan(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, sum := plannedRunner(t, cfg, g, spec)
 	if _, err := r.Apply(ctx, sum.Hash); err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +43,7 @@ func TestApplyAdoptsLBOrphans(t *testing.T) {
 	}
 
 	// Another worker resumes with the approved plan.
-	r2, err := NewRunner(Config{Binary: cfg.Binary, CLIConfigFile: cfg.CLIConfigFile, WorkRoot: t.TempDir()}, g, spec)
+	r2, err := NewRunner(elsewhere(t, cfg), g, spec)
 	if err != nil {
 		t.Fatal(err)
 	}

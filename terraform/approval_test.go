@@ -23,14 +23,7 @@ func TestApplyRefusesChangedPlanNamingTheDifference(t *testing.T) {
 	fake, cfg, g := fakeEnv(t)
 	ctx := context.Background()
 	spec := specFor(t, "ledger")
-	r, err := NewRunner(cfg, g, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, _, err := r.Plan(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, sum := plannedRunner(t, cfg, g, spec)
 	// The provider lock is in the module and init kept it.
 	if b, err := os.ReadFile(filepath.Join(r.Dir(), FileLock)); err != nil || !bytes.Contains(b, []byte(`"h1:`)) {
 		t.Fatalf("module has no provider lock with a hash: %v\n%s", err, b)
@@ -39,8 +32,8 @@ func TestApplyRefusesChangedPlanNamingTheDifference(t *testing.T) {
 	changed := spec
 	changed.VMs = append([]plan.VMSpec{}, spec.VMs...)
 	changed.VMs[0].DiskGB++
-	rc, _ := NewRunner(Config{Binary: cfg.Binary, CLIConfigFile: cfg.CLIConfigFile, WorkRoot: t.TempDir()}, g, changed)
-	_, err = rc.Apply(ctx, sum.Hash)
+	rc, _ := NewRunner(elsewhere(t, cfg), g, changed)
+	_, err := rc.Apply(ctx, sum.Hash)
 	var drift *PlanDriftError
 	if !errors.As(err, &drift) || drift.Reason() != ReasonPlanChanged {
 		t.Fatalf("want a PlanDriftError, got %v", err)

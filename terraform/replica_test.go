@@ -74,17 +74,10 @@ func TestRunnerReplicatedDisks(t *testing.T) {
 	fake, cfg, g := fakeEnv(t)
 	ctx := context.Background()
 	spec := replicated(specFor(t, "billing-api"))
-	r, err := NewRunner(cfg, g, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The plan gate comes before the cutover job: terraform plans the
 	// instances on disks that do not exist yet, and the approved plan
 	// still applies once the cutover job created them.
-	sum, _, err := r.Plan(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, sum := plannedRunner(t, cfg, g, spec)
 	for _, v := range spec.Data.Replicate.VMs {
 		for i := 0; i < v.Disks; i++ {
 			body := `{"name":"` + gcename.ReplicaDisk(v.GCEName, i) + `","sizeGb":"20","type":"pd-balanced"}`

@@ -40,6 +40,26 @@ func specFor(t *testing.T, app string) plan.AppSpec {
 	return plan.AppSpec{}
 }
 
+// plannedRunner is a runner of spec with its first plan made.
+func plannedRunner(t *testing.T, cfg Config, g gcp.Config, spec plan.AppSpec) (*Runner, PlanSummary) {
+	t.Helper()
+	r, err := NewRunner(cfg, g, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, _, err := r.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, sum
+}
+
+// elsewhere is cfg with a working directory of its own: another worker.
+func elsewhere(t *testing.T, cfg Config) Config {
+	cfg.WorkRoot = t.TempDir()
+	return cfg
+}
+
 var kinds = []string{"instances", "disks", "firewalls", "instanceGroups", "healthChecks", "backendServices",
 	"urlMaps", "targetHttpProxies", "forwardingRules", "networkEndpointGroups"}
 
@@ -57,19 +77,12 @@ func TestRunnerLifecycle(t *testing.T) {
 	fake, cfg, g := fakeEnv(t)
 	ctx := context.Background()
 	spec := specFor(t, "billing-api")
-	r, err := NewRunner(cfg, g, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, _, err := r.Plan(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, sum := plannedRunner(t, cfg, g, spec)
 	if sum.Add < 3 || sum.Change != 0 || sum.Destroy != 0 || len(sum.MachineTypes) != 3 || sum.MonthlyUSDDelta <= 0 {
 		t.Fatalf("first plan: %+v", sum)
 	}
 	// The same inputs plan to the same hash: apply may run on another worker.
-	r2, _ := NewRunner(Config{Binary: cfg.Binary, CLIConfigFile: cfg.CLIConfigFile, WorkRoot: t.TempDir()}, g, spec)
+	r2, _ := NewRunner(elsewhere(t, cfg), g, spec)
 	if again, _, err := r2.Plan(ctx); err != nil || again.Hash != sum.Hash {
 		t.Fatalf("re-plan elsewhere: hash %s vs %s (%v)", again.Hash, sum.Hash, err)
 	}
@@ -221,7 +234,7 @@ func TestRunnerStateLock(t *testing.T) {
 	case err := <-done:
 		t.Fatalf("apply ended before the lock test: %v", err)
 	}
-	b, _ := NewRunner(Config{Binary: cfg.Binary, CLIConfigFile: cfg.CLIConfigFile, WorkRoot: t.TempDir()}, g, spec)
+	b, _ := NewRunner(elsewhere(t, cfg), g, spec)
 	b.LockTimeout = time.Second
 	_, _, err = b.Plan(context.Background())
 	var locked *LockedError
