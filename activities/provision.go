@@ -35,21 +35,12 @@ func (a *Activities) TerraformPlan(ctx context.Context, in TerraformInput) (Terr
 	if err := a.recheckReadiness(ctx, spec); err != nil {
 		return TerraformPlanResult{}, err
 	}
-	r, err := a.runner(spec)
+	sum, err := withRunner(ctx, a, spec, "plan", runbooks.ReasonTerraformPlan, func(r *terraform.Runner) (terraform.PlanSummary, error) {
+		sum, _, err := r.Plan(ctx)
+		return sum, err
+	})
 	if err != nil {
 		return TerraformPlanResult{}, err
-	}
-	r.Owner = owner(ctx)
-	// init + plan can outlast the stage's heartbeat timeout on a busy
-	// worker: heartbeat as apply and destroy do.
-	stop := heartbeat(ctx, r)
-	done := measure(ctx, "plan")
-	sum, _, err := r.Plan(ctx)
-	done(err)
-	stop()
-	logRecovered(ctx, spec.Name, r)
-	if err != nil {
-		return TerraformPlanResult{}, terraformError(ctx, err, runbooks.ReasonTerraformPlan)
 	}
 	activity.GetLogger(ctx).Info("terraform plan", "app", spec.Name, "add", sum.Add, "change", sum.Change, "destroy", sum.Destroy)
 	return TerraformPlanResult{Summary: toSummary(sum)}, nil
@@ -62,19 +53,11 @@ func (a *Activities) TerraformApply(ctx context.Context, in TerraformApplyInput)
 	if err != nil {
 		return TerraformApplyResult{}, err
 	}
-	r, err := a.runner(spec)
+	res, err := withRunner(ctx, a, spec, "apply", runbooks.ReasonTerraformApply, func(r *terraform.Runner) (terraform.ApplyResult, error) {
+		return r.Apply(ctx, in.ApprovedPlanHash)
+	})
 	if err != nil {
 		return TerraformApplyResult{}, err
-	}
-	r.Owner = owner(ctx)
-	stop := heartbeat(ctx, r)
-	done := measure(ctx, "apply")
-	res, err := r.Apply(ctx, in.ApprovedPlanHash)
-	done(err)
-	stop()
-	logRecovered(ctx, spec.Name, r)
-	if err != nil {
-		return TerraformApplyResult{}, terraformError(ctx, err, runbooks.ReasonTerraformApply)
 	}
 	if res.Resumed {
 		activity.GetLogger(ctx).Info("terraform apply completed an interrupted apply", "app", spec.Name)
@@ -89,21 +72,33 @@ func (a *Activities) TerraformDestroy(ctx context.Context, in TerraformInput) (T
 	if err != nil {
 		return TerraformDestroyResult{}, err
 	}
+	n, err := withRunner(ctx, a, spec, "destroy", runbooks.ReasonTerraformDestroy, func(r *terraform.Runner) (int, error) {
+		return r.Destroy(ctx)
+	})
+	return TerraformDestroyResult{Destroyed: n}, err
+}
+
+// withRunner runs op (plan, apply or destroy) on the app's terraform
+// runner, owned by this activity, heartbeating (init + plan too can outlast
+// a stage's heartbeat timeout on a busy worker) and measured; a failure is
+// a Temporal error with reason.
+func withRunner[T any](ctx context.Context, a *Activities, spec plan.AppSpec, op string, reason runbooks.Reason, run func(*terraform.Runner) (T, error)) (T, error) {
 	r, err := a.runner(spec)
 	if err != nil {
-		return TerraformDestroyResult{}, err
+		var zero T
+		return zero, err
 	}
 	r.Owner = owner(ctx)
 	stop := heartbeat(ctx, r)
-	done := measure(ctx, "destroy")
-	n, err := r.Destroy(ctx)
+	done := measure(ctx, op)
+	res, err := run(r)
 	done(err)
 	stop()
 	logRecovered(ctx, spec.Name, r)
 	if err != nil {
-		return TerraformDestroyResult{Destroyed: n}, terraformError(ctx, err, runbooks.ReasonTerraformDestroy)
+		return res, terraformError(ctx, err, reason)
 	}
-	return TerraformDestroyResult{Destroyed: n}, nil
+	return res, nil
 }
 
 // measure times one terraform command into ferry_terraform_seconds{op}
