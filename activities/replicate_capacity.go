@@ -16,6 +16,8 @@ package activities
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -126,7 +128,7 @@ func (e *estate) full(l plan.ReplicationLimits, vm plan.ReplicaVM, self string) 
 	if l.PerProject > 0 && e.project >= l.PerProject {
 		return fmt.Sprintf("project: %d of %d active replications", e.project, l.PerProject)
 	}
-	for _, g := range sortedKeys(caps(l, vm)) {
+	for _, g := range slices.Sorted(maps.Keys(caps(l, vm))) {
 		limit := caps(l, vm)[g]
 		if n := others(e.groups[g], self); n >= limit {
 			return fmt.Sprintf("%s: %d of %d replications running", g, n, limit)
@@ -139,7 +141,7 @@ func (e *estate) full(l plan.ReplicationLimits, vm plan.ReplicaVM, self string) 
 // replications beyond it, or "".
 func (e *estate) over(l plan.ReplicationLimits, vm plan.ReplicaVM, self string) string {
 	c := caps(l, vm)
-	for _, g := range sortedKeys(c) {
+	for _, g := range slices.Sorted(maps.Keys(c)) {
 		ms := append([]member(nil), e.groups[g]...)
 		if len(ms) <= c[g] {
 			continue
@@ -157,13 +159,4 @@ func (e *estate) over(l plan.ReplicationLimits, vm plan.ReplicaVM, self string) 
 		}
 	}
 	return ""
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

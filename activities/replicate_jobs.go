@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -165,7 +167,7 @@ func listAll[T any](all iter.Seq2[T, error], what string) ([]T, error) {
 
 func jobStates(jobs map[string]*vmmigrationpb.CloneJob) []string {
 	var out []string
-	for _, k := range sortedKeys(jobs) {
+	for _, k := range slices.Sorted(maps.Keys(jobs)) {
 		out = append(out, lastPart(jobs[k].GetName())+" "+jobs[k].GetState().String())
 	}
 	return out

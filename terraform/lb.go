@@ -1,7 +1,9 @@
 package terraform
 
 import (
+	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,7 +29,7 @@ const (
 // internal-tcp, the passthrough forwarding rule (lb_kinds.go).
 func (r *renderer) lb(w *tw) {
 	zones := r.zones()
-	zoneNames := sortedKeys(zones)
+	zoneNames := slices.Sorted(maps.Keys(zones))
 	r.instanceGroups(w, zones, zoneNames)
 	r.healthCheck(w)
 	if r.internal() {

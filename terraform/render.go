@@ -2,6 +2,7 @@ package terraform
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"sort"
@@ -240,7 +241,7 @@ func baseLabels(spec plan.AppSpec) map[string]string {
 
 func sortedLabels(m map[string]string) []label {
 	out := make([]label, 0, len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, label{k, m[k]})
 	}
 	return out
@@ -470,13 +471,4 @@ func (r *renderer) zones() map[string][]string {
 		out[v.Zone] = append(out[v.Zone], v.GCEName)
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

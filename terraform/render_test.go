@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -50,7 +52,7 @@ func TestRenderGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			var all bytes.Buffer
-			for _, n := range sortedKeys(files) {
+			for _, n := range slices.Sorted(maps.Keys(files)) {
 				all.WriteString("### " + n + "\n")
 				all.Write(files[n])
 			}

@@ -2,7 +2,9 @@ package terraform
 
 import (
 	"context"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -36,7 +38,7 @@ func TestRenderReplicatedDisks(t *testing.T) {
 		t.Fatal(err)
 	}
 	var all strings.Builder
-	for _, n := range sortedKeys(files) {
+	for _, n := range slices.Sorted(maps.Keys(files)) {
 		all.Write(files[n])
 	}
 	out := all.String()
