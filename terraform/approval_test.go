@@ -82,11 +82,7 @@ func TestApplyRefusesForeignObject(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("create the foreign health check: %s", resp.Status)
 	}
-	r, _ := NewRunner(cfg, g, spec)
-	sum, _, err := r.Plan(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, sum := plannedRunner(t, cfg, g, spec)
 	_, err = r.Apply(ctx, sum.Hash)
 	var foreign *ForeignObjectError
 	if !errors.As(err, &foreign) || foreign.Address != "google_compute_health_check.app" || !strings.Contains(err.Error(), name) {

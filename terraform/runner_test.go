@@ -172,21 +172,14 @@ func TestRunnerConcurrentApps(t *testing.T) {
 func TestRunnerInterruptedApplyConverges(t *testing.T) {
 	fake, cfg, g := fakeEnv(t)
 	spec := specFor(t, "billing-api")
-	r, err := NewRunner(cfg, g, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, _, err := r.Plan(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, sum := plannedRunner(t, cfg, g, spec)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.Progress = func(p Progress) {
 		if p.Phase == "complete" && p.Done >= 2 {
 			cancel()
 		}
 	}
-	_, err = r.Apply(ctx, sum.Hash)
+	_, err := r.Apply(ctx, sum.Hash)
 	cancel()
 	if err == nil {
 		t.Fatal("the cancelled apply reported success")
