@@ -3,7 +3,6 @@ package activities
 import (
 	"context"
 	"errors"
-	"github.com/ferrymigrate/ferry/plan"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,8 +17,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/ferrymigrate/ferry/internal/fakevis"
 	"github.com/ferrymigrate/ferry/inventory"
 	"github.com/ferrymigrate/ferry/inventory/sample"
+	"github.com/ferrymigrate/ferry/plan"
 )
 
 // depsVCSim starts vcsim with VMs named after apps (the default name rule
@@ -85,7 +86,7 @@ func TestCheckDependencies(t *testing.T) {
 
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	a := &Activities{Plans: testPlans, VCenter: cfg, Flows: []string{flows}, Visibility: &fakeVisibility{}}
+	a := &Activities{Plans: testPlans, VCenter: cfg, Flows: []string{flows}, Visibility: &fakevis.Visibility{}}
 	env.RegisterActivity(a)
 
 	val, err := env.ExecuteActivity(a.CheckDependencies, CheckDependenciesInput{Plan: testRef(plan.AppSpec{Name: "api"}), Migrated: []string{"web"}})

@@ -5,13 +5,11 @@ import (
 	"testing"
 	"time"
 
-	commonpb "go.temporal.io/api/common/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/ferrymigrate/ferry/activities"
+	"github.com/ferrymigrate/ferry/internal/fakevis"
 	"github.com/ferrymigrate/ferry/plan"
 	"github.com/ferrymigrate/ferry/planstore"
 	"github.com/ferrymigrate/ferry/workflows"
@@ -23,23 +21,18 @@ import (
 // ones are the wave's, later waves' and apps outside the plan the
 // dependencies gate's.
 func TestDependencyProgressReadsWhatWorkflowsWrite(t *testing.T) {
-	dc := converter.GetDefaultDataConverter()
 	base := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	run := func(app, stage string, started time.Duration, cutover bool, lastError string) *workflowpb.WorkflowExecutionInfo {
-		f := map[string]*commonpb.Payload{}
-		f[workflows.SAApp.GetName()], _ = dc.ToPayload(app)
-		f[workflows.SAStage.GetName()], _ = dc.ToPayload(stage)
+		sa := map[string]any{workflows.SAApp.GetName(): app, workflows.SAStage.GetName(): stage}
 		if cutover {
-			f[workflows.SACutoverAt.GetName()], _ = dc.ToPayload(base.Add(started + time.Hour))
+			sa[workflows.SACutoverAt.GetName()] = base.Add(started + time.Hour)
 		}
 		if lastError != "" {
-			f[workflows.SALastError.GetName()], _ = dc.ToPayload(lastError)
+			sa[workflows.SALastError.GetName()] = lastError
 		}
-		return &workflowpb.WorkflowExecutionInfo{StartTime: timestamppb.New(base.Add(started)),
-			Execution:        &commonpb.WorkflowExecution{WorkflowId: workflows.AppWorkflowID(app)},
-			SearchAttributes: &commonpb.SearchAttributes{IndexedFields: f}}
+		return fakevis.Run(workflows.AppWorkflowID(app), "", 0, base.Add(started), sa)
 	}
-	v := &oneQuery{runs: []*workflowpb.WorkflowExecutionInfo{
+	v := &fakevis.Visibility{Execs: []*workflowpb.WorkflowExecutionInfo{
 		run("db", workflows.StageRolledBack, 0, true, ""),                 // an older run, rolled back
 		run("db", workflows.StageBlocked, time.Hour, true, "hook-failed"), // the newest: cut over, parked in the bake
 		run("queue", workflows.StageCutover, 0, false, ""),

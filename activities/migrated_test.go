@@ -1,7 +1,6 @@
 package activities
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -10,52 +9,17 @@ import (
 	"testing"
 	"time"
 
-	commonpb "go.temporal.io/api/common/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
-	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/ferrymigrate/ferry/internal/fakevis"
 	"github.com/ferrymigrate/ferry/plan"
 )
-
-// fakeVisibility serves MigrateApp runs, two per page.
-type fakeVisibility struct {
-	runs    []*workflowpb.WorkflowExecutionInfo
-	queries []string
-	err     error
-}
-
-func (f *fakeVisibility) ListWorkflow(_ context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
-	f.queries = append(f.queries, req.GetNamespace()+": "+req.GetQuery())
-	if f.err != nil {
-		return nil, f.err
-	}
-	start := 0
-	if len(req.GetNextPageToken()) > 0 {
-		start = int(req.GetNextPageToken()[0])
-	}
-	end := min(start+2, len(f.runs))
-	resp := &workflowservice.ListWorkflowExecutionsResponse{Executions: f.runs[start:end]}
-	if end < len(f.runs) {
-		resp.NextPageToken = []byte{byte(end)}
-	}
-	return resp, nil
-}
 
 // migrationRun is a run as visibility shows it, with the search attribute
 // names given (the external test passes package workflows' own).
 func migrationRun(appKey, stageKey, app, stage string, started time.Time) *workflowpb.WorkflowExecutionInfo {
-	kw := func(s string) *commonpb.Payload {
-		p, _ := converter.GetDefaultDataConverter().ToPayload(s)
-		return p
-	}
-	return &workflowpb.WorkflowExecutionInfo{
-		Execution:        &commonpb.WorkflowExecution{WorkflowId: "ferry-app-" + app, RunId: app + started.String()},
-		StartTime:        timestamppb.New(started),
-		SearchAttributes: &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{appKey: kw(app), stageKey: kw(stage)}},
-	}
+	return fakevis.Run("ferry-app-"+app, app+started.String(), 0, started, map[string]any{appKey: app, stageKey: stage})
 }
 
 // TestCheckDependenciesFindsMigratedApps: the workflow passes no Migrated;
@@ -72,7 +36,7 @@ func TestCheckDependenciesFindsMigratedApps(t *testing.T) {
 		"10.0.0.2,10.0.0.3,45000,47000,tcp,500,...AP.SF,\n"+ // both ephemeral, no SYN: no telling
 		"10.0.0.3,10.0.0.2,47000,45000,tcp,700,...AP.SF,\n"), 0o644)
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	vis := &fakeVisibility{runs: []*workflowpb.WorkflowExecutionInfo{
+	vis := &fakevis.Visibility{PageSize: 2, Execs: []*workflowpb.WorkflowExecutionInfo{
 		migrationRun(saApp, saStage, "db", "Cutover", t0),
 		migrationRun(saApp, saStage, "web", stageDone, t0),
 		migrationRun(saApp, saStage, "db", stageDone, t0.Add(time.Hour)),
@@ -94,8 +58,8 @@ func TestCheckDependenciesFindsMigratedApps(t *testing.T) {
 	if !slices.Equal(res.Migrated, []string{"db", "ledger"}) || !slices.Equal(res.LeftBehind, []string{"web"}) {
 		t.Errorf("migrated %v left behind %v (want db moved, web not: its newest run is in progress)", res.Migrated, res.LeftBehind)
 	}
-	if len(vis.queries) != 3 || !strings.Contains(vis.queries[0], "WorkflowType = 'MigrateApp'") {
-		t.Errorf("visibility queries: %v", vis.queries)
+	if len(vis.Asked) != 3 || !strings.Contains(vis.Asked[0], "WorkflowType = 'MigrateApp'") {
+		t.Errorf("visibility queries: %v", vis.Asked)
 	}
 	i := slices.IndexFunc(res.Warnings, func(w string) bool { return strings.Contains(w, "no telling which side is the server") })
 	if i < 0 || !strings.Contains(res.Warnings[i], "involve api") || !strings.Contains(res.Warnings[i], "ss -ltn") {
@@ -103,7 +67,7 @@ func TestCheckDependenciesFindsMigratedApps(t *testing.T) {
 	}
 
 	// Visibility down: a warning, and the input's apps still count.
-	vis.err = errors.New("visibility unavailable")
+	vis.Err = errors.New("visibility unavailable")
 	val, err = env.ExecuteActivity(a.CheckDependencies, CheckDependenciesInput{Plan: testRef(plan.AppSpec{Name: "api"}), Migrated: []string{"web"}})
 	if err != nil {
 		t.Fatal(err)
