@@ -94,7 +94,7 @@ func Start(t testing.TB, opts Options) *Stack {
 	defer cancel()
 
 	var err error
-	s.pg, err = initPostgres(ctx, pgBin, freePort(t))
+	s.pg, err = initPostgres(ctx, pgBin, testenv.FreePort(t))
 	t.Cleanup(s.pg.stop) // registered first: runs after the server's stop
 	if err != nil {
 		t.Fatalf("prodstack: PostgreSQL: %v", err)
@@ -402,15 +402,6 @@ func tailFile(path string, n int) string {
 	return tail(b, n)
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // serverPort is a free loopback port below 32768: the server records its
 // membership ports in PostgreSQL as smallint, so the kernel's ephemeral
