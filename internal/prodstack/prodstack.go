@@ -402,7 +402,6 @@ func tailFile(path string, n int) string {
 	return tail(b, n)
 }
 
-
 // serverPort is a free loopback port below 32768: the server records its
 // membership ports in PostgreSQL as smallint, so the kernel's ephemeral
 // range (32768-60999) would stop it at start ("out of range for type
