@@ -25,17 +25,12 @@ func TestRecordDataHistory(t *testing.T) {
 	}
 	srv := startDevServer(t)
 	c := srv.Client(t)
-	replicate := func(s *plan.AppSpec) {
-		s.Data = plan.DataSpec{Strategy: plan.DataReplicate, Replicate: &plan.ReplicateSpec{
-			Location: "europe-west1", HostProject: "ferry-history", TestClone: true, TestNetwork: "migration-test",
-			VMs: []plan.ReplicaVM{{Ref: "vm-1", Name: s.Name + "-01", GCEName: s.Name + "-01", Source: "projects/ferry-history/locations/europe-west1/sources/dc1", Disks: 1}}}}
-	}
 	syncs := func(s *plan.AppSpec) {
 		s.Data = plan.DataSpec{Strategy: plan.DataSync, Sync: &plan.SyncSpec{Start: []string{"start"}, Lag: []string{"lag"},
 			CatchUp: []string{"catch-up"}, Reverse: []string{"reverse"}, MaxLag: 30 * time.Second, Every: time.Second, Timeout: time.Minute}}
 	}
 	plans := recPlans{edits: map[string]func(*plan.AppSpec){
-		"history-replicate": replicate, "history-replicate-rollback": replicate, "history-sync-rollback": syncs}}
+		"history-replicate": replicateEdit, "history-replicate-rollback": replicateEdit, "history-sync-rollback": syncs}}
 	f := &fakeacts.Fakes{Plans: plans}
 	f.Data.NotReadyPolls = 1
 	f.Data.Lags = []time.Duration{50 * time.Second, 40 * time.Second, 10 * time.Second}
@@ -48,4 +43,11 @@ func TestRecordDataHistory(t *testing.T) {
 		{"history-replicate-rollback", workflows.StageApproveDecommission, workflows.StageRolledBack},
 		{"history-sync-rollback", workflows.StageApproveDecommission, workflows.StageRolledBack},
 	}, nil)
+}
+
+// replicateEdit makes a recorded app replicate one VM.
+func replicateEdit(s *plan.AppSpec) {
+	s.Data = plan.DataSpec{Strategy: plan.DataReplicate, Replicate: &plan.ReplicateSpec{
+		Location: "europe-west1", HostProject: "ferry-history", TestClone: true, TestNetwork: "migration-test",
+		VMs: []plan.ReplicaVM{{Ref: "vm-1", Name: s.Name + "-01", GCEName: s.Name + "-01", Source: "projects/ferry-history/locations/europe-west1/sources/dc1", Disks: 1}}}}
 }

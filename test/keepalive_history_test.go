@@ -23,12 +23,7 @@ func TestRecordKeepAliveHistory(t *testing.T) {
 	}
 	srv := startDevServer(t)
 	c := srv.Client(t)
-	replicate := func(s *plan.AppSpec) {
-		s.Data = plan.DataSpec{Strategy: plan.DataReplicate, Replicate: &plan.ReplicateSpec{
-			Location: "europe-west1", HostProject: "ferry-history", TestClone: true, TestNetwork: "migration-test",
-			VMs: []plan.ReplicaVM{{Ref: "vm-1", Name: s.Name + "-01", GCEName: s.Name + "-01", Source: "projects/ferry-history/locations/europe-west1/sources/dc1", Disks: 1}}}}
-	}
-	f := &fakeacts.Fakes{Plans: recPlans{edits: map[string]func(*plan.AppSpec){"history-replicate-keepalive": replicate}}}
+	f := &fakeacts.Fakes{Plans: recPlans{edits: map[string]func(*plan.AppSpec){"history-replicate-keepalive": replicateEdit}}}
 	startFakeWorker(t, c, f)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
