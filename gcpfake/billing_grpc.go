@@ -5,8 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
-	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -91,26 +89,8 @@ func (bs *billingServer) intercept(ctx context.Context, req any, info *grpc.Unar
 	bs.mu.Lock()
 	bs.calls[info.FullMethod[strings.LastIndex(info.FullMethod, "/")+1:]]++
 	bs.mu.Unlock()
-	if f := bs.s.faults.match(&http.Request{Method: "POST", URL: &url.URL{Path: info.FullMethod}}); f != nil {
-		if f.Delay > 0 {
-			select {
-			case <-time.After(f.Delay):
-			case <-ctx.Done():
-				return nil, status.FromContextError(ctx.Err()).Err()
-			}
-		}
-		switch {
-		case f.Status == 403:
-			return nil, status.Error(codes.PermissionDenied, "Cloud Billing API has not been used in this project before or it is disabled. Enable it and retry. (gcpfake injected fault)")
-		case f.Status == 429:
-			return nil, status.Error(codes.ResourceExhausted, "Quota exceeded for quota metric 'Read requests' (gcpfake injected fault)")
-		case f.Status == 503:
-			return nil, status.Error(codes.Unavailable, "The service is currently unavailable. (gcpfake injected fault)")
-		case f.Status >= 500:
-			return nil, status.Error(codes.Internal, "Internal error. (gcpfake injected fault)")
-		case f.Status >= 400:
-			return nil, status.Error(codes.InvalidArgument, "gcpfake injected fault")
-		}
+	if err := bs.s.grpcFault(ctx, info.FullMethod, "Quota exceeded for quota metric 'Read requests'", "Cloud Billing API has not been used in this project before or it is disabled. Enable it and retry."); err != nil {
+		return nil, err
 	}
 	return h(ctx, req)
 }

@@ -1,12 +1,17 @@
 package gcpfake
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"sync"
 	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Fault is one injected misbehaviour. A request matches when its method
@@ -125,4 +130,38 @@ func writeFaultStatus(w http.ResponseWriter, f *Fault) {
 		reason, msg = "invalid", "gcpfake injected fault"
 	}
 	writeError(w, &apiError{Code: f.Status, Reason: reason, Message: msg})
+}
+
+// grpcFault applies the injected fault matching a gRPC method (a Fault's
+// PathRegexp matches the full method, e.g.
+// "/google.monitoring.v3.MetricService/ListTimeSeries") as Google's gRPC
+// APIs answer: its delay, then 429 → RESOURCE_EXHAUSTED with the API's
+// quota message, 403 → PERMISSION_DENIED with denied when the API says so
+// (else INVALID_ARGUMENT like any other 4xx), 503 → UNAVAILABLE, other
+// 5xx → INTERNAL. nil: no fault, serve the call.
+func (s *Server) grpcFault(ctx context.Context, method, quota, denied string) error {
+	f := s.faults.match(&http.Request{Method: "POST", URL: &url.URL{Path: method}})
+	if f == nil {
+		return nil
+	}
+	if f.Delay > 0 {
+		select {
+		case <-time.After(f.Delay):
+		case <-ctx.Done():
+			return status.FromContextError(ctx.Err()).Err()
+		}
+	}
+	switch {
+	case f.Status == 403 && denied != "":
+		return status.Error(codes.PermissionDenied, denied+" (gcpfake injected fault)")
+	case f.Status == 429:
+		return status.Error(codes.ResourceExhausted, quota+" (gcpfake injected fault)")
+	case f.Status == 503:
+		return status.Error(codes.Unavailable, "The service is currently unavailable. (gcpfake injected fault)")
+	case f.Status >= 500:
+		return status.Error(codes.Internal, "Internal error. (gcpfake injected fault)")
+	case f.Status >= 400:
+		return status.Error(codes.InvalidArgument, "gcpfake injected fault")
+	}
+	return nil
 }

@@ -3,8 +3,6 @@ package gcpfake
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
@@ -43,24 +41,8 @@ func (m *M2VM) intercept(ctx context.Context, req any, info *grpc.UnaryServerInf
 	m.mu.Lock()
 	m.calls[short]++
 	m.mu.Unlock()
-	if f := m.s.faults.match(&http.Request{Method: "POST", URL: &url.URL{Path: info.FullMethod}}); f != nil {
-		if f.Delay > 0 {
-			select {
-			case <-time.After(f.Delay):
-			case <-ctx.Done():
-				return nil, status.FromContextError(ctx.Err()).Err()
-			}
-		}
-		switch {
-		case f.Status == 429:
-			return nil, status.Error(codes.ResourceExhausted, "Rate Limit Exceeded (gcpfake injected fault)")
-		case f.Status == 503:
-			return nil, status.Error(codes.Unavailable, "The service is currently unavailable. (gcpfake injected fault)")
-		case f.Status >= 500:
-			return nil, status.Error(codes.Internal, "Internal error. (gcpfake injected fault)")
-		case f.Status >= 400:
-			return nil, status.Error(codes.InvalidArgument, "gcpfake injected fault")
-		}
+	if err := m.s.grpcFault(ctx, info.FullMethod, "Rate Limit Exceeded", ""); err != nil {
+		return nil, err
 	}
 	m.tick()
 	resp, err := h(ctx, req)

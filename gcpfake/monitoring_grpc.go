@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net"
-	"net/http"
-	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
@@ -64,24 +62,8 @@ func (s *Server) MonitoringEndpoint() string { return s.monLn.Addr().String() }
 // PathRegexp matches the full gRPC method
 // ("/google.monitoring.v3.MetricService/ListTimeSeries").
 func (ms *monServer) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-	if f := ms.s.faults.match(&http.Request{Method: "POST", URL: &url.URL{Path: info.FullMethod}}); f != nil {
-		if f.Delay > 0 {
-			select {
-			case <-time.After(f.Delay):
-			case <-ctx.Done():
-				return nil, status.FromContextError(ctx.Err()).Err()
-			}
-		}
-		switch {
-		case f.Status == 429:
-			return nil, status.Error(codes.ResourceExhausted, "Quota exceeded for quota metric 'Time series queries' (gcpfake injected fault)")
-		case f.Status == 503:
-			return nil, status.Error(codes.Unavailable, "The service is currently unavailable. (gcpfake injected fault)")
-		case f.Status >= 500:
-			return nil, status.Error(codes.Internal, "Internal error. (gcpfake injected fault)")
-		case f.Status >= 400:
-			return nil, status.Error(codes.InvalidArgument, "gcpfake injected fault")
-		}
+	if err := ms.s.grpcFault(ctx, info.FullMethod, "Quota exceeded for quota metric 'Time series queries'", ""); err != nil {
+		return nil, err
 	}
 	return h(ctx, req)
 }
