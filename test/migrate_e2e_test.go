@@ -57,12 +57,14 @@ func e2eStack(t *testing.T) *devtest.Stack {
 	return st
 }
 
-// pick returns n lb apps behind the external HTTP load balancer (the ones
+// pick returns n lb apps behind the external HTTP load balancer whose data
+// is not moved by a data strategy (replicate and sync apps have their own
+// e2e test: their instances exist only from the cutover on; the ones
 // gce reads the global URL map of) with the fewest VMs.
 func pick(st *devtest.Stack, n int) []plan.AppSpec {
 	var out []plan.AppSpec
 	for _, s := range st.Specs {
-		if s.Cutover.Strategy == "lb" && s.Cutover.LoadBalancer() == plan.LBExternalHTTP && len(s.Cutover.DCEndpoints) > 0 {
+		if s.Cutover.Strategy == "lb" && s.Cutover.LoadBalancer() == plan.LBExternalHTTP && len(s.Cutover.DCEndpoints) > 0 && s.Data.Strategy == plan.DataNone {
 			out = append(out, s)
 		}
 	}
