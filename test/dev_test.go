@@ -34,7 +34,7 @@ func TestFerryDev(t *testing.T) {
 	tf, tfrc := testenv.Terraform(t)
 	bin := ferry(t)
 	state := t.TempDir()
-	port, ui, metricsPort := freePort(t), freePort(t), freePort(t)
+	port, ui, metricsPort := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
 	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
 	args := []string{"dev", "--demo", "--state-dir", state, "--temporal-port", fmt.Sprint(port), "--ui-port", fmt.Sprint(ui),
 		"--metrics-address", fmt.Sprintf("127.0.0.1:%d", metricsPort),
@@ -231,7 +231,7 @@ func TestFerryDev(t *testing.T) {
 	}
 
 	// A second ferry dev on the same state says so.
-	second := exec.Command(bin, "dev", "--state-dir", state, "--temporal-port", fmt.Sprint(freePort(t)), "--ui-port", fmt.Sprint(freePort(t)), "--temporal-bin", temporal)
+	second := exec.Command(bin, "dev", "--state-dir", state, "--temporal-port", fmt.Sprint(testenv.FreePort(t)), "--ui-port", fmt.Sprint(testenv.FreePort(t)), "--temporal-bin", temporal)
 	msg, err := second.CombinedOutput()
 	if err == nil || !strings.Contains(string(msg), "already running") {
 		t.Errorf("second ferry dev: err=%v output=%s", err, msg)

@@ -29,7 +29,7 @@ type devServer struct {
 func startDevServer(t testing.TB) *devServer {
 	t.Helper()
 	d := &devServer{t: t, bin: testenv.Temporal(t), db: filepath.Join(t.TempDir(), "temporal.db"),
-		port: freePort(t), ui: freePort(t)}
+		port: testenv.FreePort(t), ui: testenv.FreePort(t)}
 	d.start()
 	t.Cleanup(d.stop)
 	return d
