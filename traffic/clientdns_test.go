@@ -15,6 +15,7 @@ import (
 
 	"github.com/ferrymigrate/ferry/gcp"
 	"github.com/ferrymigrate/ferry/gcpfake"
+	"github.com/ferrymigrate/ferry/internal/lbrig"
 	"github.com/ferrymigrate/ferry/inventory"
 	"github.com/ferrymigrate/ferry/plan"
 	"github.com/ferrymigrate/ferry/traffic"
@@ -84,7 +85,7 @@ func TestClientsFollowCutoverAndRollback(t *testing.T) {
 		return ""
 	}})
 	const app = "billing-api"
-	provisionLB(t, g, app, []string{"billing-web-1", "billing-web-2"}, 8080, dcEndpoint)
+	lbrig.Provision(t, s, g, app, []string{"billing-web-1", "billing-web-2"}, 0, dcEndpoint)
 	clientZone(t, g, &dns.ResourceRecordSet{Name: clientName, Type: "A", Ttl: 300, Rrdatas: []string{vip}})
 	d, err := s.ServeDNS("", project)
 	if err != nil {

@@ -1,12 +1,9 @@
 package traffic_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -14,6 +11,7 @@ import (
 
 	"github.com/ferrymigrate/ferry/gcp"
 	"github.com/ferrymigrate/ferry/gcpfake"
+	"github.com/ferrymigrate/ferry/internal/lbrig"
 	"github.com/ferrymigrate/ferry/plan"
 	"github.com/ferrymigrate/ferry/traffic"
 )
@@ -22,65 +20,10 @@ import (
 // it is accepted.
 func call(t *testing.T, g gcp.Config, method, path string, body any) map[string]any {
 	t.Helper()
-	var rd *bytes.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	} else {
-		rd = bytes.NewReader(nil)
-	}
-	req, _ := http.NewRequest(method, g.ComputeEndpoint+"projects/"+project+"/"+path, rd)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var m map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&m)
-	if resp.StatusCode != 200 {
-		t.Fatalf("%s %s: %d %v", method, path, resp.StatusCode, m)
-	}
-	return m
+	return lbrig.Call(t, g, method, path, body)
 }
 
 type obj = map[string]any
-
-// provisionLB creates, with the names terraform uses, what it creates for
-// app with the lb strategy: the instances in a group with named port http,
-// the health check, both backend services (the DC one over a hybrid NEG
-// holding dcEndpoint), the URL map at 100 % datacenter, the proxy and the
-// global forwarding rule.
-func provisionLB(t *testing.T, g gcp.Config, app string, vms []string, port int, dcEndpoint string) {
-	t.Helper()
-	z := "zones/" + g.Zone + "/"
-	var members []any
-	for _, vm := range vms {
-		call(t, g, "POST", z+"instances", obj{"name": vm, "machineType": "e2-small",
-			"disks":             []any{obj{"boot": true, "initializeParams": obj{"sourceImage": "projects/debian-cloud/global/images/debian-12"}}},
-			"networkInterfaces": []any{obj{}}})
-		members = append(members, obj{"instance": z + "instances/" + vm})
-	}
-	ig := "ferry-" + app + "-" + g.Zone
-	call(t, g, "POST", z+"instanceGroups", obj{"name": ig, "namedPorts": []any{obj{"name": "http", "port": port}}})
-	call(t, g, "POST", z+"instanceGroups/"+ig+"/addInstances", obj{"instances": members})
-	call(t, g, "POST", "global/healthChecks", obj{"name": "ferry-" + app + "-hc", "httpHealthCheck": obj{"port": port, "requestPath": "/healthz"}})
-	call(t, g, "POST", "global/backendServices", obj{"name": traffic.GCPBackendName(app), "portName": "http", "protocol": "HTTP",
-		"loadBalancingScheme": "EXTERNAL_MANAGED", "healthChecks": []any{"global/healthChecks/ferry-" + app + "-hc"},
-		"backends": []any{obj{"group": z + "instanceGroups/" + ig}}})
-	host, p, _ := net.SplitHostPort(dcEndpoint)
-	neg := traffic.DCNEGName(app)
-	call(t, g, "POST", z+"networkEndpointGroups", obj{"name": neg, "networkEndpointType": "NON_GCP_PRIVATE_IP_PORT", "defaultPort": port})
-	call(t, g, "POST", z+"networkEndpointGroups/"+neg+"/attachNetworkEndpoints", obj{"networkEndpoints": []any{obj{"ipAddress": host, "port": p}}})
-	call(t, g, "POST", "global/backendServices", obj{"name": traffic.DCBackendName(app), "protocol": "HTTP",
-		"loadBalancingScheme": "EXTERNAL_MANAGED", "backends": []any{obj{"group": z + "networkEndpointGroups/" + neg}}})
-	call(t, g, "POST", "global/urlMaps", obj{"name": traffic.URLMapName(app), "defaultRouteAction": obj{"weightedBackendServices": []any{
-		obj{"backendService": "global/backendServices/" + traffic.DCBackendName(app), "weight": 100},
-		obj{"backendService": "global/backendServices/" + traffic.GCPBackendName(app), "weight": 0}}}})
-	call(t, g, "POST", "global/targetHttpProxies", obj{"name": "ferry-" + app + "-proxy", "urlMap": "global/urlMaps/" + traffic.URLMapName(app)})
-	call(t, g, "POST", "global/forwardingRules", obj{"name": traffic.ForwardingRuleName(app), "portRange": "80",
-		"target": "global/targetHttpProxies/ferry-" + app + "-proxy", "loadBalancingScheme": "EXTERNAL_MANAGED"})
-}
 
 // TestHealthAndGateThroughTheDataPlane runs what the workflow runs — health
 // check, then 10/50/100 % with an SLO gate after each step — against
@@ -97,7 +40,7 @@ func TestHealthAndGateThroughTheDataPlane(t *testing.T) {
 		return ""
 	}})
 	const app = "billing-api"
-	provisionLB(t, g, app, []string{"billing-web-1", "billing-web-2"}, 8080, dcEndpoint)
+	lbrig.Provision(t, s, g, app, []string{"billing-web-1", "billing-web-2"}, 0, dcEndpoint)
 	spec := plan.AppSpec{Name: app, Zone: g.Zone,
 		VMs: []plan.VMSpec{{Name: "billing-web-1", GCEName: "billing-web-1"}, {Name: "billing-web-2", GCEName: "billing-web-2"}},
 		Cutover: plan.CutoverSpec{Strategy: "lb", DCEndpoints: []string{dcEndpoint},
