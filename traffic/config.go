@@ -6,6 +6,7 @@ package traffic
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 )
 
@@ -40,8 +41,12 @@ type Config struct {
 
 // The worker's environment variables of Config.
 const (
-	EnvProbeRootCAs = "FERRY_PROBE_ROOT_CAS"
-	EnvResolver     = "FERRY_PROBE_RESOLVER"
+	EnvProbeRootCAs     = "FERRY_PROBE_ROOT_CAS"
+	EnvResolver         = "FERRY_PROBE_RESOLVER"
+	EnvProbeTimeout     = "FERRY_PROBE_TIMEOUT"     // a Go duration, e.g. 10s
+	EnvProbeConcurrency = "FERRY_PROBE_CONCURRENCY" // parallel probe requests
+	EnvConflictRetries  = "FERRY_CONFLICT_RETRIES"  // re-reads after a fingerprint conflict
+	EnvInstanceAddress  = "FERRY_INSTANCE_ADDRESS"  // internal | external
 )
 
 // ConfigFromEnv reads the worker's traffic settings from its environment
@@ -60,6 +65,32 @@ func ConfigFromEnv() (Config, error) {
 		if _, err := rootCAs(c.ProbeRootCAs); err != nil {
 			return c, fmt.Errorf("%s: %w", EnvProbeRootCAs, err)
 		}
+	}
+	if v := os.Getenv(EnvProbeTimeout); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > 5*time.Minute {
+			return c, fmt.Errorf("%s=%q: want a duration between 1ms and 5m, e.g. 10s", EnvProbeTimeout, v)
+		}
+		c.ProbeTimeout = d
+	}
+	for _, n := range []struct {
+		env string
+		to  *int
+		max int
+	}{{EnvProbeConcurrency, &c.ProbeConcurrency, 256}, {EnvConflictRetries, &c.ConflictRetries, 100}} {
+		if v := os.Getenv(n.env); v != "" {
+			i, err := strconv.Atoi(v)
+			if err != nil || i < 1 || i > n.max {
+				return c, fmt.Errorf("%s=%q: want a whole number from 1 to %d", n.env, v, n.max)
+			}
+			*n.to = i
+		}
+	}
+	switch v := os.Getenv(EnvInstanceAddress); v {
+	case "", "internal", "external":
+		c.InstanceAddress = v
+	default:
+		return c, fmt.Errorf("%s=%q: want internal or external (empty: external when the instance has one)", EnvInstanceAddress, v)
 	}
 	return c, nil
 }

@@ -177,3 +177,33 @@ func TestConfigFromEnv(t *testing.T) {
 		}
 	}
 }
+
+// The worker's other probe settings come from its environment too, and a
+// bad value stops it at start with the variable and what it wants.
+func TestConfigFromEnvProbeSettings(t *testing.T) {
+	for _, c := range []struct {
+		env, val, err string
+		check    func(traffic.Config) bool
+	}{
+		{traffic.EnvProbeTimeout, "12s", "", func(c traffic.Config) bool { return c.ProbeTimeout == 12*time.Second }},
+		{traffic.EnvProbeTimeout, "soon", "FERRY_PROBE_TIMEOUT=\"soon\": want a duration", nil},
+		{traffic.EnvProbeTimeout, "1h", "between 1ms and 5m", nil},
+		{traffic.EnvProbeConcurrency, "32", "", func(c traffic.Config) bool { return c.ProbeConcurrency == 32 }},
+		{traffic.EnvProbeConcurrency, "0", "FERRY_PROBE_CONCURRENCY=\"0\": want a whole number from 1 to 256", nil},
+		{traffic.EnvConflictRetries, "3", "", func(c traffic.Config) bool { return c.ConflictRetries == 3 }},
+		{traffic.EnvConflictRetries, "-1", "from 1 to 100", nil},
+		{traffic.EnvInstanceAddress, "internal", "", func(c traffic.Config) bool { return c.InstanceAddress == "internal" }},
+		{traffic.EnvInstanceAddress, "public", "want internal or external", nil},
+	} {
+		t.Run(c.env+"="+c.val, func(t *testing.T) {
+			t.Setenv(c.env, c.val)
+			got, err := traffic.ConfigFromEnv()
+			switch {
+			case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+				t.Errorf("error %v, want %q", err, c.err)
+			case c.err == "" && (err != nil || !c.check(got)):
+				t.Errorf("%+v %v", got, err)
+			}
+		})
+	}
+}

@@ -26,6 +26,8 @@ The worker's environment holds every credential; none enters a workflow:
   FERRY_FLOWS (path list of flow files), FERRY_WEBHOOK_URL, FERRY_UI_URL
   FERRY_CODEC_KEY or FERRY_CODEC_KEY_FILE                                 payload encryption
   FERRY_PROBE_ROOT_CAS (PEM file), FERRY_PROBE_RESOLVER (host:port)       the SLO gate's CAs and DNS server
+  FERRY_PROBE_TIMEOUT (5s), FERRY_PROBE_CONCURRENCY (8),                  one probe request's timeout, parallel requests,
+  FERRY_CONFLICT_RETRIES (8), FERRY_INSTANCE_ADDRESS (internal|external)  URL map/DNS re-reads, the address probed
 
 Temporal: --temporal-address, --namespace, --tls-ca, --tls-cert, --tls-key,
 --tls-server-name, --api-key (or TEMPORAL_* variables and temporal.toml, as
