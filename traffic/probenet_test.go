@@ -183,7 +183,7 @@ func TestConfigFromEnv(t *testing.T) {
 func TestConfigFromEnvProbeSettings(t *testing.T) {
 	for _, c := range []struct {
 		env, val, err string
-		check    func(traffic.Config) bool
+		check         func(traffic.Config) bool
 	}{
 		{traffic.EnvProbeTimeout, "12s", "", func(c traffic.Config) bool { return c.ProbeTimeout == 12*time.Second }},
 		{traffic.EnvProbeTimeout, "soon", "FERRY_PROBE_TIMEOUT=\"soon\": want a duration", nil},
