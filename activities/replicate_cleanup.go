@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/ferrymigrate/ferry/gcename"
+	"github.com/ferrymigrate/ferry/plan"
 	"github.com/ferrymigrate/ferry/runbooks"
 )
 
@@ -131,6 +132,34 @@ func (a *Activities) CleanupReplication(ctx context.Context, in CleanupReplicati
 // cutover's disks.
 func (a *Activities) removeClones(ctx context.Context, r *replication, restore bool) ([]string, error) {
 	var removed []string
+	for _, vm := range r.rs.VMs {
+		name := migratingVMName(vm)
+		c, err := r.cancelClones(ctx, name)
+		removed = append(removed, c...)
+		if err != nil {
+			return removed, err
+		}
+		t, err := a.removeCloneTargets(ctx, r, vm)
+		removed = append(removed, t...)
+		if err != nil {
+			return removed, err
+		}
+		if restore {
+			mv, err := r.api.GetMigratingVm(ctx, &vmmigrationpb.GetMigratingVmRequest{Name: name})
+			if err == nil && mv.GetComputeEngineDisksTargetDefaults().GetVmTargetDefaults() != nil {
+				if err := r.setTarget(ctx, vm, false); err != nil {
+					return removed, err
+				}
+			}
+		}
+	}
+	return removed, nil
+}
+
+// removeCloneTargets deletes vm's test instance and test disks, those a
+// clone job made (absent ones are fine).
+func (a *Activities) removeCloneTargets(ctx context.Context, r *replication, vm plan.ReplicaVM) ([]string, error) {
+	var removed []string
 	g := a.gcpFor(r.spec)
 	ic, err := compute.NewInstancesRESTClient(ctx, g.ComputeOptions()...)
 	if err != nil {
@@ -142,43 +171,27 @@ func (a *Activities) removeClones(ctx context.Context, r *replication, restore b
 		return nil, cleanupError(err, "compute client")
 	}
 	defer dc.Close()
-	for _, vm := range r.rs.VMs {
-		name := migratingVMName(vm)
-		c, err := r.cancelClones(ctx, name)
-		removed = append(removed, c...)
-		if err != nil {
-			return removed, err
-		}
-		zone := r.zone(vm)
-		inst := gcename.CloneVM(vm.GCEName)
-		err = deleteOp(ctx, func() (*compute.Operation, error) {
-			return ic.Delete(ctx, &computepb.DeleteInstanceRequest{Project: g.Project, Zone: zone, Instance: inst})
+	zone := r.zone(vm)
+	inst := gcename.CloneVM(vm.GCEName)
+	err = deleteOp(ctx, func() (*compute.Operation, error) {
+		return ic.Delete(ctx, &computepb.DeleteInstanceRequest{Project: g.Project, Zone: zone, Instance: inst})
+	})
+	switch {
+	case err == nil:
+		removed = append(removed, "test instance "+inst)
+	case !notFound(err):
+		return removed, cleanupError(err, "delete test instance "+inst)
+	}
+	for i := 0; i < vm.Disks; i++ {
+		disk := gcename.CloneDisk(vm.GCEName, i)
+		err := deleteOp(ctx, func() (*compute.Operation, error) {
+			return dc.Delete(ctx, &computepb.DeleteDiskRequest{Project: g.Project, Zone: zone, Disk: disk})
 		})
 		switch {
 		case err == nil:
-			removed = append(removed, "test instance "+inst)
+			removed = append(removed, "test disk "+disk)
 		case !notFound(err):
-			return removed, cleanupError(err, "delete test instance "+inst)
-		}
-		for i := 0; i < vm.Disks; i++ {
-			disk := gcename.CloneDisk(vm.GCEName, i)
-			err := deleteOp(ctx, func() (*compute.Operation, error) {
-				return dc.Delete(ctx, &computepb.DeleteDiskRequest{Project: g.Project, Zone: zone, Disk: disk})
-			})
-			switch {
-			case err == nil:
-				removed = append(removed, "test disk "+disk)
-			case !notFound(err):
-				return removed, cleanupError(err, "delete test disk "+disk)
-			}
-		}
-		if restore {
-			mv, err := r.api.GetMigratingVm(ctx, &vmmigrationpb.GetMigratingVmRequest{Name: name})
-			if err == nil && mv.GetComputeEngineDisksTargetDefaults().GetVmTargetDefaults() != nil {
-				if err := r.setTarget(ctx, vm, false); err != nil {
-					return removed, err
-				}
-			}
+			return removed, cleanupError(err, "delete test disk "+disk)
 		}
 	}
 	return removed, nil

@@ -89,7 +89,14 @@ func (a *Activities) TestClone(ctx context.Context, in TestCloneInput) (res Test
 			return res, temporal.NewApplicationError(fmt.Sprintf("app %s: VM %s replicates in state %s: a test clone needs the first sync done (ACTIVE)", r.spec.Name, vm.Name, mv.GetState()),
 				string(runbooks.ReasonTestCloneFailed))
 		}
-		job, err := r.cloneJob(ctx, vm, mv)
+		job, err := r.cloneJob(ctx, vm, mv, func() error {
+			// A clone job of an earlier attempt finished, but the attempt
+			// was killed before it removed the clone: its instance and
+			// disks are in the way of the new job's.
+			t, err := a.removeCloneTargets(ctx, r, vm)
+			res.Removed = append(res.Removed, t...)
+			return err
+		})
 		if err != nil {
 			return res, err
 		}
@@ -175,7 +182,7 @@ func jobStates(jobs map[string]*vmmigrationpb.CloneJob) []string {
 
 // cloneJob adopts vm's active clone job, or clears the leftovers of an
 // earlier one, points the target at the test network and starts a new one.
-func (r *replication) cloneJob(ctx context.Context, vm plan.ReplicaVM, mv *vmmigrationpb.MigratingVm) (*vmmigrationpb.CloneJob, error) {
+func (r *replication) cloneJob(ctx context.Context, vm plan.ReplicaVM, mv *vmmigrationpb.MigratingVm, clearStale func() error) (*vmmigrationpb.CloneJob, error) {
 	var all []*vmmigrationpb.CloneJob
 	for j, err := range r.api.ListCloneJobs(ctx, &vmmigrationpb.ListCloneJobsRequest{Parent: mv.GetName()}).All() {
 		if err != nil {
@@ -185,6 +192,11 @@ func (r *replication) cloneJob(ctx context.Context, vm plan.ReplicaVM, mv *vmmig
 			return j, nil // a killed attempt's: adopted
 		}
 		all = append(all, j)
+	}
+	if len(all) > 0 {
+		if err := clearStale(); err != nil {
+			return nil, err
+		}
 	}
 	if err := r.setTarget(ctx, vm, true); err != nil {
 		return nil, err

@@ -299,6 +299,45 @@ func TestReplicationAdoptAndRollbackCleanup(t *testing.T) {
 		t.Fatalf("leftovers after the clone: %v", l)
 	}
 
+	// A clone job that finished, of an attempt killed before it removed
+	// the clone: the next TestClone removes the leftover test instance
+	// (with its disks, which are in the new job's way) and clones again;
+	// the instance is removed twice, before and after the new clone.
+	if err := r.setTarget(ctx, spec.Data.Replicate.VMs[0], true); err != nil {
+		t.Fatal(err)
+	}
+	op, err = e.api.CreateCloneJob(ctx, &vmmigrationpb.CreateCloneJobRequest{Parent: pg1, CloneJobId: "ferry-test-5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := op.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		j, err := e.api.GetCloneJob(ctx, &vmmigrationpb.GetCloneJobRequest{Name: left.GetName()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.GetState() == vmmigrationpb.CloneJob_SUCCEEDED {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the left clone job stays %s", j.GetState())
+		}
+	}
+	if l := e.leftovers(); len(l) == 0 {
+		t.Fatal("the finished clone job left nothing to clean up: the test proves nothing")
+	}
+	tc = TestCloneResult{}
+	e.must(TestCloneName, TestCloneInput{Plan: ref}, &tc)
+	if !tc.Passed || strings.Count(strings.Join(tc.Removed, ","), "test instance pg-1-ferry-test") != 2 {
+		t.Fatalf("clone after a killed attempt's finished clone: %+v", tc)
+	}
+	if l := e.leftovers(); len(l) != 0 {
+		t.Fatalf("leftovers after the second clone: %v", l)
+	}
+
 	// Rollback while a clone runs: the clone is cancelled, the rest stays
 	// for a retry.
 	op, _ = e.api.CreateCloneJob(ctx, &vmmigrationpb.CreateCloneJobRequest{Parent: pg1, CloneJobId: "ferry-test-9"})
