@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -61,7 +62,7 @@ func (a *Activities) PowerOnSources(ctx context.Context, in SourcesInput) (Sourc
 		return SourcesResult{}, err
 	}
 	return a.eachSource(ctx, spec, "power on", func(c *inventory.Client, vm inventory.SourceVM) ([]string, error) {
-		did, err := c.PowerOnSource(ctx, vm)
+		did, err := c.RestoreSource(ctx, vm, !slices.Contains(in.WasOff, vm.Ref))
 		return []string{did}, err
 	})
 }

@@ -90,14 +90,24 @@ func TestDecommissionActivities(t *testing.T) {
 		}
 	}
 
-	// Rollback during retention.
-	if _, err := r.run(t, PowerOnSourcesName, SourcesInput{Plan: testRef(r.spec)}); err != nil {
+	// Rollback during retention: every VM back on, but the one that was
+	// powered off when the migration found it (a cold standby) stays off.
+	standby := r.spec.VMs[len(r.spec.VMs)-1]
+	res, err = r.run(t, PowerOnSourcesName, SourcesInput{Plan: testRef(r.spec), WasOff: []string{standby.Ref}})
+	if err != nil {
 		t.Fatal(err)
 	}
 	for _, vm := range r.spec.VMs {
-		if p := r.power(t, vm.Ref); p != types.VirtualMachinePowerStatePoweredOn {
-			t.Fatalf("%s is %s after PowerOnSources", vm.Name, p)
+		want := types.VirtualMachinePowerStatePoweredOn
+		if vm.Ref == standby.Ref {
+			want = types.VirtualMachinePowerStatePoweredOff
 		}
+		if p := r.power(t, vm.Ref); p != want {
+			t.Fatalf("%s is %s after PowerOnSources, want %s", vm.Name, p, want)
+		}
+	}
+	if a := res.Actions[len(res.Actions)-1]; !strings.Contains(a, "powered off before the migration") {
+		t.Errorf("the standby's action says %q", a)
 	}
 
 	res, err = r.run(t, FinalizeDecommissionName, SourcesInput{Plan: testRef(r.spec)})

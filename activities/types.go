@@ -174,6 +174,9 @@ type TrafficToDatacenterInput struct {
 type SourcesInput struct {
 	Plan PlanRef   `json:"plan"`
 	Date time.Time `json:"date,omitempty"` // decommission date for the tag
+	// WasOff (PowerOnSources) names the VMs (refs) that were powered off
+	// when the migration discovered them: a rollback leaves them off.
+	WasOff []string `json:"wasOff,omitempty"`
 }
 
 // SourcesResult lists what was done to which VM.

@@ -162,12 +162,22 @@ func (c *Client) hardOff(ctx context.Context, s SourceVM, st *sourceState) error
 // PowerOnSource powers the VM back on (rollback) and removes the
 // decommission tag and date. An already running VM is left as it is.
 func (c *Client) PowerOnSource(ctx context.Context, s SourceVM) (string, error) {
+	return c.RestoreSource(ctx, s, true)
+}
+
+// RestoreSource gives a source VM back to the datacenter as it was before
+// the migration: powered on when it was (powerOn), left as it is when it
+// was off (a cold standby stays cold), and its decommission mark removed
+// either way.
+func (c *Client) RestoreSource(ctx context.Context, s SourceVM, powerOn bool) (string, error) {
 	st, err := c.checkVM(ctx, s)
 	if err != nil {
 		return "", err
 	}
 	did := "already powered on"
-	if st.power != types.VirtualMachinePowerStatePoweredOn {
+	if !powerOn {
+		did = "left " + string(st.power) + " (it was powered off before the migration)"
+	} else if st.power != types.VirtualMachinePowerStatePoweredOn {
 		task, err := st.obj.PowerOn(ctx)
 		if err == nil {
 			err = task.Wait(ctx)

@@ -41,7 +41,7 @@ func (m *migration) rollback(ctx workflow.Context, reason string) string {
 	if m.sourcesOff {
 		saga = append(saga, step{stage: StageRollingBack, name: "power-on-sources", run: func(ctx workflow.Context) error {
 			var res activities.SourcesResult
-			err := m.run(ctx, optsVSphere, acts.PowerOnSources, activities.SourcesInput{Plan: m.ref()}, &res)
+			err := m.run(ctx, optsVSphere, acts.PowerOnSources, activities.SourcesInput{Plan: m.ref(), WasOff: m.sourcesWereOff()}, &res)
 			if err == nil {
 				m.sourcesOff = false
 			}
@@ -80,4 +80,18 @@ func (m *migration) rollback(ctx workflow.Context, reason string) string {
 // run executes an activity with no rollback interruption (the saga itself).
 func (m *migration) run(ctx workflow.Context, opts workflow.ActivityOptions, activity, in, out any) error {
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activity, in).Get(ctx, out)
+}
+
+// sourcesWereOff lists the source VMs that were not powered on when the
+// migration discovered them (cold standbys): a rollback leaves them off.
+func (m *migration) sourcesWereOff() []string {
+	var out []string
+	if d := m.st.Evidence.Discovery; d != nil {
+		for _, v := range d.VMs {
+			if v.PowerState != "" && v.PowerState != "poweredOn" {
+				out = append(out, v.Ref)
+			}
+		}
+	}
+	return out
 }
