@@ -87,12 +87,7 @@ func (a *Activities) DependencyProgress(ctx context.Context, in DependencyProgre
 	if len(res.Watched) == 0 {
 		return res, nil
 	}
-	v := a.Visibility
-	if v == nil {
-		if c := activity.GetClient(ctx); c != nil {
-			v = c
-		}
-	}
+	v := a.visibility(ctx)
 	if v == nil {
 		return res, temporal.NewNonRetryableApplicationError("the worker has no Temporal client to read its dependencies' progress", string(runbooks.ReasonUnknown), nil)
 	}

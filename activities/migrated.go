@@ -65,12 +65,7 @@ func keyword(info *workflowpb.WorkflowExecutionInfo, name string) string {
 // a warning, not a failure: the worst outcome is a dependency gate a
 // person acknowledges.
 func (a *Activities) migrated(ctx context.Context, given []string) (apps []string, warning string) {
-	v := a.Visibility
-	if v == nil {
-		if c := activity.GetClient(ctx); c != nil {
-			v = c
-		}
-	}
+	v := a.visibility(ctx)
 	if v == nil {
 		return given, ""
 	}
@@ -94,4 +89,16 @@ func union(a, b []string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// visibility is a.Visibility, else the worker's own Temporal client (nil
+// when neither is there).
+func (a *Activities) visibility(ctx context.Context) Visibility {
+	if a.Visibility != nil {
+		return a.Visibility
+	}
+	if c := activity.GetClient(ctx); c != nil {
+		return c
+	}
+	return nil
 }

@@ -37,10 +37,7 @@ func (m *migration) holdOtherWavesVersion(ctx workflow.Context) bool {
 // hold_timeout (dependency-hold-timeout); the owners then decide: retry
 // (hold again), skip (cut over without them) or rollback.
 func (m *migration) holdForOtherWaves(ctx workflow.Context) error {
-	timeout := m.spec.Cutover.HoldTimeout
-	if timeout <= 0 {
-		timeout = DefaultHoldTimeout
-	}
+	timeout := m.holdTimeout()
 	deadline := workflow.Now(ctx).Add(timeout)
 	for {
 		var res activities.DependencyProgressResult

@@ -357,6 +357,14 @@ const stepHoldForDeps = "dependencies-cut-over"
 // when the plan does not say (cutover { hold_timeout }).
 const DefaultHoldTimeout = 72 * time.Hour
 
+// holdTimeout is the plan's hold_timeout, else DefaultHoldTimeout.
+func (m *migration) holdTimeout() time.Duration {
+	if t := m.spec.Cutover.HoldTimeout; t > 0 {
+		return t
+	}
+	return DefaultHoldTimeout
+}
+
 // holdForDependencies waits for the wave's release. It never waits
 // forever: a dependency that rolls back, is rejected or fails parks this
 // app at once (dependency-lost), and a hold longer than the plan's
@@ -378,10 +386,7 @@ func (m *migration) holdForDependencies(ctx workflow.Context) error {
 		}
 		return m.checkRollback()
 	}
-	timeout := m.spec.Cutover.HoldTimeout
-	if timeout <= 0 {
-		timeout = DefaultHoldTimeout
-	}
+	timeout := m.holdTimeout()
 	m.waiting.Until = workflow.Now(ctx).Add(timeout)
 	m.publish(ctx)
 	_, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool { return m.released || m.rollbackReq != nil || m.depLost != "" })
