@@ -375,37 +375,47 @@ func applyingWorker(cs *chaosStack) *workerProc {
 }
 
 // cuttingOver finds an app in the Cutover stage and the worker to kill:
-// the one running the app's pending activity (its identity names its
-// pid), else, between activities, any running worker; never avoid when
-// there are several (the mid-cutover kill goes to another worker than the
-// mid-apply one), and nil when there is nothing to kill yet.
+// the one running a cutting-over app's pending activity (its identity
+// names its pid), else, when an app is between activities, any running
+// worker; never avoid when there are several (the mid-cutover kill goes to
+// another worker than the mid-apply one), and nil when there is nothing to
+// kill yet. Every app in the stage is looked at: the first one's activity
+// may run on the avoided worker for its whole cutover while another's runs
+// elsewhere (CI once saw four cutovers pass without a kill that way).
 func cuttingOver(ctx context.Context, c client.Client, cs *chaosStack, apps []string, avoid *workerProc) (string, *workerProc) {
 	if len(cs.workers) == 1 {
 		avoid = nil
 	}
-	app := inStage(ctx, c, apps, workflows.StageCutover)
-	if app == "" {
-		return "", nil
-	}
-	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	desc, err := c.DescribeWorkflowExecution(qctx, workflows.AppWorkflowID(app), "")
-	if err != nil {
-		return "", nil
-	}
-	for _, pa := range desc.PendingActivities {
-		for _, w := range cs.workers {
-			if pid := w.pid(); pid != 0 && strings.HasSuffix(pa.LastWorkerIdentity, fmt.Sprintf(":%d", pid)) {
-				if w == avoid {
-					return "", nil // its activity runs on the worker already killed: wait for another
+	between := ""
+	for _, app := range inStage(ctx, c, apps, workflows.StageCutover) {
+		qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		desc, err := c.DescribeWorkflowExecution(qctx, workflows.AppWorkflowID(app), "")
+		cancel()
+		if err != nil {
+			continue
+		}
+		onAvoided := false
+		for _, pa := range desc.PendingActivities {
+			for _, w := range cs.workers {
+				if pid := w.pid(); pid != 0 && strings.HasSuffix(pa.LastWorkerIdentity, fmt.Sprintf(":%d", pid)) {
+					if w == avoid {
+						onAvoided = true // runs on the worker already killed: look for another
+						continue
+					}
+					return app, w
 				}
-				return app, w
 			}
 		}
+		if !onAvoided && between == "" {
+			between = app
+		}
+	}
+	if between == "" {
+		return "", nil
 	}
 	for _, w := range cs.workers {
 		if w != avoid && w.pid() != 0 {
-			return app, w
+			return between, w
 		}
 	}
 	return "", nil
@@ -463,16 +473,17 @@ func healParks(ctx context.Context, t *testing.T, run string, c client.Client, k
 }
 
 // inStage returns an app whose status query says stage, or "".
-func inStage(ctx context.Context, c client.Client, apps []string, stage string) string {
+func inStage(ctx context.Context, c client.Client, apps []string, stage string) []string {
 	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
+	var in []string
 	for _, a := range apps {
 		d := &driver{c: c}
 		if st, err := d.status(qctx, a); err == nil && st.Stage == stage {
-			return a
+			in = append(in, a)
 		}
 	}
-	return ""
+	return in
 }
 
 func project(cs *chaosStack, s plan.AppSpec) string {
