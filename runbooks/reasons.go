@@ -75,6 +75,11 @@ const (
 	// migration running: holding the cutover for it would wait for
 	// nothing.
 	ReasonDependencyNotStarted Reason = "dependency-not-started"
+	// ReasonCancelRequested: the workflow was cancelled through Temporal
+	// (temporal workflow cancel, or its wave's cancel). A cancel names no
+	// verified person, so the migration parks for one instead of rolling
+	// back or going on.
+	ReasonCancelRequested Reason = "cancel-requested"
 )
 
 // Gate and wait reasons: the workflow is healthy and waits for people or
@@ -107,7 +112,7 @@ var (
 		ReasonRollbackFailed, ReasonUnauthorizedApprove, ReasonFlowsInvalid, ReasonPlanDigestUnknown,
 		ReasonStartRefused, ReasonTerraformForeign, ReasonVMNotReady, ReasonReplicationCapacity,
 		ReasonReplicationFailed, ReasonTestCloneFailed, ReasonCutoverJobFailed, ReasonReplicationCleanup,
-		ReasonDependencyLost, ReasonDependencyHoldTimeout, ReasonDependencyNotStarted, ReasonUnknown,
+		ReasonDependencyLost, ReasonDependencyHoldTimeout, ReasonDependencyNotStarted, ReasonCancelRequested, ReasonUnknown,
 	}
 	gates = []Reason{
 		ReasonGateApprovePlan, ReasonGateApproveCutover, ReasonGateApproveDecommission,

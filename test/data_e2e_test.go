@@ -3,6 +3,7 @@ package test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/ferrymigrate/ferry/gcename"
 	"github.com/ferrymigrate/ferry/internal/devtest"
 	"github.com/ferrymigrate/ferry/plan"
+	"github.com/ferrymigrate/ferry/runbooks"
 	"github.com/ferrymigrate/ferry/workflows"
 )
 
@@ -136,7 +138,9 @@ func result(ctx context.Context, t *testing.T, st *devtest.Stack, app string) wo
 //     behind, cuts over (its instances boot from the replicated disks; the
 //     sources are shut down) and is rolled back: sources on again, the
 //     replication abandoned. Started again and cancelled at its cutover
-//     gate, it rolls back and leaves no MigratingVm, disk or clone behind.
+//     gate, it parks for a person (a cancel is not a verified rollback)
+//     and, rolled back by its approver, leaves no MigratingVm, disk or
+//     clone behind.
 //     Started a third time, it migrates to the end and its migrations are
 //     finalized.
 //   - payments-db (sync) is held at its lag gate until the stand-in
@@ -281,7 +285,9 @@ func TestDataStrategiesEndToEnd(t *testing.T) {
 	}
 
 	// Started again and cancelled at its cutover gate (temporal workflow
-	// cancel), it rolls back and leaves no replication behind.
+	// cancel): a cancel names no verified person, so it parks the
+	// migration (cancel-requested) with nothing undone; the approver's
+	// signed rollback then leaves no replication behind.
 	start(ctx, t, st, rep)
 	if _, err := d.run(ctx, rep.Name, workflows.StageApproveCutover); err != nil {
 		t.Fatal(err)
@@ -292,8 +298,21 @@ func TestDataStrategiesEndToEnd(t *testing.T) {
 	if err := st.C.CancelWorkflow(ctx, workflows.AppWorkflowID(rep.Name), ""); err != nil {
 		t.Fatal(err)
 	}
+	eventually(t, ctx, rep.Name+" parked for the cancel", 200*time.Millisecond, func() (bool, string) {
+		s, err := d.status(ctx, rep.Name)
+		if err != nil {
+			return false, err.Error()
+		}
+		return s.LastError != nil && s.LastError.Reason == string(runbooks.ReasonCancelRequested), fmt.Sprintf("stage %s, last error %+v", s.Stage, s.LastError)
+	})
+	if mv := migratingVMs(ctx, t, st, rep); len(mv) != len(rep.VMs) {
+		t.Errorf("%s parked for the cancel: MigratingVms %v, want them all still replicating", rep.Name, mv)
+	}
+	if _, err := rollbackAs(ctx, st.C, rep.Name, rep.Approvers["cutover"][0], k, "e2e: cancelled, roll back"); err != nil {
+		t.Fatal(err)
+	}
 	if out, err := d.run(ctx, rep.Name, ""); err != nil || out != workflows.StageRolledBack {
-		t.Fatalf("%s cancelled: %s %v, want RolledBack", rep.Name, out, err)
+		t.Fatalf("%s cancelled, then rolled back: %s %v, want RolledBack", rep.Name, out, err)
 	}
 	if mv := migratingVMs(ctx, t, st, rep); len(mv) != 0 {
 		t.Errorf("%s cancelled: MigratingVms left %v", rep.Name, mv)
@@ -304,8 +323,8 @@ func TestDataStrategiesEndToEnd(t *testing.T) {
 	if _, clones := bootDisks(ctx, t, st, rep); len(clones) != 0 {
 		t.Errorf("%s cancelled: test clones left behind: %v", rep.Name, clones)
 	}
-	if res := result(ctx, t, st, rep.Name); !strings.Contains(res.Status.RollbackReason, "cancelled") {
-		t.Errorf("%s cancelled: rollback reason %q", rep.Name, res.Status.RollbackReason)
+	if res := result(ctx, t, st, rep.Name); !strings.Contains(res.Status.RollbackReason, "cancelled, roll back") || !slices.ContainsFunc(res.Status.Audit, func(a workflows.AuditEntry) bool { return a.Signal == "cancel" }) {
+		t.Errorf("%s cancelled: rollback reason %q, audit %+v; want the approver's reason and the cancel audited", rep.Name, res.Status.RollbackReason, res.Status.Audit)
 	}
 
 	// Started again, it replicates afresh and migrates to the end.

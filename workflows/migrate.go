@@ -36,6 +36,9 @@ type migration struct {
 	action      string          // retry or skip, for the parked step
 	rollbackReq *Action         // a rollback asked by a person
 	released    bool            // the wave released this app's cutover
+	// cancelPending: the workflow was cancelled through Temporal and has
+	// not parked for it yet (cancel.go).
+	cancelPending bool
 
 	// What the saga must undo.
 	provisioned    bool
@@ -110,9 +113,15 @@ func MigrateApp(ctx workflow.Context, in MigrateAppInput) (MigrateAppResult, err
 	m.st = Status{App: in.App, PlanDigest: in.PlanDigest, RunID: info.WorkflowExecution.RunID,
 		StartedBy: identity.Normalize(in.StartedBy),
 		History:   []StageEvent{}, Approvals: []ApprovalRecord{}, Audit: []AuditEntry{}}
+	// Everything runs on a context a Temporal cancel does not reach: a
+	// cancel names no verified person, so it only parks the migration
+	// for one (cancel.go).
+	root := ctx
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	if err := m.registerHandlers(ctx); err != nil {
 		return MigrateAppResult{}, err
 	}
+	m.watchCancel(root, ctx)
 	outcome := m.resolveSpec(ctx)
 	if outcome == "" {
 		if reason := m.verifyStart(ctx); reason != "" {
@@ -125,9 +134,6 @@ func MigrateApp(ctx workflow.Context, in MigrateAppInput) (MigrateAppResult, err
 	if outcome == "" {
 		m.upsertStatic(ctx)
 		outcome = m.forward(ctx)
-	}
-	if ctx.Err() != nil { // cancelled: finish on a context that still runs commands
-		ctx, _ = workflow.NewDisconnectedContext(ctx)
 	}
 	m.finished = true
 	m.waiting = nil
@@ -168,9 +174,6 @@ func (m *migration) resolveSpec(ctx workflow.Context) string {
 		}
 		if err == nil {
 			return ""
-		}
-		if m.cancelled(ctx) {
-			return m.rollback(ctx, m.rollbackReq.Reason)
 		}
 		if _, ok := err.(errRollback); ok {
 			return m.rollback(ctx, m.rollbackReq.Reason)
@@ -240,12 +243,6 @@ func (m *migration) forward(ctx workflow.Context) string {
 		switch {
 		case err == nil:
 			i++
-		case ctx.Err() != nil && m.decommissioned:
-			// Cancelled past the point of no return (the sources are
-			// retired): the remaining cleanup runs to its end.
-			ctx, _ = workflow.NewDisconnectedContext(ctx)
-		case m.cancelled(ctx):
-			return m.rollback(ctx, m.rollbackReq.Reason)
 		case errors.As(err, &rp):
 			// A newer reviewed plan changes this app: start over from
 			// discovery with it, back through the plan gate.
@@ -302,28 +299,21 @@ func (m *migration) replanOnRetry(ctx workflow.Context, steps []step, reason str
 	return -1
 }
 
-// cancelled reports whether the workflow was cancelled (temporal workflow
-// cancel, or its wave was cancelled or closed). A cancelled migration
-// rolls back as a person's rollback would: nothing may stay half moved.
-// Before this, a cancel made the forward loop spin (every step failed at
-// once and the park returned no action), so no history completed through
-// it: no version marker is needed.
-func (m *migration) cancelled(ctx workflow.Context) bool {
-	if ctx.Err() == nil {
-		return false
-	}
-	if m.rollbackReq == nil {
-		m.rollbackReq = &Action{By: "temporal", Reason: "the workflow was cancelled (temporal workflow cancel, or its wave was cancelled): rolling back"}
-	}
-	return true
-}
-
+// checkRollback returns what interrupts the forward path: a person's
+// rollback, or a Temporal cancel not yet parked for (cancel.go).
 func (m *migration) checkRollback() error {
 	if m.rollbackReq != nil {
 		return errRollback{reason: m.rollbackReq.Reason}
 	}
+	if m.cancelPending {
+		return m.errCancelRequested()
+	}
 	return nil
 }
+
+// interrupted: a wait on the forward path ends early (checkRollback says
+// why).
+func (m *migration) interrupted() bool { return m.rollbackReq != nil || m.cancelPending }
 
 // skippable: what the plan lists, and always the hold for dependencies
 // (skipping it is the explicit decision to cut over without them).
@@ -352,7 +342,7 @@ func (m *migration) sleep(ctx workflow.Context, d time.Duration) error {
 	if d <= 0 {
 		return m.checkRollback()
 	}
-	if _, err := workflow.AwaitWithTimeout(ctx, d, func() bool { return m.rollbackReq != nil }); err != nil {
+	if _, err := workflow.AwaitWithTimeout(ctx, d, m.interrupted); err != nil {
 		return err
 	}
 	return m.checkRollback()
@@ -373,6 +363,11 @@ func (m *migration) park(ctx workflow.Context, s step, err error, saga bool) str
 	} else {
 		MetricPark(ctx, reason)
 	}
+	if reason == string(runbooks.ReasonCancelRequested) {
+		hint, note = "cancelled through Temporal during step "+s.name+": waits for a verified retry or rollback", s.name+": "+reason
+		needed = "the migration was cancelled through Temporal, which names no verified person: roll back or retry (signed)"
+	}
+	m.cancelPending = false // this park is the pause a cancel asks for
 	m.st.LastError = &StepError{Stage: stage, Reason: reason, Message: msg, Runbook: m.runbookLink(runbook), At: workflow.Now(ctx)}
 	m.parked = &s
 	m.action = ""
@@ -383,7 +378,7 @@ func (m *migration) park(ctx workflow.Context, s step, err error, saga bool) str
 	_ = workflow.Await(ctx, func() bool { return m.action != "" || !saga && m.rollbackReq != nil })
 	m.parked = nil
 	m.waiting = nil
-	if !saga && (m.rollbackReq != nil || m.cancelled(ctx)) {
+	if !saga && m.rollbackReq != nil {
 		return "rollback"
 	}
 	act := m.action
@@ -452,7 +447,7 @@ func (m *migration) gate(ctx workflow.Context, gate, evidence string) error {
 		reminder = 24 * time.Hour
 	}
 	for {
-		ok, err := workflow.AwaitWithTimeout(ctx, reminder, func() bool { return m.decision != nil || m.rollbackReq != nil })
+		ok, err := workflow.AwaitWithTimeout(ctx, reminder, func() bool { return m.decision != nil || m.interrupted() })
 		if err != nil {
 			return err
 		}

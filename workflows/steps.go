@@ -324,11 +324,11 @@ func (m *migration) windowGate(ctx workflow.Context, until time.Time, what strin
 	m.notify(ctx, "window-wait", fmt.Sprintf("nothing: %s starts when the window opens at %s", what, until.Format(time.RFC3339)),
 		gateReason(GateWindowOverride), hint)
 	for {
-		opened, err := workflow.AwaitWithTimeout(ctx, until.Sub(workflow.Now(ctx)), func() bool { return m.decision != nil || m.rollbackReq != nil })
+		opened, err := workflow.AwaitWithTimeout(ctx, until.Sub(workflow.Now(ctx)), func() bool { return m.decision != nil || m.interrupted() })
 		if err != nil {
 			return err
 		}
-		if !opened || m.rollbackReq != nil {
+		if !opened || m.interrupted() {
 			break
 		}
 		d := *m.decision
@@ -379,7 +379,7 @@ func (m *migration) holdForDependencies(ctx workflow.Context) error {
 		Hint: "cutover held until this app's dependencies in the wave are cut over: " + strings.Join(m.spec.DependsOn, ", ")}
 	m.publish(ctx)
 	if workflow.GetVersion(ctx, "hold-timeout", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-		err := workflow.Await(ctx, func() bool { return m.released || m.rollbackReq != nil })
+		err := workflow.Await(ctx, func() bool { return m.released || m.interrupted() })
 		m.waiting = nil
 		if err != nil {
 			return err
@@ -389,7 +389,7 @@ func (m *migration) holdForDependencies(ctx workflow.Context) error {
 	timeout := m.holdTimeout()
 	m.waiting.Until = workflow.Now(ctx).Add(timeout)
 	m.publish(ctx)
-	_, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool { return m.released || m.rollbackReq != nil || m.depLost != "" })
+	_, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool { return m.released || m.interrupted() || m.depLost != "" })
 	m.waiting = nil
 	if err != nil {
 		return err
