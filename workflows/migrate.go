@@ -110,7 +110,7 @@ func MigrateApp(ctx workflow.Context, in MigrateAppInput) (MigrateAppResult, err
 	info := workflow.GetInfo(ctx)
 	m := &migration{in: in, digest: in.PlanDigest}
 	m.spec.Name = in.App
-	m.st = Status{App: in.App, PlanDigest: in.PlanDigest, RunID: info.WorkflowExecution.RunID,
+	m.st = Status{App: in.App, PlanDigest: in.PlanDigest, RunID: signingRunID(info),
 		StartedBy: identity.Normalize(in.StartedBy),
 		History:   []StageEvent{}, Approvals: []ApprovalRecord{}, Audit: []AuditEntry{}}
 	// Everything runs on a context a Temporal cancel does not reach: a

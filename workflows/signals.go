@@ -232,8 +232,23 @@ func verifySigned(now time.Time, s identity.Statement, sig string, keys []string
 
 func (m *migration) statement(ctx workflow.Context, kind, stage string, seq int, by, text string, at time.Time) identity.Statement {
 	info := workflow.GetInfo(ctx)
-	return identity.Statement{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
+	return identity.Statement{WorkflowID: info.WorkflowExecution.ID, RunID: signingRunID(info),
 		Kind: kind, Stage: stage, Seq: seq, By: by, Text: text, IssuedAt: at}
+}
+
+// signingRunID is the run that signed approvals and actions name: the run
+// as it was started. A Temporal reset gives the workflow a new run ID but
+// keeps this one (the SDK's OriginalRunID), so the approvals given before
+// the reset point still verify when the new run replays them, and the
+// run goes on instead of failing its workflow tasks as nondeterministic.
+// Another migration of the same app (a new start) has another one, so a
+// statement signed for one run never counts in the next. For a run that
+// was never reset it is the run ID itself, so histories replay as before.
+func signingRunID(info *workflow.Info) string {
+	if info.OriginalRunID != "" {
+		return info.OriginalRunID
+	}
+	return info.WorkflowExecution.RunID
 }
 
 // decide applies an approval or rejection, or records why it was refused.

@@ -138,9 +138,11 @@ type Evidence struct {
 
 // Status is what the status query returns.
 type Status struct {
-	App            string           `json:"app"`
-	PlanDigest     string           `json:"planDigest,omitempty"`
-	NewerPlan      string           `json:"newerPlan,omitempty"` // a newer published plan changes this app
+	App        string `json:"app"`
+	PlanDigest string `json:"planDigest,omitempty"`
+	NewerPlan  string `json:"newerPlan,omitempty"` // a newer published plan changes this app
+	// RunID is the run that signed approvals and actions name: the run as
+	// it was started, which a Temporal reset keeps (signingRunID).
 	RunID          string           `json:"runID,omitempty"`
 	Wave           string           `json:"wave"`
 	Owner          string           `json:"owner,omitempty"`
