@@ -33,6 +33,9 @@ type wave struct {
 	secret  string   // from a side effect: app tokens derive from it
 	started []string // apps released for cutover
 	told    []string // held apps told that a dependency will not cut over
+	// runs are the runs of the migrations this wave started (by app), so
+	// a cancel reaches these runs and never a later start of the app.
+	runs map[string]string
 }
 
 // Wave starts the per-app migrations of one wave of a reviewed plan as
@@ -42,7 +45,7 @@ type wave struct {
 // and who may start it come from the worker's plan store; the start is
 // verified like a migration's.
 func Wave(ctx workflow.Context, in WaveInput) (WaveStatus, error) {
-	w := &wave{in: in, state: map[string]*WaveAppState{}}
+	w := &wave{in: in, state: map[string]*WaveAppState{}, runs: map[string]string{}}
 	w.st = WaveStatus{Wave: in.Wave, PlanDigest: in.PlanDigest}
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (WaveStatus, error) { w.count(); return w.st, nil }); err != nil {
 		return w.st, err
@@ -240,10 +243,12 @@ func (w *wave) run(ctx workflow.Context) error {
 				HoldCutover:    w.def.HoldCutoverForDeps && hasDepsIn(w.specs[app], w.inWave),
 				WaveToken:      w.token(app),
 			})
-			if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+			var ex workflow.Execution
+			if err := child.GetChildWorkflowExecution().Get(ctx, &ex); err != nil {
 				s.State, s.Error = AppFailed, describeChildErr(app, err)
 				continue
 			}
+			w.runs[app] = ex.RunID
 			s.State, s.Started = AppRunning, true
 			w.st.StartOrder = append(w.st.StartOrder, app)
 			futures++
@@ -268,7 +273,7 @@ func (w *wave) run(ctx workflow.Context) error {
 		w.release(ctx)
 		before := snapshot(w.st.Apps)
 		if err := workflow.Await(ctx, func() bool { return snapshot(w.st.Apps) != before }); err != nil {
-			return err
+			return w.cancelled(ctx, err)
 		}
 	}
 	w.publish(ctx)
@@ -360,4 +365,37 @@ func WaveOrder(specs []plan.AppSpec) ([]string, error) {
 		return nil, fmt.Errorf("dependency cycle inside the wave between %v: put them in one move group", cyc)
 	}
 	return order, nil
+}
+
+// cancelled: the wave was cancelled through Temporal. It starts no more
+// apps and passes the cancel on to every migration it started that has
+// not ended, by run: each parks (cancel-requested) for its own people's
+// signed decision, as a cancel of the migration itself would (cancel.go).
+// The requests go out on a context the cancel does not reach and are
+// waited for: the child-only requests the SDK sends when the wave's
+// context ends are dropped by the server once the wave has closed, which
+// left the migrations running as if nothing had happened.
+func (w *wave) cancelled(ctx workflow.Context, cause error) error {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	var apps []string
+	var futs []workflow.Future
+	for _, app := range w.st.StartOrder {
+		switch w.state[app].State {
+		case AppDone, AppRolledBack, AppRejected:
+			continue
+		}
+		apps = append(apps, app)
+		futs = append(futs, workflow.RequestCancelExternalWorkflow(dctx, AppWorkflowID(app), w.runs[app]))
+	}
+	for _, f := range futs {
+		_ = f.Get(dctx, nil) // an ended run has nothing to cancel
+	}
+	why := "cancel requested through Temporal: the wave starts no more apps"
+	if len(apps) > 0 {
+		why += "; passed on to " + strings.Join(apps, ", ") + ", which park for their approvers' or operators' signed retry or rollback"
+	}
+	w.st.Audit = append(w.st.Audit, AuditEntry{At: workflow.Now(dctx), Signal: "cancel", By: cancelBy, Reason: why})
+	workflow.GetLogger(dctx).Warn("wave cancelled through Temporal", "wave", w.in.Wave, "passedOn", apps)
+	w.publish(dctx)
+	return cause
 }
