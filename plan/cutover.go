@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,11 @@ const (
 	DefaultMaxErrorRatio = 0.01
 	DefaultMaxP95        = 500 * time.Millisecond
 )
+
+// HealthCheckProtocols are the health_check protocols a plan may name:
+// http and https (a GET of the path, the latter over TLS to VMs that
+// serve TLS themselves) and tcp (a connect).
+var HealthCheckProtocols = []string{"http", "https", "tcp"}
 
 func (r *resolver) cutover(app string, c *cutoverConf, body *hclsyntax.Body, vms []VMSpec) CutoverSpec {
 	if c == nil {
@@ -106,9 +112,10 @@ func (r *resolver) cutover(app string, c *cutoverConf, body *hclsyntax.Body, vms
 		out.HealthCheck.Path = or(h.Path, out.HealthCheck.Path)
 	}
 	hp := append(path, "health_check")
-	if p := out.HealthCheck.Protocol; p != "http" && p != "tcp" {
+	if p := out.HealthCheck.Protocol; !slices.Contains(HealthCheckProtocols, p) {
 		r.diags = append(r.diags, errAt(body, hp, "protocol", "Unknown health check protocol",
-			fmt.Sprintf("App %q: health_check protocol %q; use http or tcp.", app, p)))
+			fmt.Sprintf("App %q: health_check protocol %q; use %s (https when the VMs serve TLS themselves: the check and the load balancer then speak TLS to them).",
+				app, p, strings.Join(HealthCheckProtocols, ", "))))
 	}
 	if out.HealthCheck.Protocol == "tcp" {
 		out.HealthCheck.Path = ""

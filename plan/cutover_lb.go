@@ -83,6 +83,21 @@ func (c CutoverSpec) FrontendPort() int {
 	return 80
 }
 
+// BackendProtocol is the protocol the load balancer speaks to the app's
+// backends (GCE instances and datacenter endpoints alike): TCP behind the
+// passthrough kind, which forwards connections and whatever TLS is in
+// them; behind a proxy kind, HTTPS when the health check is https (the
+// VMs serve TLS themselves, so the proxy must too), else HTTP.
+func (c CutoverSpec) BackendProtocol() string {
+	switch {
+	case c.LoadBalancer() == LBInternalTCP:
+		return "TCP"
+	case c.HealthCheck.Protocol == "https":
+		return "HTTPS"
+	}
+	return "HTTP"
+}
+
 // Weighted reports whether the kind splits traffic by weight: every
 // proxy load balancer does, a passthrough one cannot.
 func Weighted(kind string) bool { return kind != LBInternalTCP }
