@@ -68,7 +68,7 @@ func (r *renderer) instanceGroups(w *tw, zones map[string][]string, zoneNames []
 		w.p(hclsyntax.TokenCBrack)
 		w.nl()
 		w.block("named_port")
-		w.str("name", "http")
+		w.str("name", r.portName())
 		w.int("port", int64(r.spec.Cutover.HealthCheck.Port))
 		w.end()
 		w.end()
@@ -76,18 +76,27 @@ func (r *renderer) instanceGroups(w *tw, zones map[string][]string, zoneNames []
 	}
 }
 
-// healthCheck writes the tcp or http check of the plan's health check.
+// healthCheck writes the tcp, http or https check of the plan's health
+// check.
 func (r *renderer) healthCheck(w *tw) {
 	hc := r.spec.Cutover.HealthCheck
 	r.open(w, partHealthCheck, "app", r.name("-hc"))
 	w.str("description", r.owned("Health of the instances of "+r.spec.Name))
 	w.int("check_interval_sec", 5)
 	w.int("timeout_sec", 5)
-	if hc.Protocol == "tcp" {
+	switch hc.Protocol {
+	case "tcp":
 		w.block("tcp_health_check")
 		w.int("port", int64(hc.Port))
 		w.end()
-	} else {
+	case "https":
+		// GCP's https checks do not verify the certificate: a VM's own
+		// (self-signed, for its old name) certificate passes.
+		w.block("https_health_check")
+		w.int("port", int64(hc.Port))
+		w.str("request_path", orStr(hc.Path, "/"))
+		w.end()
+	default:
 		w.block("http_health_check")
 		w.int("port", int64(hc.Port))
 		w.str("request_path", orStr(hc.Path, "/"))
@@ -95,6 +104,17 @@ func (r *renderer) healthCheck(w *tw) {
 	}
 	w.end()
 	w.nl()
+}
+
+// portName is the instance groups' named port, which a proxy's backend
+// service names in port_name: "https" when the load balancer speaks TLS to
+// the instances, else "http" (as before https backends existed, so those
+// modules render unchanged).
+func (r *renderer) portName() string {
+	if r.spec.Cutover.BackendProtocol() == "HTTPS" {
+		return "https"
+	}
+	return "http"
 }
 
 // gcpBackend writes the backend service over the instance groups: by
@@ -107,8 +127,10 @@ func (r *renderer) gcpBackend(w *tw, zoneNames []string) {
 		w.str("protocol", "TCP")
 		w.str("load_balancing_scheme", "INTERNAL")
 	} else {
-		w.str("protocol", "HTTP")
-		w.str("port_name", "http")
+		// HTTPS when the VMs serve TLS themselves: GCP's proxies do not
+		// verify backend certificates, so the VMs keep theirs.
+		w.str("protocol", r.spec.Cutover.BackendProtocol())
+		w.str("port_name", r.portName())
 		w.str("load_balancing_scheme", r.scheme())
 		w.int("timeout_sec", 30)
 	}
@@ -139,7 +161,13 @@ func (r *renderer) split(w *tw) {
 	r.dcNEG(w)
 	r.open(w, partBackend, "dc", gcename.DCBackend(app))
 	w.str("description", r.owned("Endpoints of "+app+" in the datacenter"))
-	w.str("protocol", "HTTP")
+	// The same protocol as the GCP side: the datacenter endpoints are the
+	// source VMs of the instances (dc_endpoints defaults to their IPs on
+	// the health check's port), so when the instances serve TLS, so do
+	// they, and plain HTTP to a TLS port fails every request that the
+	// split sends to the datacenter. A hybrid NEG behind an Application LB
+	// takes HTTPS like an instance group, unverified too.
+	w.str("protocol", r.spec.Cutover.BackendProtocol())
 	w.str("load_balancing_scheme", r.scheme())
 	w.int("timeout_sec", 30)
 	w.block("backend")
