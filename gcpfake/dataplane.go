@@ -1,6 +1,7 @@
 package gcpfake
 
 import (
+	"crypto/tls"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -15,7 +16,9 @@ import (
 // The data plane (Options.DataPlane) serves what the stored resources
 // describe, on loopback: every instance gets its networkIP from
 // InstancePool and an HTTP stand-in of the app on the ports the load
-// balancer and its health checks use; every global forwarding rule gets its
+// balancer and its health checks use (behind TLS with the VM's own
+// self-signed certificate where an HTTPS backend service or an https
+// health check reaches it); every global forwarding rule gets its
 // IPAddress from LBPool and routes requests as Google's external
 // Application Load Balancer does: forwarding rule → target HTTP proxy →
 // URL map (default route weights) → backend service → a healthy backend.
@@ -74,6 +77,9 @@ func newDataPlane() *dataPlane {
 			DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
 			MaxIdleConnsPerHost: 16,
 			IdleConnTimeout:     30 * time.Second,
+			// Used for HTTPS backend services only. GCP's proxies do not
+			// verify backend certificates: a VM's self-signed one works.
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // as GCP
 		},
 	}
 }
@@ -143,8 +149,9 @@ type wanted struct {
 	instance *object // nil for a forwarding rule
 	// kind: "http" (an instance's HTTP stand-in, or a forwarding rule to
 	// a target HTTP proxy), "https" (a rule to a target HTTPS proxy: TLS
-	// ends here), "tcp" (an instance's TCP stand-in, or a passthrough
-	// rule to an INTERNAL backend service).
+	// ends here; or an instance's HTTP stand-in behind TLS, for an app
+	// that serves TLS itself), "tcp" (an instance's TCP stand-in, or a
+	// passthrough rule to an INTERNAL backend service).
 	kind string
 }
 
@@ -155,8 +162,13 @@ func (s *Server) wantedListeners() (map[string]wanted, map[string]string) {
 	errs := map[string]string{}
 	// Ports per instance group: its named ports, and the ports of the
 	// health checks of the backend services that use it.
-	// A port is "tcp" when only TCP-speaking backend services use it.
+	// A port is "tcp" when only TCP-speaking backend services use it,
+	// "https" when an HTTPS backend service or an https health check
+	// reaches it: the app serves TLS there.
 	groupPorts := map[string]map[int]string{}
+	// A backend service's kind beats a bare named port (""); https beats
+	// http beats tcp when several use the port.
+	rank := map[string]int{"": 0, "tcp": 1, "http": 2, "https": 3}
 	add := func(group string, port int, kind string) {
 		if port <= 0 {
 			return
@@ -164,9 +176,7 @@ func (s *Server) wantedListeners() (map[string]wanted, map[string]string) {
 		if groupPorts[group] == nil {
 			groupPorts[group] = map[int]string{}
 		}
-		// A backend service's kind beats a bare named port ("");
-		// http beats tcp when both use the port.
-		if cur, ok := groupPorts[group][port]; !ok || cur == "" || kind == "http" {
+		if cur, ok := groupPorts[group][port]; !ok || rank[kind] > rank[cur] {
 			groupPorts[group][port] = kind
 		}
 	}
@@ -180,8 +190,13 @@ func (s *Server) wantedListeners() (map[string]wanted, map[string]string) {
 		case "backendServices":
 			kind := backendKind(o)
 			var ports []int
+			var tlsPorts []int // of https health checks
 			for _, h := range toSlice(o.Body["healthChecks"]) {
 				if hc := s.state.Objects[strings.TrimPrefix(fmt.Sprint(h), computeBase)]; hc != nil {
+					if _, ok := hc.Body["httpsHealthCheck"]; ok {
+						tlsPorts = append(tlsPorts, healthCheckPort(hc.Body))
+						continue
+					}
 					ports = append(ports, healthCheckPort(hc.Body))
 				}
 			}
@@ -196,8 +211,17 @@ func (s *Server) wantedListeners() (map[string]wanted, map[string]string) {
 			}
 			for _, x := range toSlice(o.Body["backends"]) {
 				be, _ := x.(map[string]any)
+				group := fmt.Sprint(be["group"])
 				for _, p := range ports {
-					add(fmt.Sprint(be["group"]), p, kind)
+					add(group, p, kind)
+				}
+				for _, p := range tlsPorts {
+					add(group, p, "https")
+				}
+				// An HTTPS service sends requests over TLS to the
+				// named port it names, wherever its checks look.
+				if g := s.ref(be["group"]); kind == "https" && g != nil {
+					add(group, namedPort(g, portName(o)), kind)
 				}
 			}
 		}

@@ -25,14 +25,39 @@ import (
 // TCP stand-in: a banner line "gcp NAME", then an echo of every line.
 
 // backendKind is how a backend service talks to its backends: "tcp" for
-// passthrough and TCP/SSL/UDP services, else "http".
+// passthrough and TCP/SSL/UDP services, "https" for HTTPS ones (over TLS,
+// without verifying the backend's certificate, as GCP's proxies do),
+// else "http".
 func backendKind(bs *object) string {
 	p, _ := bs.Body["protocol"].(string)
 	switch {
 	case scheme(bs.Body) == "INTERNAL", p == "TCP", p == "SSL", p == "UDP", p == "UNSPECIFIED":
 		return "tcp"
+	case p == "HTTPS":
+		return "https"
 	}
 	return "http"
+}
+
+// portName is the named port a proxy's backend service sends requests
+// to ("http" when it names none, as GCP defaults).
+func portName(bs *object) string {
+	if n, _ := bs.Body["portName"].(string); n != "" {
+		return n
+	}
+	return "http"
+}
+
+// namedPort is the port an instance group names name (0: none).
+func namedPort(g *object, name string) int {
+	port := 0
+	for _, y := range toSlice(g.Body["namedPorts"]) {
+		np, _ := y.(map[string]any)
+		if np["name"] == name {
+			port = toInt(np["port"])
+		}
+	}
+	return port
 }
 
 // wantedRule adds the addresses a forwarding rule answers on. Called with
@@ -92,7 +117,14 @@ func (s *Server) serveListener(ln net.Listener, w wanted) *dpListener {
 			h = s.lbHandler(w.owner)
 		}
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-		if w.kind == "https" {
+		switch {
+		case w.kind == "https" && w.instance != nil:
+			// The app serves TLS itself, with its own certificate.
+			cert, err := selfSigned(w.instance.Name)
+			srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12,
+				GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, err }}
+			ln = tls.NewListener(ln, srv.TLSConfig)
+		case w.kind == "https":
 			owner := w.owner
 			srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12,
 				GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) { return s.ruleCertificate(owner, hello) }}

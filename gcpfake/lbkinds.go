@@ -123,6 +123,12 @@ func checkBackendService(s *Server, c *creq, b map[string]any) *apiError {
 			proto = "TCP"
 		}
 	}
+	switch proto {
+	case "HTTP", "HTTPS", "HTTP2", "H2C", "TCP", "SSL", "UDP", "GRPC", "UNSPECIFIED":
+	default:
+		// The API's enum: anything else (a lowercase "https" too) is refused.
+		return errInvalid("Invalid value for field 'resource.protocol': '%s'. Protocol must be one of HTTP, HTTPS, HTTP2, H2C, TCP, SSL, UDP, GRPC, UNSPECIFIED.", proto)
+	}
 	switch sch {
 	case "INTERNAL":
 		if c.scope.Region == "" {

@@ -16,6 +16,7 @@ import (
 type backend struct {
 	addr string // host:port to dial
 	side string // "gcp" or "dc"
+	tls  bool   // the backend service speaks HTTPS to it
 	// What the request went through, for the load balancer's metrics
 	// (monitoring.go).
 	project, urlMap, rule, proxy string
@@ -50,7 +51,11 @@ func (s *Server) lbHandler(ruleKey string) http.Handler {
 		rp := &httputil.ReverseProxy{
 			Transport: s.dp.transport,
 			Rewrite: func(pr *httputil.ProxyRequest) {
-				pr.SetURL(&url.URL{Scheme: "http", Host: be.addr})
+				scheme := "http"
+				if be.tls {
+					scheme = "https" // dp.transport does not verify, as GCP does not
+				}
+				pr.SetURL(&url.URL{Scheme: scheme, Host: be.addr})
 				pr.Out.Host = pr.In.Host
 				pr.SetXForwarded()
 			},
@@ -111,6 +116,7 @@ func (s *Server) route(ruleKey string) (backend, int, string) {
 	}
 	be := cands[rand.IntN(len(cands))]
 	be.project, be.rule, be.proxy, be.urlMap, be.service = at.project, at.rule, at.proxy, at.urlMap, at.service
+	be.tls = backendKind(bs) == "https"
 	return be, 0, ""
 }
 
@@ -167,10 +173,7 @@ func (s *Server) hasHybrid(bs *object) bool {
 // endpoints that Options.Hybrid maps to a local address. Called with s.mu
 // held.
 func (s *Server) healthyBackends(bs *object) []backend {
-	portName, _ := bs.Body["portName"].(string)
-	if portName == "" {
-		portName = "http"
-	}
+	name := portName(bs)
 	var out []backend
 	for _, x := range toSlice(bs.Body["backends"]) {
 		be, _ := x.(map[string]any)
@@ -180,13 +183,7 @@ func (s *Server) healthyBackends(bs *object) []backend {
 		}
 		switch g.Kind {
 		case "instanceGroups":
-			port := 0
-			for _, y := range toSlice(g.Body["namedPorts"]) {
-				np, _ := y.(map[string]any)
-				if np["name"] == portName {
-					port = toInt(np["port"])
-				}
-			}
+			port := namedPort(g, name)
 			if port == 0 {
 				continue
 			}
