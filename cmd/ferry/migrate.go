@@ -171,7 +171,7 @@ func statusTable(tw *tabwriter.Writer, st workflows.Status) {
 		}
 	}
 	if len(st.Audit) > 0 {
-		fmt.Fprintln(tw, "\nREFUSED\t")
+		fmt.Fprintln(tw, "\nAUDIT\trefused or unverified requests, window overrides")
 		for _, a := range st.Audit {
 			fmt.Fprintf(tw, "%s\t%s by %s\t%s\n", a.At.Local().Format(time.RFC3339), cell(a.Signal), cell(a.By), cell(a.Reason))
 		}

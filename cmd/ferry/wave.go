@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ferrymigrate/ferry/ferryclient"
+	"github.com/ferrymigrate/ferry/workflows"
 )
 
 func newWaveCmd(g *globals) *cobra.Command {
@@ -69,14 +71,27 @@ func newWaveCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return g.print(cmd.OutOrStdout(), ws, func(tw *tabwriter.Writer) {
-				fmt.Fprintf(tw, "wave %s: %d in flight (cap %d), %d finished of %d\n\nAPP\tSTATE\tERROR\n", cell(ws.Wave), ws.Running, ws.Concurrency, ws.Finished, len(ws.Apps))
-				for _, a := range ws.Apps {
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", cell(a.App), cell(string(a.State)), cell(a.Error))
-				}
-			})
+			return g.print(cmd.OutOrStdout(), ws, func(tw *tabwriter.Writer) { waveTable(tw, ws) })
 		},
 	}
 	cmd.AddCommand(start, status)
 	return cmd
+}
+
+// waveTable prints a wave's apps, why its start was refused, and its
+// audit (a cancel through Temporal, say).
+func waveTable(tw *tabwriter.Writer, ws workflows.WaveStatus) {
+	fmt.Fprintf(tw, "wave %s: %d in flight (cap %d), %d finished of %d\n\nAPP\tSTATE\tERROR\n", cell(ws.Wave), ws.Running, ws.Concurrency, ws.Finished, len(ws.Apps))
+	for _, a := range ws.Apps {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", cell(a.App), cell(string(a.State)), cell(a.Error))
+	}
+	if ws.Refused != "" {
+		fmt.Fprintf(tw, "\nREFUSED\t%s\n", cell(ws.Refused))
+	}
+	if len(ws.Audit) > 0 {
+		fmt.Fprintln(tw, "\nAUDIT\t")
+		for _, a := range ws.Audit {
+			fmt.Fprintf(tw, "%s\t%s by %s\t%s\n", a.At.Local().Format(time.RFC3339), cell(a.Signal), cell(a.By), cell(a.Reason))
+		}
+	}
 }
