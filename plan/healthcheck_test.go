@@ -3,8 +3,6 @@ package plan
 import (
 	"strings"
 	"testing"
-
-	"github.com/ferrymigrate/ferry/deps"
 )
 
 // hcPlan is the three test apps, billing-api behind kind with a health
@@ -87,37 +85,5 @@ func TestHealthCheckUnknownProtocol(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("grpc accepted: %v", diags)
-	}
-}
-
-// An app whose VMs serve a TLS port gets an https check from plan init;
-// one on a plain port keeps http.
-func TestInitTLSPort(t *testing.T) {
-	inv := loadInventory(t)
-	d := testDeps()
-	d.InboundPorts["vm-101"] = []deps.Port{{Port: 443, Protocol: "tcp"}, {Port: 9100, Protocol: "tcp"}}
-	src := Init(inv, d)
-	p, diags := Parse("init.hcl", src)
-	if diags.HasErrors() {
-		t.Fatalf("init output does not parse: %v\n%s", diags, src)
-	}
-	if d := errorsExcept(Validate(p, inv, d), "No key for identity"); len(d) > 0 {
-		t.Fatalf("init output does not validate: %v\n%s", d, src)
-	}
-	if !strings.Contains(string(src), "answered on 443, a TLS port") {
-		t.Errorf("no comment saying why https:\n%s", src)
-	}
-	specs, _ := Resolve(p, inv, d)
-	for _, s := range specs {
-		want := HealthCheck{Protocol: "http", Port: 80, Path: "/"}
-		if s.Name == "billing-api" {
-			want = HealthCheck{Protocol: "https", Port: 443, Path: "/"}
-		}
-		if s.Cutover.HealthCheck != want {
-			t.Errorf("%s: health check %+v, want %+v", s.Name, s.Cutover.HealthCheck, want)
-		}
-	}
-	if strings.Count(string(src), `protocol = "https"`) != 1 {
-		t.Errorf("https for more than billing-api:\n%s", src)
 	}
 }
