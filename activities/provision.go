@@ -192,5 +192,5 @@ func terraformError(ctx context.Context, err error, reason runbooks.Reason) erro
 
 func toSummary(s terraform.PlanSummary) PlanSummary {
 	return PlanSummary{Add: s.Add, Change: s.Change, Destroy: s.Destroy, Resources: s.Resources,
-		MachineTypes: s.MachineTypes, MonthlyUSD: s.MonthlyUSDDelta, Hash: s.Hash}
+		MachineTypes: s.MachineTypes, MonthlyUSD: s.MonthlyUSDDelta, InState: s.InState, Hash: s.Hash}
 }

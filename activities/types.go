@@ -67,6 +67,9 @@ type PlanSummary struct {
 	Resources    []string `json:"resources"` // addresses with their action, e.g. "create google_compute_instance.web_1"
 	MachineTypes []string `json:"machineTypes,omitempty"`
 	MonthlyUSD   float64  `json:"monthlyUSD"`
+	// InState: resources of the app that already exist (an earlier run
+	// left them); a rollback of this run removes them too.
+	InState int `json:"inState,omitempty"`
 	// Hash identifies the planned changes; apply refuses a plan whose hash
 	// differs from the approved one.
 	Hash string `json:"hash"`

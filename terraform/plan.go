@@ -93,6 +93,10 @@ type PlanSummary struct {
 	Resources            []string // "create google_compute_instance.web-1"
 	MachineTypes         []string // "web-1: e2-standard-2"
 	MonthlyUSDDelta      float64
+	// InState counts the resources the plan finds already there (in the
+	// state, or imported): an earlier run of the app, stopped before it
+	// could undo its work, left them.
+	InState int
 	// Hash is "<changes>.<module>": the hash of the full change set (every
 	// resource's actions and attributes, see ChangeSet.Hash) and of the
 	// rendered module, provider lock file included.
@@ -117,6 +121,9 @@ func summarise(p *tfjson.Plan, configHash string) (PlanSummary, ChangeSet, error
 			continue
 		}
 		a := rc.Change.Actions
+		if !a.Create() || rc.Change.Importing != nil {
+			s.InState++
+		}
 		var verb string
 		switch {
 		case a.Create():

@@ -43,7 +43,10 @@ type migration struct {
 	// What the saga must undo.
 	provisioned    bool
 	trafficTouched bool
-	stepStart      time.Time // when the current traffic step began (metrics only)
+	// leftovers: the plan found resources an earlier run of the app left
+	// (it may have moved traffic too); see leftoversVersion.
+	leftovers bool
+	stepStart time.Time // when the current traffic step began (metrics only)
 	// windowOverridden: two approvers overrode the closed change window;
 	// the cutover's remaining steps do not wait for it again.
 	windowOverridden bool

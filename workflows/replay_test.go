@@ -46,7 +46,8 @@ func histories(t *testing.T) []string {
 	want := []string{"history-happy", "history-hooks", "history-deps", "history-reject", "history-park-retry", "history-park-skip",
 		"history-rollback-plan", "history-rollback-cutover", "history-rollback", "history-wave-db", "history-wave-web", "wave-history",
 		"history-replicate", "history-replicate-rollback", "history-sync-rollback",
-		"history-slo-breach", "history-slo-watch", "history-client-dns", "history-client-dns-rollback", "history-replicate-keepalive", "history-hold-other-waves"}
+		"history-slo-breach", "history-slo-watch", "history-client-dns", "history-client-dns-rollback", "history-replicate-keepalive", "history-hold-other-waves",
+		"history-leftovers", "history-leftovers-rollback"}
 	have := map[string]bool{}
 	for _, f := range files {
 		have[strings.TrimSuffix(filepath.Base(f), ".json")] = true

@@ -26,7 +26,7 @@ func (m *migration) rollback(ctx workflow.Context, reason string) string {
 	m.notify(ctx, "rollback", "nothing yet: ferry is rolling back; watch for a parked step", "", reason+by+m.dataLoss())
 
 	var saga []step
-	if m.trafficTouched {
+	if m.trafficTouched || m.leftovers {
 		saga = append(saga, step{stage: StageRollingBack, name: "traffic-to-datacenter", run: func(ctx workflow.Context) error {
 			var res activities.ShiftTrafficResult
 			err := m.run(ctx, optsTrafficRollback, acts.TrafficToDatacenter, activities.TrafficToDatacenterInput{Plan: m.ref()}, &res)

@@ -201,7 +201,21 @@ func (m *migration) terraformPlan(ctx workflow.Context) error {
 	}
 	m.st.Evidence.Plan = &res.Summary
 	m.approvedPlanHash = res.Summary.Hash
+	if res.Summary.InState > 0 && !m.provisioned && leftoversVersion(ctx) {
+		// An earlier run of this app was stopped (terminated, say) before
+		// it could undo its work: what it left is this run's to undo too.
+		m.provisioned, m.leftovers = true, true
+	}
 	return nil
+}
+
+// leftoversVersion: a run that finds resources an earlier run left
+// (terraform's state holds them) counts them as provisioned, and its
+// rollback puts traffic back in the datacenter before destroying them.
+// Added after the first release; asked only when a plan finds leftovers
+// before this run applied anything.
+func leftoversVersion(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, "earlier-run-leftovers", workflow.DefaultVersion, 1) != workflow.DefaultVersion
 }
 
 func (m *migration) planEvidence() string {
@@ -209,7 +223,11 @@ func (m *migration) planEvidence() string {
 	if p == nil {
 		return "terraform plan"
 	}
-	return fmt.Sprintf("terraform plan: %d to add, %d to change, %d to destroy; ~$%.0f/month", p.Add, p.Change, p.Destroy, p.MonthlyUSD)
+	ev := fmt.Sprintf("terraform plan: %d to add, %d to change, %d to destroy; ~$%.0f/month", p.Add, p.Change, p.Destroy, p.MonthlyUSD)
+	if m.leftovers {
+		ev += fmt.Sprintf("; %d resources already exist (an earlier run left them; a rollback removes them and moves traffic back first)", p.InState)
+	}
+	return ev
 }
 
 func (m *migration) terraformApply(ctx workflow.Context) error {

@@ -48,6 +48,9 @@ type Fakes struct {
 	// Watch, when set, answers WatchSLO (see WatchUntilBreach); else
 	// WatchSLO answers at once with SLO's verdict.
 	Watch func(ctx context.Context, in activities.WatchSLOInput) (activities.SLOGateResult, error)
+	// InState, when set, says how many of the app's resources terraform's
+	// plan finds already there (an earlier run left them).
+	InState func(app string) int
 }
 
 func (f *Fakes) spec(ctx context.Context, ref activities.PlanRef) plan.AppSpec {
@@ -162,7 +165,11 @@ func (f *Fakes) Register(r Registry) {
 	})
 	reg(activities.TerraformPlanName, func(ctx context.Context, in activities.TerraformInput) (activities.TerraformPlanResult, error) {
 		f.record(activities.TerraformPlanName)
-		return activities.TerraformPlanResult{Summary: activities.PlanSummary{Add: 5, Hash: "h1"}}, nil
+		sum := activities.PlanSummary{Add: 5, Hash: "h1"}
+		if f.InState != nil {
+			sum.InState = f.InState(in.Plan.App)
+		}
+		return activities.TerraformPlanResult{Summary: sum}, nil
 	})
 	reg(activities.TerraformApplyName, func(ctx context.Context, in activities.TerraformApplyInput) (activities.TerraformApplyResult, error) {
 		f.record(activities.TerraformApplyName)
