@@ -1,7 +1,14 @@
 package devstack
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"sort"
@@ -35,10 +42,20 @@ func (d *datacenter) hybrid(ip string, port int) string {
 }
 
 // serve starts a stand-in for every DC endpoint of specs not served yet.
+// An app whose VMs serve TLS themselves (health_check protocol https
+// behind a proxy load balancer: backend protocol HTTPS) gets stand-ins
+// that speak TLS, with a self-signed certificate for the endpoint, as
+// such a VM would; the load balancer does not verify it, as on GCP.
 func (d *datacenter) serve(specs []plan.AppSpec) error {
+	tlsEP := map[string]bool{}
 	var eps []string
 	for _, s := range specs {
 		eps = append(eps, s.Cutover.DCEndpoints...)
+		if s.Cutover.BackendProtocol() == "HTTPS" {
+			for _, ep := range s.Cutover.DCEndpoints {
+				tlsEP[ep] = true
+			}
+		}
 	}
 	sort.Strings(eps)
 	d.mu.Lock()
@@ -51,6 +68,14 @@ func (d *datacenter) serve(specs []plan.AppSpec) error {
 		if err != nil {
 			return fmt.Errorf("datacenter stand-in for %s: %w", ep, err)
 		}
+		if tlsEP[ep] {
+			cert, err := selfSignedFor(ep)
+			if err != nil {
+				ln.Close()
+				return fmt.Errorf("datacenter stand-in for %s: %w", ep, err)
+			}
+			ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		}
 		body := []byte("dc " + ep + "\n")
 		srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -61,6 +86,32 @@ func (d *datacenter) serve(specs []plan.AppSpec) error {
 		d.servers = append(d.servers, srv)
 	}
 	return nil
+}
+
+// selfSignedFor makes the certificate a datacenter VM serving TLS on ep
+// would hold: self-signed, for its address.
+func selfSignedFor(ep string) (tls.Certificate, error) {
+	host, _, err := net.SplitHostPort(ep)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: host},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	if ip := net.ParseIP(host); ip != nil {
+		tmpl.IPAddresses = []net.IP{ip}
+	} else {
+		tmpl.DNSNames = []string{host}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
 // endpoints is how many DC endpoints have a stand-in.

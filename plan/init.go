@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -52,6 +53,13 @@ func (o InitOptions) withDefaults() InitOptions {
 	}
 	return o
 }
+
+// TLSPorts are the well-known ports on which servers speak TLS from the
+// first byte: 443 (HTTPS) and the usual alternative HTTPS ports of
+// application servers (8443: Tomcat, Jetty, many appliances; 9443:
+// WebSphere, WSO2). A plain-HTTP health check on them never passes, so
+// plan init writes protocol https for an app it finds serving one.
+var TLSPorts = []int{443, 8443, 9443}
 
 // InitWith is Init placed in o's project, region and zones: every VM gets
 // the machine type the right-sizing rule picks from what GCE sells in its
@@ -208,7 +216,13 @@ func initApp(b *hclwrite.Body, a inventory.App, vms map[string]inventory.VM, dv 
 	c.SetAttributeValue("steps", cty.ListVal([]cty.Value{cty.NumberIntVal(10), cty.NumberIntVal(50), cty.NumberIntVal(100)}))
 	c.SetAttributeValue("step_bake", cty.StringVal("10m"))
 	hc := c.AppendNewBlock("health_check", nil).Body()
-	hc.SetAttributeValue("protocol", cty.StringVal("http"))
+	proto := "http"
+	if slices.Contains(TLSPorts, port) {
+		proto = "https"
+		comment(hc, fmt.Sprintf("The VMs answered on %d, a TLS port: the check and the load balancer speak TLS to them", port),
+			"(without verifying their certificates, as GCP does). Write http if they serve plain HTTP there.")
+	}
+	hc.SetAttributeValue("protocol", cty.StringVal(proto))
 	hc.SetAttributeValue("port", cty.NumberIntVal(int64(port)))
 	hc.SetAttributeValue("path", cty.StringVal("/"))
 	slo := c.AppendNewBlock("slo", nil).Body()

@@ -193,7 +193,7 @@ type Step struct {
 
 // HealthCheck is how the GCP instances are probed.
 type HealthCheck struct {
-	Protocol string `json:"protocol"` // http | tcp
+	Protocol string `json:"protocol"` // http | https | tcp
 	Port     int    `json:"port"`
 	Path     string `json:"path,omitempty"`
 }

@@ -75,14 +75,25 @@ func startChaosStack(ctx context.Context, t *testing.T, backend temporalBackend,
 	sim := sample.StartT(t, p)
 	cs.sim = sim
 	var err error
-	cs.dc = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	dcApp := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set(gcpfake.ServedByHeader, "dc")
 		_, _ = w.Write([]byte("ok from the datacenter\n"))
-	}))
+	})
+	cs.dc = httptest.NewServer(dcApp)
 	t.Cleanup(cs.dc.Close)
-	dcAddr := strings.TrimPrefix(cs.dc.URL, "http://")
+	// Apps on a TLS port serve TLS in the datacenter too (plan init gives
+	// them an https health check, so the load balancer speaks TLS).
+	dcTLS := httptest.NewTLSServer(dcApp)
+	t.Cleanup(dcTLS.Close)
+	dcAddr, dcTLSAddr := strings.TrimPrefix(cs.dc.URL, "http://"), strings.TrimPrefix(dcTLS.URL, "https://")
+	hybrid := func(_ string, port int) string {
+		if slices.Contains(plan.TLSPorts, port) {
+			return dcTLSAddr
+		}
+		return dcAddr
+	}
 	cs.data = devstack.NewDataStack(sim.Config())
-	cs.fake = gcpfake.StartT(t, gcpfake.Options{DataPlane: true, Hybrid: func(string, int) string { return dcAddr }, M2VM: cs.data.M2VMOptions()})
+	cs.fake = gcpfake.StartT(t, gcpfake.Options{DataPlane: true, Hybrid: hybrid, M2VM: cs.data.M2VMOptions()})
 	if err := writeChaosInputs(ctx, cs.dir, p, sim.Config()); err != nil {
 		t.Fatal(err)
 	}

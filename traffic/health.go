@@ -54,7 +54,8 @@ func GateTargets(spec plan.AppSpec, insts []Instance) []Target {
 		return ts
 	}
 	for _, in := range insts {
-		ts = append(ts, Target{Name: "gcp " + in.Name, URL: InstanceURL(spec.Cutover.HealthCheck, in)})
+		ts = append(ts, Target{Name: "gcp " + in.Name, URL: InstanceURL(spec.Cutover.HealthCheck, in),
+			Instance: strings.EqualFold(spec.Cutover.HealthCheck.Protocol, "https")})
 	}
 	return ts
 }

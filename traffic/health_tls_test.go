@@ -62,5 +62,20 @@ func TestInstanceProbeOverTLS(t *testing.T) {
 		if v.Pass || !strings.Contains(v.Reason, "certificate") {
 			t.Errorf("%s: the public URL probe accepted an unknown CA: %+v", name, v)
 		}
+
+		// The SLO gate probes the instances of an https app as their
+		// health checks do, and still verifies the public URL next to them.
+		spec := plan.AppSpec{Cutover: plan.CutoverSpec{HealthCheck: plan.HealthCheck{Protocol: "https", Port: pn, Path: "/healthz"}}}
+		targets := traffic.GateTargets(spec, []traffic.Instance{in})
+		if len(targets) != 1 || !targets[0].Instance {
+			t.Fatalf("%s: gate targets of an https app %+v, want its instance marked", name, targets)
+		}
+		if v, err := probe.Gate(ctx, plan.SLO{Requests: 3, MaxErrorRatio: 0.01}, targets); err != nil || !v.Pass {
+			t.Errorf("%s: SLO gate over an https instance: %+v %v", name, v, err)
+		}
+		spec.Cutover.PublicURL = srv.URL + "/healthz"
+		if v, err := probe.Gate(ctx, plan.SLO{Requests: 3, MaxErrorRatio: 0.01}, traffic.GateTargets(spec, []traffic.Instance{in})); err != nil || v.Pass {
+			t.Errorf("%s: the gate passed with the public URL's certificate unverified: %+v %v", name, v, err)
+		}
 	}
 }

@@ -19,6 +19,10 @@ import (
 type Target struct {
 	Name string `json:"name"` // e.g. "public", "gcp web-1"
 	URL  string `json:"url"`
+	// Instance marks an instance behind an https health check: probed
+	// over TLS without verifying, as its health checks are
+	// (instanceClient). Every other target is verified.
+	Instance bool `json:"instance,omitempty"`
 }
 
 // Measurement is what the probe saw of one target.
@@ -149,13 +153,25 @@ func (p *Probe) measure(ctx context.Context, n int, targets []Target) ([]Measure
 	if workers <= 0 {
 		workers = DefaultProbeConcurrency
 	}
+	clients := make([]*http.Client, len(targets))
+	var unverified *http.Client
+	for i, t := range targets {
+		clients[i] = p.client()
+		if t.Instance {
+			if unverified == nil {
+				unverified = p.instanceClient()
+				defer unverified.CloseIdleConnections()
+			}
+			clients[i] = unverified
+		}
+	}
 	jobs := make(chan int)
 	results := make(chan sample)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			for t := range jobs {
-				results <- p.once(ctx, t, targets[t].URL)
+				results <- p.onceWith(ctx, clients[t], t, targets[t].URL)
 			}
 		})
 	}
@@ -200,6 +216,10 @@ func (p *Probe) measure(ctx context.Context, n int, targets []Target) ([]Measure
 }
 
 func (p *Probe) once(ctx context.Context, t int, url string) sample {
+	return p.onceWith(ctx, p.client(), t, url)
+}
+
+func (p *Probe) onceWith(ctx context.Context, c *http.Client, t int, url string) sample {
 	if strings.HasPrefix(url, "tcp://") {
 		return p.onceTCP(ctx, t, url) // tcpprobe.go
 	}
@@ -209,7 +229,7 @@ func (p *Probe) once(ctx context.Context, t int, url string) sample {
 		return sample{target: t, err: err.Error()}
 	}
 	req.Header.Set("User-Agent", "ferry-slo-gate")
-	resp, err := p.client().Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		return sample{target: t, d: time.Since(start), err: shortErr(err)}
 	}
