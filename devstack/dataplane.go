@@ -1,14 +1,8 @@
 package devstack
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"sort"
@@ -16,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferrymigrate/ferry/gcpfake"
 	"github.com/ferrymigrate/ferry/plan"
 )
 
@@ -69,7 +64,7 @@ func (d *datacenter) serve(specs []plan.AppSpec) error {
 			return fmt.Errorf("datacenter stand-in for %s: %w", ep, err)
 		}
 		if tlsEP[ep] {
-			cert, err := selfSignedFor(ep)
+			cert, err := gcpfake.SelfSigned(ep)
 			if err != nil {
 				ln.Close()
 				return fmt.Errorf("datacenter stand-in for %s: %w", ep, err)
@@ -86,32 +81,6 @@ func (d *datacenter) serve(specs []plan.AppSpec) error {
 		d.servers = append(d.servers, srv)
 	}
 	return nil
-}
-
-// selfSignedFor makes the certificate a datacenter VM serving TLS on ep
-// would hold: self-signed, for its address.
-func selfSignedFor(ep string) (tls.Certificate, error) {
-	host, _, err := net.SplitHostPort(ep)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: host},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	if ip := net.ParseIP(host); ip != nil {
-		tmpl.IPAddresses = []net.IP{ip}
-	} else {
-		tmpl.DNSNames = []string{host}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
 // endpoints is how many DC endpoints have a stand-in.

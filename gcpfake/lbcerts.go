@@ -79,12 +79,13 @@ func (s *Server) issue(hosts []string) (certPEM, keyPEM []byte, notAfter time.Ti
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), notAfter, nil
 }
 
-// selfSigned makes the certificate a VM serves TLS with when the fake
-// stands in for an app that serves TLS itself: self-signed, for the VM's
-// name and not its address, as such VMs' certificates usually are. GCP's
-// load balancers and health checks do not verify backend certificates,
-// and neither does the fake's data plane.
-func selfSigned(name string) (tls.Certificate, error) {
+// SelfSigned makes the certificate a VM serves TLS with when the fake
+// (or the dev stack's datacenter) stands in for an app that serves TLS
+// itself: self-signed, for the VM's name and not its address, as such
+// VMs' certificates usually are. GCP's load balancers and health checks
+// do not verify backend certificates, and neither does the fake's data
+// plane.
+func SelfSigned(name string) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, err

@@ -120,7 +120,7 @@ func (s *Server) serveListener(ln net.Listener, w wanted) *dpListener {
 		switch {
 		case w.kind == "https" && w.instance != nil:
 			// The app serves TLS itself, with its own certificate.
-			cert, err := selfSigned(w.instance.Name)
+			cert, err := SelfSigned(w.instance.Name)
 			srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12,
 				GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, err }}
 			ln = tls.NewListener(ln, srv.TLSConfig)
