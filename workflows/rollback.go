@@ -8,11 +8,10 @@ import (
 
 // rollback is the saga: traffic back to the datacenter first, then the
 // source VMs powered back on, then what was provisioned destroyed or kept
-// as the plan says. It runs on a disconnected context so it survives
-// cancellation, and each of its steps parks on failure like any other.
+// as the plan says. Like all of MigrateApp it runs on a context a Temporal
+// cancel does not reach (cancel.go), and each of its steps parks on
+// failure like any other.
 func (m *migration) rollback(ctx workflow.Context, reason string) string {
-	dctx, _ := workflow.NewDisconnectedContext(ctx)
-	ctx = dctx // a cancelled workflow rolls back too: every command on a context that runs
 	MetricRollback(ctx, m.st.Stage)
 	m.st.RollbackReason = reason
 	by := ""
@@ -60,18 +59,18 @@ func (m *migration) rollback(ctx workflow.Context, reason string) string {
 	}
 	saga = m.dataRollback(saga, false)
 	for i := 0; i < len(saga); {
-		err := saga[i].run(dctx)
+		err := saga[i].run(ctx)
 		if err == nil {
 			i++
 			continue
 		}
 		// During the saga only retry and skip make sense.
-		switch m.park(dctx, saga[i], err, true) {
+		switch m.park(ctx, saga[i], err, true) {
 		case "skip":
 			m.st.Skipped = append(m.st.Skipped, saga[i].name)
 			i++
 		default:
-			m.setStage(dctx, StageRollingBack, "retry of "+saga[i].name)
+			m.setStage(ctx, StageRollingBack, "retry of "+saga[i].name)
 		}
 	}
 	return StageRolledBack
